@@ -1,0 +1,1 @@
+"""Peermentor: peer mentoring programs end to end."""

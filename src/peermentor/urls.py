@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("peermentor.core.urls")),
+    path("accounts/", include("peermentor.accounts.urls")),
+    path("people/", include("peermentor.people.urls")),
+    path("programs/", include("peermentor.programs.urls")),
+    path("enrollment/", include("peermentor.enrollment.urls")),
+    path("django-admin/", admin.site.urls),
+]

@@ -1,0 +1,58 @@
+"""factory_boy factories shared by every test module. Add a section per app."""
+
+import factory
+from factory.django import DjangoModelFactory
+
+from peermentor.accounts.models import User
+from peermentor.people.models import Department, Person, Site, Skill
+
+PASSWORD = "correct-horse-battery"
+
+
+# --- accounts -----------------------------------------------------------------------------
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ["email"]
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    full_name = factory.Faker("name")
+    password = factory.django.Password(PASSWORD)
+
+
+# --- people -------------------------------------------------------------------------------
+class DepartmentFactory(DjangoModelFactory):
+    class Meta:
+        model = Department
+        django_get_or_create = ["name"]
+
+    name = factory.Sequence(lambda n: f"Department {n}")
+
+
+class SiteFactory(DjangoModelFactory):
+    class Meta:
+        model = Site
+        django_get_or_create = ["name"]
+
+    name = factory.Sequence(lambda n: f"Site {n}")
+    time_zone = "Europe/London"
+
+
+class SkillFactory(DjangoModelFactory):
+    class Meta:
+        model = Skill
+
+    name = factory.Sequence(lambda n: f"Skill {n}")
+
+
+class PersonFactory(DjangoModelFactory):
+    class Meta:
+        model = Person
+
+    external_id = factory.Sequence(lambda n: f"E{n:05d}")
+    full_name = factory.Faker("name")
+    email = factory.Sequence(lambda n: f"person{n}@example.com")
+    department = factory.SubFactory(DepartmentFactory)
+    site = factory.SubFactory(SiteFactory)
+    level = "L2"
+    time_zone = "Europe/London"
