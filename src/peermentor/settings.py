@@ -14,7 +14,7 @@ BASE_DIR = Path(env_str("PEERMENTOR_HOME", str(Path.cwd())))
 TESTING = "pytest" in sys.modules or env_bool("PEERMENTOR_TESTING")
 DEBUG = env_bool("DEBUG", default=False)
 
-_DEV_SECRET = "insecure-development-key-change-me"  # noqa: S105 - refused below outside DEBUG
+_DEV_SECRET = "insecure-development-key-change-me"
 SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET)
 if not DEBUG and not TESTING and (SECRET_KEY == _DEV_SECRET or len(SECRET_KEY) < 32):
     raise ImproperlyConfigured(
