@@ -34,3 +34,46 @@ def browser_type_launch_args(browser_type_launch_args):
 @pytest.fixture(autouse=True)
 def _email_in_memory(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+class Personas:
+    """The named people every permission test uses (healthchecks-style personas).
+
+    - admin: organisation administrator
+    - manager: program manager of `program`
+    - other_manager: program manager of `other_program` only
+    - participant / other_participant: enrolled in `program`
+    - outsider: signed-in employee with no role in `program`
+    """
+
+    def __init__(self) -> None:
+        from tests.factories import (
+            ParticipantFactory,
+            PersonFactory,
+            ProgramFactory,
+            ProgramManagerFactory,
+            UserFactory,
+        )
+
+        self.program = ProgramFactory(name="Skills Exchange")
+        self.other_program = ProgramFactory(name="Other Program")
+        self.admin = UserFactory(email="admin@example.com", is_org_admin=True)
+        self.manager = ProgramManagerFactory(program=self.program).user
+        self.other_manager = ProgramManagerFactory(program=self.other_program).user
+        self.participant_record = ParticipantFactory(program=self.program)
+        self.participant = self.participant_record.person.user
+        self.other_participant_record = ParticipantFactory(program=self.program)
+        self.other_participant = self.other_participant_record.person.user
+        self.outsider = UserFactory(email="outsider@example.com")
+        PersonFactory(user=self.outsider)
+
+    def user(self, role: str):
+        return None if role == "anonymous" else getattr(self, role)
+
+
+ROLES = ["anonymous", "outsider", "participant", "other_manager", "manager", "admin"]
+
+
+@pytest.fixture
+def personas(db) -> Personas:
+    return Personas()

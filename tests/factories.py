@@ -56,3 +56,34 @@ class PersonFactory(DjangoModelFactory):
     site = factory.SubFactory(SiteFactory)
     level = "L2"
     time_zone = "Europe/London"
+
+
+# --- programs -----------------------------------------------------------------------------
+class ProgramFactory(DjangoModelFactory):
+    class Meta:
+        model = "programs.Program"
+
+    name = factory.Sequence(lambda n: f"Program {n}")
+    description = "Peers learn from each other."
+    goals = factory.LazyFunction(lambda: ["skill_learning"])
+    format = "pairs"
+    status = "enrolling"
+
+
+class ProgramManagerFactory(DjangoModelFactory):
+    class Meta:
+        model = "programs.ProgramManager"
+
+    program = factory.SubFactory(ProgramFactory)
+    user = factory.SubFactory(UserFactory)
+
+
+# --- enrollment ---------------------------------------------------------------------------
+class ParticipantFactory(DjangoModelFactory):
+    class Meta:
+        model = "enrollment.Participant"
+
+    program = factory.SubFactory(ProgramFactory)
+    person = factory.SubFactory(PersonFactory, user=factory.SubFactory(UserFactory))
+    status = "enrolled"
+    role = "peer"
