@@ -10,7 +10,8 @@ def assert_accessible(page) -> None:
     """Fail with every WCAG 2 AA violation axe finds on the page as it is now."""
     if not AXE_SCRIPT.exists():
         raise AssertionError(f"{AXE_SCRIPT} is missing: run `make node`")
-    page.add_script_tag(path=str(AXE_SCRIPT))
+    # evaluate() runs through the DevTools protocol, so our strict CSP need not be relaxed.
+    page.evaluate(AXE_SCRIPT.read_text(encoding="utf-8"))
     result = page.evaluate(
         "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_AA
     )
