@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "peermentor.people",
     "peermentor.programs",
     "peermentor.enrollment",
+    "peermentor.demo",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,37 @@
+"""Load the demo organisation: one call, deterministic, idempotent."""
+
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from peermentor.demo.directory import ANA, build_directory
+from peermentor.people.models import Person
+
+# Printed by `make run`; only the demo loader ever sets it.
+DEMO_PASSWORD = "peermentor-demo"
+
+
+@dataclass
+class DemoSummary:
+    already_loaded: bool = False
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        return "Loaded the demo organisation: " + ", ".join(
+            f"{count} {name}" for name, count in self.counts.items()
+        )
+
+
+def demo_is_loaded() -> bool:
+    return Person.objects.filter(email=ANA.email).exists()
+
+
+@transaction.atomic
+def demo_load() -> DemoSummary:
+    """After the call the demo organisation exists exactly once; a second call changes nothing."""
+    if demo_is_loaded():
+        return DemoSummary(already_loaded=True)
+    today = timezone.localdate()
+    people = build_directory(password=DEMO_PASSWORD, today=today)
+    return DemoSummary(counts={"people": len(people)})
