@@ -38,12 +38,14 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "axes",
     "csp",
+    "ninja",
     "peermentor.core",
     "peermentor.accounts",
     "peermentor.people",
     "peermentor.programs",
     "peermentor.enrollment",
     "peermentor.demo",
+    "peermentor.api",
 ]
 
 MIDDLEWARE = [

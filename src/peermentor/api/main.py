@@ -1,0 +1,92 @@
+"""The REST API at /api/v1: one NinjaAPI, each app's router, one error contract."""
+
+from importlib import import_module
+from typing import Any
+
+from csp.decorators import csp_exempt
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI, Schema
+from ninja.security import HttpBearer, django_auth
+
+from peermentor.api.services import api_token_authenticate
+from peermentor.core.errors import ApplicationError
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        user = api_token_authenticate(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+api = NinjaAPI(
+    title="Peermentor API",
+    version="1",
+    description=(
+        "Read and run peer mentoring programs. Authenticate with `Authorization: Bearer <token>` "
+        "(create tokens under Preferences → API tokens) or a signed-in session. Errors are "
+        '`{"message": str, "field": str | null}` with a 4xx status.'
+    ),
+    urls_namespace="api-v1",
+    auth=[TokenAuth(), django_auth],
+    # Swagger's page runs an inline script; the rest of the site keeps the strict policy.
+    docs_decorator=csp_exempt(),
+)
+
+
+class ErrorOut(Schema):
+    message: str
+    field: str | None = None
+
+
+def _error(request: HttpRequest, message: str, status: int, field: str | None = None) -> Any:
+    return api.create_response(request, {"message": message, "field": field}, status=status)
+
+
+@api.exception_handler(ApplicationError)
+def application_error(request: HttpRequest, error: ApplicationError) -> HttpResponse:
+    return _error(request, error.message, error.status, error.field)
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request: HttpRequest, error: ValidationError) -> HttpResponse:
+    if hasattr(error, "error_dict"):
+        field, messages = next(iter(error.message_dict.items()))
+        return _error(request, " ".join(messages), 400, None if field == "__all__" else field)
+    return _error(request, " ".join(error.messages), 400)
+
+
+@api.exception_handler(PermissionDenied)
+def permission_denied(request: HttpRequest, error: PermissionDenied) -> HttpResponse:
+    return _error(request, str(error) or "You may not do that.", 403)
+
+
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, error: Http404) -> HttpResponse:
+    return _error(request, "Not found.", 404)
+
+
+class MeOut(Schema):
+    email: str
+    full_name: str
+    time_zone: str
+    is_org_admin: bool
+
+
+@api.get("/me", response=MeOut, tags=["accounts"], summary="Who the token belongs to")
+def me(request: HttpRequest) -> Any:
+    return request.user
+
+
+# Each app that has an API keeps it in its own `api.py` with a `router`.
+for app_name in ["people", "programs", "enrollment", "matches", "connections"]:
+    try:
+        module = import_module(f"peermentor.{app_name}.api")
+    except ModuleNotFoundError as error:
+        # Only "this app has no API (yet)" is expected; a broken import inside one is a bug.
+        if error.name not in {f"peermentor.{app_name}", f"peermentor.{app_name}.api"}:
+            raise
+        continue
+    api.add_router(f"/{app_name}", module.router, tags=[app_name])
