@@ -92,6 +92,19 @@ class Program(models.Model):
                 | Q(planned_end_on__gt=F("starts_on")),
                 name="programs_program_end_after_start",
             ),
+            models.CheckConstraint(
+                condition=Q(status__in=ProgramStatus.values), name="programs_program_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(format__in=Format.values), name="programs_program_format_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(anonymity_threshold__gte=2),
+                name="programs_program_anonymity_threshold_min",
+            ),
+            models.CheckConstraint(
+                condition=Q(default_capacity__gte=1), name="programs_program_capacity_positive"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -156,7 +169,10 @@ class ProfileQuestion(models.Model):
     class Meta:
         ordering = ["position", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["program", "key"], name="programs_question_unique_key")
+            models.UniqueConstraint(fields=["program", "key"], name="programs_question_unique_key"),
+            models.CheckConstraint(
+                condition=Q(kind__in=QuestionKind.values), name="programs_question_kind_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -187,6 +203,14 @@ class TrainingModule(models.Model):
 
     class Meta:
         ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=TrainingKind.values), name="programs_training_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(pass_mark_percent__lte=100), name="programs_training_pass_mark_range"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title
