@@ -78,6 +78,37 @@ class ProgramManagerFactory(DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
 
 
+class TrackFactory(DjangoModelFactory):
+    class Meta:
+        model = "programs.Track"
+
+    program = factory.SubFactory(ProgramFactory)
+    name = factory.Sequence(lambda n: f"Track {n}")
+
+
+class ProfileQuestionFactory(DjangoModelFactory):
+    class Meta:
+        model = "programs.ProfileQuestion"
+
+    program = factory.SubFactory(ProgramFactory)
+    key = factory.Sequence(lambda n: f"question_{n}")
+    label = factory.Sequence(lambda n: f"Question {n}?")
+    kind = "single_choice"
+    choices = factory.LazyFunction(lambda: ["Yes", "No"])
+    position = factory.Sequence(lambda n: n)
+
+
+class TrainingModuleFactory(DjangoModelFactory):
+    class Meta:
+        model = "programs.TrainingModule"
+
+    program = factory.SubFactory(ProgramFactory)
+    title = factory.Sequence(lambda n: f"Module {n}")
+    body = "Read this before you are matched."
+    kind = "acknowledge"
+    position = factory.Sequence(lambda n: n)
+
+
 # --- enrollment ---------------------------------------------------------------------------
 class ParticipantFactory(DjangoModelFactory):
     class Meta:

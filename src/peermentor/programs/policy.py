@@ -53,6 +53,11 @@ QUESTION_KIND_ATTRIBUTE = {
 }
 
 
+def format_policy_keys() -> frozenset[str]:
+    """Policy settings that follow the program's format and group size, not edited directly."""
+    return frozenset({"format", "sides", "group_size"})
+
+
 def attribute_kinds(question_kinds: Mapping[str, str]) -> dict[str, str]:
     """Every attribute a policy may name -> its kind, given the program's questions {key: kind}."""
     kinds = {name: kind for name, (_label, kind) in DIRECTORY_ATTRIBUTES.items()}
