@@ -118,3 +118,32 @@ class ParticipantFactory(DjangoModelFactory):
     person = factory.SubFactory(PersonFactory, user=factory.SubFactory(UserFactory))
     status = "enrolled"
     role = "peer"
+
+
+class InvitationFactory(DjangoModelFactory):
+    class Meta:
+        model = "enrollment.Invitation"
+
+    program = factory.SubFactory(ProgramFactory)
+    person = factory.SubFactory(PersonFactory)
+
+
+class AnswerFactory(DjangoModelFactory):
+    class Meta:
+        model = "enrollment.Answer"
+
+    participant = factory.SubFactory(ParticipantFactory)
+    question = factory.SubFactory(
+        ProfileQuestionFactory, program=factory.SelfAttribute("..participant.program")
+    )
+    value = "Yes"
+
+
+class TrainingCompletionFactory(DjangoModelFactory):
+    class Meta:
+        model = "enrollment.TrainingCompletion"
+
+    participant = factory.SubFactory(ParticipantFactory)
+    module = factory.SubFactory(
+        TrainingModuleFactory, program=factory.SelfAttribute("..participant.program")
+    )

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from peermentor.accounts.models import validate_time_zone
 from peermentor.people.models import Person
 from peermentor.programs.models import ProfileQuestion, Program, Track, TrainingModule
 
@@ -16,6 +17,8 @@ class Invitation(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     sent_at = models.DateTimeField(auto_now_add=True)
+    # Set by the e-mail task when it claims the row, so a retried batch never mails twice.
+    emailed_at = models.DateTimeField(null=True, blank=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -41,6 +44,27 @@ class ParticipantRole(models.TextChoices):
     NEWCOMER = "newcomer", "Newcomer"
     MEMBER = "member", "Circle member"
     FACILITATOR = "facilitator", "Facilitator"
+
+
+# Which roles each format offers; the first is the default when a format has only one choice.
+ROLES_BY_FORMAT: dict[str, list[str]] = {
+    "pairs": [ParticipantRole.PEER],
+    "help_network": [ParticipantRole.PEER],
+    "shadowing": [ParticipantRole.SHADOW, ParticipantRole.HOST],
+    "buddies": [ParticipantRole.NEWCOMER, ParticipantRole.BUDDY],
+    "circles": [ParticipantRole.MEMBER, ParticipantRole.FACILITATOR],
+}
+# Roles that take several people at once and so carry a capacity.
+ROLES_WITH_CAPACITY = {ParticipantRole.HOST, ParticipantRole.BUDDY}
+ACTIVE_STATUSES = [ParticipantStatus.PENDING_APPROVAL, ParticipantStatus.ENROLLED]
+
+
+def roles_for_program(program: Program) -> list[str]:
+    """The roles a person may choose when joining `program`."""
+    roles = list(ROLES_BY_FORMAT.get(program.format, [ParticipantRole.PEER]))
+    if program.format == "circles" and not program.has_facilitator:
+        roles.remove(ParticipantRole.FACILITATOR)
+    return roles
 
 
 class Participant(models.Model):
@@ -74,6 +98,7 @@ class Participant(models.Model):
     approved_at = models.DateTimeField(null=True, blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     withdrawal_reason = models.TextField(blank=True)
+    decline_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["enrolled_at", "id"]
@@ -93,6 +118,18 @@ class Participant(models.Model):
                 ),
                 name="enrollment_participant_ready_needs_everything",
             ),
+            models.CheckConstraint(
+                condition=Q(status__in=ParticipantStatus.values),
+                name="enrollment_participant_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=ParticipantRole.values),
+                name="enrollment_participant_role_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(withdrawn_at__isnull=True) | Q(status=ParticipantStatus.WITHDRAWN),
+                name="enrollment_participant_withdrawn_at_only_when_withdrawn",
+            ),
         ]
         indexes = [models.Index(fields=["program", "status", "ready_at"])]
 
@@ -107,6 +144,8 @@ class Answer(models.Model):
     # str for text/single choice, list[str] for multiple choice and skills, number for number,
     # [{"day": 0-6, "start": "HH:MM", "end": "HH:MM"}] in the person's time zone for availability.
     value = models.JSONField()
+    # Availability only: the IANA zone the slots were given in (the person's own zone).
+    time_zone = models.CharField(max_length=64, blank=True, validators=[validate_time_zone])
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

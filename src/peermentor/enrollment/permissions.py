@@ -1,0 +1,57 @@
+"""Pure predicates: who may do what with enrollments. Views turn them into 404/403."""
+
+from typing import Any
+
+# Program-level rules live with programs; enrollment re-exports them for its views and services.
+from peermentor.programs.permissions import can_manage_program, get_program_for
+
+__all__ = [
+    "can_decide_participant",
+    "can_manage_program",
+    "can_see_answers",
+    "can_view_participation",
+    "can_withdraw_participant",
+    "get_program_for",
+    "is_line_manager_of",
+    "is_own_participation",
+]
+
+
+def is_own_participation(user: Any, participant: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and participant.person.user_id == user.pk)
+
+
+def is_line_manager_of(user: Any, participant: Any) -> bool:
+    manager = participant.person.manager
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and manager is not None
+        and manager.user_id is not None
+        and manager.user_id == user.pk
+    )
+
+
+def can_view_participation(user: Any, participant: Any) -> bool:
+    """The participant, the program's managers, and the line manager who must approve it."""
+    return (
+        is_own_participation(user, participant)
+        or can_manage_program(user, participant.program)
+        or is_line_manager_of(user, participant)
+    )
+
+
+def can_see_answers(user: Any, participant: Any) -> bool:
+    """Profile answers are matching input: the participant and program managers, nobody else."""
+    return is_own_participation(user, participant) or can_manage_program(user, participant.program)
+
+
+def can_decide_participant(user: Any, participant: Any) -> bool:
+    """Approve or decline: line manager, program manager or org admin, never oneself."""
+    if is_own_participation(user, participant):
+        return False
+    return is_line_manager_of(user, participant) or can_manage_program(user, participant.program)
+
+
+def can_withdraw_participant(user: Any, participant: Any) -> bool:
+    return is_own_participation(user, participant) or can_manage_program(user, participant.program)
+
