@@ -147,3 +147,39 @@ class TrainingCompletionFactory(DjangoModelFactory):
     module = factory.SubFactory(
         TrainingModuleFactory, program=factory.SelfAttribute("..participant.program")
     )
+
+
+# --- connections --------------------------------------------------------------------------
+class ConnectionFactory(DjangoModelFactory):
+    """A bare connection row (no members): tests that bypass the services start here."""
+
+    class Meta:
+        model = "connections.Connection"
+
+    program = factory.SubFactory(ProgramFactory)
+    kind = "pair"
+    source = "manual"
+    score = 0.8
+    reasons = "Both want to learn SQL; different departments."
+
+
+class ConnectionMemberFactory(DjangoModelFactory):
+    class Meta:
+        model = "connections.ConnectionMember"
+
+    connection = factory.SubFactory(ConnectionFactory)
+    participant = factory.SubFactory(
+        ParticipantFactory, program=factory.SelfAttribute("..connection.program")
+    )
+    role = factory.SelfAttribute("participant.role")
+    is_current = True
+    uses_capacity = factory.LazyAttribute(lambda o: o.role in ("host", "buddy"))
+    slot = 1
+
+
+class BlockFactory(DjangoModelFactory):
+    class Meta:
+        model = "connections.Block"
+
+    blocker = factory.SubFactory(PersonFactory)
+    blocked = factory.SubFactory(PersonFactory)

@@ -1,0 +1,391 @@
+"""Reads of connections for pages, the API and match runs. Each takes the viewer (except the
+two that feed match runs) and runs a fixed number of queries whatever the number of rows."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Page, Paginator
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.utils import timezone
+
+from peermentor.connections.models import (
+    CAPACITY_ROLES,
+    CURRENT_STATUSES,
+    MET_STATUSES,
+    Block,
+    Connection,
+    ConnectionMember,
+    ConnectionStatus,
+    Reflection,
+    Report,
+    ReportStatus,
+)
+from peermentor.connections.permissions import (
+    can_manage_program,
+    can_review_report,
+    member_for,
+)
+from peermentor.core.models import AuditEvent
+from peermentor.core.pagination import PAGE_SIZE
+from peermentor.enrollment.models import Participant, ParticipantStatus
+from peermentor.programs.models import Program, ProgramManager
+
+
+def _members_prefetch() -> Prefetch:
+    return Prefetch(
+        "members",
+        queryset=ConnectionMember.objects.select_related(
+            "participant__person__department", "participant__person__site"
+        ).order_by("role", "id"),
+    )
+
+
+def next_step(connection: Connection, *, has_reflected: bool) -> str:
+    """What the member should do next, in one sentence (engagement will refine it)."""
+    if connection.status == ConnectionStatus.PROPOSED:
+        return "Wait for the program team to confirm this match."
+    if connection.status == ConnectionStatus.ACTIVE:
+        if connection.planned_end_on and connection.planned_end_on < timezone.localdate():
+            return "The planned end has passed: complete the connection or ask for more time."
+        return "Schedule your first meeting."
+    if connection.is_ended and not has_reflected:
+        return "Share your reflection: what went well and what you learned."
+    return "Nothing to do. Thank you for taking part!"
+
+
+@dataclass
+class ConnectionRow:
+    """One connection as its member sees it in "My connections"."""
+
+    connection: Connection
+    me: ConnectionMember
+    partners: list[ConnectionMember]
+    has_reflected: bool
+    next_step: str
+
+    @property
+    def may_reflect(self) -> bool:
+        return self.connection.is_ended and not self.has_reflected
+
+
+def my_connections(*, viewer: Any, page_number: Any = None) -> Page:
+    """The viewer's connections (current first, then the most recent), one page of rows.
+
+    Dropped proposals are left out: they never became anything the viewer took part in.
+    """
+    if not getattr(viewer, "is_authenticated", False):
+        return Paginator(Connection.objects.none(), PAGE_SIZE).get_page(1)
+    mine = ConnectionMember.objects.filter(
+        connection=OuterRef("pk"), participant__person__user_id=viewer.pk
+    )
+    reflected = Reflection.objects.filter(
+        connection=OuterRef("pk"), participant__person__user_id=viewer.pk
+    )
+    queryset = (
+        Connection.objects.filter(Exists(mine))
+        .exclude(status=ConnectionStatus.CANCELLED)
+        .annotate(
+            has_reflected=Exists(reflected),
+            is_current_first=Case(
+                When(status__in=CURRENT_STATUSES, then=Value(1)),
+                default=Value(0),
+                output_field=IntegerField(),
+            ),
+        )
+        .select_related("program", "track")
+        .prefetch_related(_members_prefetch())
+        .order_by("-is_current_first", "-created_at", "-id")
+    )
+    page = Paginator(queryset, PAGE_SIZE).get_page(page_number)
+    rows = []
+    for connection in page.object_list:
+        me = member_for(viewer, connection)
+        partners = [m for m in connection.members.all() if m is not me]
+        rows.append(
+            ConnectionRow(
+                connection=connection,
+                me=me,
+                partners=partners,
+                has_reflected=connection.has_reflected,
+                next_step=next_step(connection, has_reflected=connection.has_reflected),
+            )
+        )
+    page.object_list = rows
+    return page
+
+
+@dataclass
+class ConnectionDetail:
+    """A connection as the viewer may see it: members their own side, managers the workflow."""
+
+    connection: Connection
+    me: ConnectionMember | None
+    partners: list[ConnectionMember]
+    is_manager: bool
+    my_reflection: Reflection | None
+    reflections_count: int
+    next_step: str
+    history: list[AuditEvent] = field(default_factory=list)
+
+    @property
+    def is_member(self) -> bool:
+        return self.me is not None
+
+    @property
+    def may_reflect(self) -> bool:
+        return self.is_member and self.connection.is_ended and self.my_reflection is None
+
+    @property
+    def may_end(self) -> bool:
+        return self.connection.status == ConnectionStatus.ACTIVE
+
+    @property
+    def may_extend(self) -> bool:
+        return self.is_manager and self.connection.is_current
+
+
+def get_connection_for(*, viewer: Any, pk: Any) -> tuple[Connection, ConnectionMember | None, bool]:
+    """The connection `pk` with its members, the viewer's own membership and whether the viewer
+    manages its program. Raises Http404 unless the viewer is a member or a manager."""
+    try:
+        connection = (
+            Connection.objects.select_related("program", "track")
+            .prefetch_related(_members_prefetch())
+            .get(pk=pk)
+        )
+    except (Connection.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such connection.") from None
+    me = member_for(viewer, connection)
+    is_manager = can_manage_program(viewer, connection.program)
+    if me is None and not is_manager:
+        raise Http404("No such connection.")
+    return connection, me, is_manager
+
+
+def connection_detail(*, viewer: Any, pk: Any) -> ConnectionDetail:
+    """Members see the partners, why they were matched, and their own reflection; managers and
+    organisation admins see the same workflow data but never a reflection's text."""
+    connection, me, is_manager = get_connection_for(viewer=viewer, pk=pk)
+    my_reflection = (
+        Reflection.objects.filter(connection=connection, participant_id=me.participant_id).first()
+        if me is not None
+        else None
+    )
+    reflections_count = (
+        Reflection.objects.filter(connection=connection).count() if is_manager else 0
+    )
+    return ConnectionDetail(
+        connection=connection,
+        me=me,
+        partners=[m for m in connection.members.all() if m is not me],
+        is_manager=is_manager,
+        my_reflection=my_reflection,
+        reflections_count=reflections_count,
+        next_step=next_step(connection, has_reflected=my_reflection is not None),
+    )
+
+
+def connection_history(*, viewer: Any, pk: Any) -> ConnectionDetail:
+    """Every change of the connection (who, when, why), for its program's managers only.
+    Members get PermissionDenied (they may see the connection, not its trail)."""
+    connection, me, is_manager = get_connection_for(viewer=viewer, pk=pk)
+    if not is_manager:
+        raise PermissionDenied("Only the program's managers see a connection's history.")
+    history = list(
+        AuditEvent.objects.filter(target_type=Connection._meta.label_lower, target_id=connection.pk)
+        .select_related("actor")
+        .order_by("created_at", "id")
+    )
+    return ConnectionDetail(
+        connection=connection,
+        me=me,
+        partners=[m for m in connection.members.all() if m is not me],
+        is_manager=True,
+        my_reflection=None,
+        reflections_count=0,
+        next_step="",
+        history=history,
+    )
+
+
+def get_managed_program(*, viewer: Any, pk: Any) -> Program:
+    """The program `pk` for a page only its managers see: 404 for people with no part in it,
+    403 for its participants."""
+    try:
+        program = Program.objects.get(pk=pk)
+    except (Program.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such program.") from None
+    if can_manage_program(viewer, program):
+        return program
+    if getattr(viewer, "is_authenticated", False) and Participant.objects.filter(
+        program=program, person__user_id=viewer.pk
+    ):
+        raise PermissionDenied("Only the program's managers see all its connections.")
+    raise Http404("No such program.")
+
+
+@dataclass
+class ProgramConnections:
+    program: Program
+    page: Page
+    counts_by_status: dict[str, int]
+    reflections_count: int
+    # None while fewer reflections than the program's anonymity threshold exist.
+    average_rating: float | None
+
+
+def connection_list(
+    *,
+    viewer: Any,
+    program: Program,
+    status: str | None = None,
+    track_id: int | None = None,
+    kind: str | None = None,
+    search: str = "",
+    page_number: Any = None,
+) -> ProgramConnections:
+    """One page of the program's connections for its managers, newest first, with counts by
+    status and the program's average reflection rating (only once enough people reflected that
+    no one's rating can be told apart)."""
+    if not can_manage_program(viewer, program):
+        raise PermissionDenied("Only the program's managers see all its connections.")
+    queryset = Connection.objects.filter(program=program)
+    if track_id:
+        queryset = queryset.filter(track_id=track_id)
+    if kind:
+        queryset = queryset.filter(kind=kind)
+    if search:
+        queryset = queryset.filter(
+            Exists(
+                ConnectionMember.objects.filter(
+                    connection=OuterRef("pk"),
+                    participant__person__full_name__icontains=search,
+                )
+            )
+        )
+    counts = dict(
+        queryset.order_by().values_list("status").annotate(n=Count("pk")).values_list("status", "n")
+    )
+    if status:
+        queryset = queryset.filter(status=status)
+    queryset = (
+        queryset.select_related("track")
+        .prefetch_related(_members_prefetch())
+        .order_by("-created_at", "-id")
+    )
+    page = Paginator(queryset, PAGE_SIZE).get_page(page_number)
+    ratings = Reflection.objects.filter(connection__program=program).aggregate(
+        n=Count("pk"), average=Avg("rating")
+    )
+    enough = ratings["n"] >= program.anonymity_threshold
+    return ProgramConnections(
+        program=program,
+        page=page,
+        counts_by_status={s: counts.get(s, 0) for s in ConnectionStatus.values},
+        reflections_count=ratings["n"],
+        average_rating=round(ratings["average"], 1) if enough and ratings["average"] else None,
+    )
+
+
+def rematch_candidates(*, program: Program, track_id: int | None = None) -> QuerySet[Participant]:
+    """Enrolled, ready participants of `program` who have room for a connection: no current one
+    (never matched, closed early, completed, or their proposal was dropped) or, for hosts and
+    buddies, fewer current ones than their capacity. For match runs, which take no viewer."""
+    current = (
+        ConnectionMember.objects.filter(participant=OuterRef("pk"), is_current=True)
+        .order_by()
+        .values("participant")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    queryset = (
+        Participant.objects.filter(
+            program=program, status=ParticipantStatus.ENROLLED, ready_at__isnull=False
+        )
+        .annotate(current_places=Coalesce(Subquery(current, output_field=IntegerField()), 0))
+        .filter(Q(current_places=0) | Q(role__in=CAPACITY_ROLES, current_places__lt=F("capacity")))
+    )
+    if track_id:
+        queryset = queryset.filter(track_id=track_id)
+    return queryset.order_by("pk")
+
+
+def past_pairs(*, program: Program | None = None) -> set[tuple[int, int]]:
+    """Person-id pairs (smaller id first) who were in one connection that really happened
+    (active, completed or closed early), in `program` or, without one, in any program.
+    Match runs treat them as forbidden pairs unless repeats are allowed."""
+    members = ConnectionMember.objects.filter(connection__status__in=MET_STATUSES)
+    if program is not None:
+        members = members.filter(connection__program=program)
+    people_by_connection: dict[int, list[int]] = defaultdict(list)
+    for connection_id, person_id in members.values_list(
+        "connection_id", "participant__person_id"
+    ).iterator(chunk_size=5000):
+        people_by_connection[connection_id].append(person_id)
+    pairs: set[tuple[int, int]] = set()
+    for people in people_by_connection.values():
+        people.sort()
+        for position, first in enumerate(people):
+            for second in people[position + 1 :]:
+                pairs.add((first, second))
+    return pairs
+
+
+def blocked_pairs(*, person_ids: list[int] | None = None) -> set[tuple[int, int]]:
+    """Person-id pairs (smaller id first) where either blocked the other: never proposed."""
+    blocks = Block.objects.all()
+    if person_ids is not None:
+        blocks = blocks.filter(Q(blocker_id__in=person_ids) | Q(blocked_id__in=person_ids))
+    return {
+        (min(a, b), max(a, b))
+        for a, b in blocks.values_list("blocker_id", "blocked_id").iterator(chunk_size=5000)
+    }
+
+
+def report_list(
+    *, viewer: Any, status: str | None = ReportStatus.OPEN, page_number: Any = None
+) -> Page:
+    """Safety reports the viewer may review: all for organisation admins, those from their own
+    programs for program managers. Anyone else gets PermissionDenied."""
+    if not getattr(viewer, "is_authenticated", False):
+        raise PermissionDenied("Sign in first.")
+    reports = Report.objects.select_related(
+        "reporter", "reported", "program", "connection", "reviewed_by"
+    )
+    if not viewer.is_org_admin:
+        managed = ProgramManager.objects.filter(user_id=viewer.pk).values("program_id")
+        if not managed.exists():
+            raise PermissionDenied("Only organisation admins and program managers read reports.")
+        reports = reports.filter(program_id__in=managed)
+    if status:
+        reports = reports.filter(status=status)
+    return Paginator(reports.order_by("-created_at", "-id"), PAGE_SIZE).get_page(page_number)
+
+
+def get_report_for(*, viewer: Any, pk: Any) -> Report:
+    """A report the viewer may review; 404 for anyone else (they must not learn it exists)."""
+    try:
+        report = Report.objects.select_related("program", "reporter", "reported").get(pk=pk)
+    except (Report.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such report.") from None
+    if not can_review_report(viewer, report):
+        raise Http404("No such report.")
+    return report
