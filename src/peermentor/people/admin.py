@@ -1,0 +1,77 @@
+from django.contrib import admin
+from django.http import HttpRequest
+
+from peermentor.people.models import Department, ImportBatch, Person, Site, Skill
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    search_fields = ["name"]
+
+
+@admin.register(Site)
+class SiteAdmin(admin.ModelAdmin):
+    list_display = ["name", "time_zone"]
+    search_fields = ["name"]
+
+
+@admin.register(Skill)
+class SkillAdmin(admin.ModelAdmin):
+    list_display = ["name", "category"]
+    list_filter = ["category"]
+    search_fields = ["name", "category"]
+
+
+@admin.register(Person)
+class PersonAdmin(admin.ModelAdmin):
+    list_display = [
+        "full_name",
+        "external_id",
+        "email",
+        "department",
+        "level",
+        "site",
+        "manager",
+        "is_active",
+    ]
+    list_filter = ["is_active", "department", "site", "level"]
+    search_fields = ["full_name", "email", "external_id"]
+    list_select_related = ["department", "site", "manager"]
+    raw_id_fields = ["manager", "user"]
+    readonly_fields = ["created_at", "updated_at"]
+    show_full_result_count = False
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(admin.ModelAdmin):
+    """A record of imports: read-only, and without the stored rows, which can be megabytes."""
+
+    list_display = ["file_name", "status", "row_count", "created_by", "created_at", "applied_at"]
+    list_filter = ["status"]
+    list_select_related = ["created_by"]
+    exclude = ["rows"]
+    readonly_fields = [
+        "file_name",
+        "file_format",
+        "status",
+        "row_count",
+        "columns",
+        "errors",
+        "warnings",
+        "preview",
+        "deactivate_missing",
+        "created_by",
+        "created_at",
+        "applied_by",
+        "applied_at",
+        "summary",
+    ]
+
+    def get_queryset(self, request: HttpRequest):  # type: ignore[no-untyped-def]
+        return super().get_queryset(request).defer("rows")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
