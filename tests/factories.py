@@ -183,3 +183,38 @@ class BlockFactory(DjangoModelFactory):
 
     blocker = factory.SubFactory(PersonFactory)
     blocked = factory.SubFactory(PersonFactory)
+
+
+# --- matches ------------------------------------------------------------------------------
+def _now():
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+class ReadyParticipantFactory(ParticipantFactory):
+    """An enrolled participant whose profile and training are done: a match run places them."""
+
+    is_profile_complete = True
+    is_training_complete = True
+    ready_at = factory.LazyFunction(_now)
+
+
+class MatchRunFactory(DjangoModelFactory):
+    class Meta:
+        model = "matches.MatchRun"
+
+    program = factory.SubFactory(ProgramFactory)
+    status = "succeeded"
+    progress = 1.0
+    parameters = factory.LazyFunction(dict)
+
+
+class ProposalFactory(DjangoModelFactory):
+    class Meta:
+        model = "matches.Proposal"
+
+    run = factory.SubFactory(MatchRunFactory)
+    group_key = factory.Sequence(lambda n: f"g{n}")
+    score = 0.5
+    reasons = "Both want to learn SQL."

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "peermentor.people",
     "peermentor.programs",
     "peermentor.enrollment",
+    "peermentor.matches",
     "peermentor.connections",
     "peermentor.demo",
     "peermentor.api",

@@ -7,6 +7,7 @@ urlpatterns = [
     path("people/", include("peermentor.people.urls")),
     path("programs/", include("peermentor.programs.urls")),
     path("enrollment/", include("peermentor.enrollment.urls")),
+    path("matches/", include("peermentor.matches.urls")),
     path("connections/", include("peermentor.connections.urls")),
     path("api/", include("peermentor.api.urls")),
     path("django-admin/", admin.site.urls),

@@ -1,0 +1,312 @@
+"""Pages of admin-led matching: settings with preview, runs, review and publishing.
+
+Thin: parse with a form, call one service or selector, render. htmx requests get the partial
+that changed; without JavaScript every action is a normal form post that redirects back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from peermentor.core.errors import ApplicationError
+from peermentor.core.pagination import paginate
+from peermentor.matches import selectors, services
+from peermentor.matches.adapter import MATCHABLE_FORMATS, stored_policy
+from peermentor.matches.forms import ManualPairForm, SettingsForms, StartRunForm
+from peermentor.matches.permissions import get_managed_program, get_proposal_for, get_run_for
+from peermentor.programs.models import Format, Track
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _track_of(program: Any, raw: Any) -> Track | None:
+    if not raw:
+        return None
+    try:
+        return program.tracks.get(pk=int(raw))
+    except (Track.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such track.") from None
+
+
+def _back(request: HttpRequest, default: str) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect(default)
+
+
+# --- settings ------------------------------------------------------------------------------------
+@login_required
+@require_http_methods(["GET", "POST"])
+def settings_page(request: HttpRequest, pk: int) -> HttpResponse:
+    program = get_managed_program(request.user, pk)
+    if program.format not in MATCHABLE_FORMATS:
+        raise Http404("This program is not matched by match runs.")
+    track = _track_of(program, request.GET.get("track") or request.POST.get("track"))
+    preview = None
+    if request.method == "POST":
+        forms = SettingsForms(program, stored_policy(program, track), data=request.POST)
+        if forms.is_valid():
+            try:
+                if request.POST.get("action") == "preview":
+                    preview = services.matching_preview(
+                        actor=request.user, program=program, track=track, policy=forms.policy()
+                    )
+                else:
+                    services.matching_settings_save(
+                        actor=request.user,
+                        program=program,
+                        track=track,
+                        policy=forms.policy(),
+                        allow_repeat_pairs=forms.allow_repeat_pairs(),
+                    )
+                    messages.success(request, "Matching settings saved.")
+                    url = reverse("match_settings", args=[program.pk])
+                    return redirect(f"{url}?track={track.pk}" if track else url)
+            except ApplicationError as error:
+                forms.add_error(error.field, error.message)
+    else:
+        forms = SettingsForms(program, stored_policy(program, track))
+    return render(
+        request,
+        "matches/settings.html",
+        {
+            "program": program,
+            "track": track,
+            "tracks": program.tracks.all(),
+            "forms": forms,
+            "preview": preview,
+            "is_bipartite": program.format in (Format.SHADOWING, Format.BUDDIES),
+        },
+        status=200,
+    )
+
+
+# --- runs ----------------------------------------------------------------------------------
+@login_required
+@require_http_methods(["GET", "POST"])
+def run_list(request: HttpRequest, pk: int) -> HttpResponse:
+    program = get_managed_program(request.user, pk)
+    form = StartRunForm(request.POST or None, program=program)
+    if request.method == "POST" and form.is_valid():
+        try:
+            run = services.match_run_start(
+                actor=request.user,
+                program=program,
+                track=form.cleaned_data.get("track"),
+                seed=form.cleaned_data.get("seed"),
+            )
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            return redirect("match_run_detail", pk=run.pk)
+    runs = paginate(request, selectors.run_list(viewer=request.user, program=program))
+    return render(
+        request,
+        "matches/run_list.html",
+        {
+            "program": program,
+            "form": form,
+            "page": runs,
+            "is_matchable": program.format in MATCHABLE_FORMATS,
+        },
+    )
+
+
+def _run_context(request: HttpRequest, run: Any) -> dict[str, Any]:
+    context: dict[str, Any] = {"run": run, "program": run.program}
+    if run.status == "succeeded":
+        filters = selectors.ProposalFilters.from_query(request.GET)
+        page = paginate(
+            request, selectors.proposal_list(viewer=request.user, run=run, filters=filters)
+        )
+        query = request.GET.copy()
+        query.pop("page", None)
+        context.update(
+            filters=filters,
+            page=page,
+            query=query.urlencode(),
+            departments=selectors.run_departments(viewer=request.user, run=run),
+            counts=selectors.run_counts(viewer=request.user, run=run),
+            is_circles=run.program.format == Format.CIRCLES,
+            here=request.get_full_path(),
+        )
+    return context
+
+
+@login_required
+@require_GET
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_run_for(request.user, pk)
+    return render(request, "matches/run_detail.html", _run_context(request, run))
+
+
+@login_required
+@require_GET
+def run_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """The polled progress block; once the run is over the whole page reloads with results."""
+    run = get_run_for(request.user, pk)
+    response = render(request, "matches/_run_status.html", {"run": run})
+    if not run.is_active and _is_htmx(request):
+        response["HX-Refresh"] = "true"
+    return response
+
+
+@login_required
+@require_POST
+def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_run_for(request.user, pk)
+    try:
+        services.match_run_cancel(actor=request.user, run=run)
+        messages.success(request, "The run was cancelled.")
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    return redirect("match_run_detail", pk=run.pk)
+
+
+@login_required
+@require_POST
+def run_rerun(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_run_for(request.user, pk)
+    try:
+        new_run = services.match_run_rerun(actor=request.user, run=run)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect("match_run_detail", pk=run.pk)
+    messages.success(request, "Re-running for everyone but the locked proposals.")
+    return redirect("match_run_detail", pk=new_run.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def run_publish(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_run_for(request.user, pk)
+    if request.method == "POST":
+        try:
+            count = services.match_run_publish(actor=request.user, run=run)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request, f"Published {count} connections; everyone in them is being told."
+            )
+            return redirect("match_run_detail", pk=run.pk)
+    counts = selectors.run_counts(viewer=request.user, run=run)
+    return render(request, "matches/run_publish.html", {"run": run, "counts": counts})
+
+
+@login_required
+@require_GET
+def run_unmatched(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_run_for(request.user, pk)
+    page = paginate(request, selectors.unmatched_list(viewer=request.user, run=run))
+    return render(request, "matches/run_unmatched.html", {"run": run, "page": page})
+
+
+# --- review ----------------------------------------------------------------------------------
+def _proposal_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    proposal = get_proposal_for(request.user, pk)
+    value = request.POST.get("value") == "on"
+    try:
+        if action == "lock":
+            proposal = services.proposal_set_locked(
+                actor=request.user, proposal=proposal, is_locked=value
+            )
+        else:
+            proposal = services.proposal_set_excluded(
+                actor=request.user, proposal=proposal, is_excluded=value
+            )
+        error = ""
+    except ApplicationError as failure:
+        error = failure.message
+    if _is_htmx(request):
+        row = selectors.proposal_row(viewer=request.user, proposal=proposal)
+        return render(
+            request,
+            "matches/_proposal_row.html",
+            {
+                "proposal": row,
+                "run": proposal.run,
+                "error": error,
+                "here": request.POST.get("next", ""),
+            },
+        )
+    if error:
+        messages.error(request, error)
+    return _back(request, reverse("match_run_detail", args=[proposal.run_id]))
+
+
+@login_required
+@require_POST
+def proposal_lock(request: HttpRequest, pk: int) -> HttpResponse:
+    return _proposal_action(request, pk, "lock")
+
+
+@login_required
+@require_POST
+def proposal_exclude(request: HttpRequest, pk: int) -> HttpResponse:
+    return _proposal_action(request, pk, "exclude")
+
+
+def _manual_form(request: HttpRequest, run: Any, data: Any) -> ManualPairForm:
+    return ManualPairForm(
+        data,
+        participants=selectors.pairable_participants(viewer=request.user, run=run),
+        is_circles=run.program.format == Format.CIRCLES,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def manual_pair(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_run_for(request.user, pk)
+    data = request.POST if request.method == "POST" else (request.GET or None)
+    form = _manual_form(request, run, data)
+    check = None
+    if data is not None and form.is_valid():
+        first, second = form.cleaned_data["first"], form.cleaned_data["second"]
+        if request.method == "POST" and request.POST.get("action") == "confirm":
+            try:
+                services.proposal_create_manual(
+                    actor=request.user, run=run, first=first, second=second
+                )
+            except ApplicationError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, "Matched by hand; the proposal is locked.")
+                return redirect("match_run_detail", pk=run.pk)
+        check = selectors.manual_pair_check(
+            viewer=request.user, run=run, first=first, second=second
+        )
+    return render(
+        request,
+        "matches/manual_pair.html",
+        {"run": run, "form": form, "check": check},
+    )
+
+
+@login_required
+@require_GET
+def manual_pair_check(request: HttpRequest, pk: int) -> HttpResponse:
+    """The live score, reasons and warnings of a pair being chosen (htmx partial)."""
+    run = get_run_for(request.user, pk)
+    form = _manual_form(request, run, request.GET)
+    check = None
+    if form.is_valid():
+        check = selectors.manual_pair_check(
+            viewer=request.user,
+            run=run,
+            first=form.cleaned_data["first"],
+            second=form.cleaned_data["second"],
+        )
+    return render(request, "matches/_pair_check.html", {"run": run, "check": check})

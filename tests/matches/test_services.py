@@ -1,0 +1,406 @@
+import pytest
+from django.core.exceptions import PermissionDenied
+
+from peermentor.connections.models import Connection, ConnectionMember
+from peermentor.core.errors import ApplicationError
+from peermentor.core.models import AuditEvent
+from peermentor.matches import services
+from peermentor.matches.models import MatchRun, Proposal, ProposalMember, UnmatchedEntry
+from tests.factories import ParticipantFactory, UserFactory
+from tests.matches.conftest import MatchingWorld
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def run_now(django_capture_on_commit_callbacks):
+    """Start a run and let its task run (ImmediateBackend) when the transaction commits."""
+
+    def start(world, actor=None, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            run = services.match_run_start(
+                actor=actor or world.manager, program=world.program, **kwargs
+            )
+        run.refresh_from_db()
+        return run
+
+    return start
+
+
+def names(proposal):
+    return sorted(m.participant.person.full_name for m in proposal.members.all())
+
+
+# --- runs -----------------------------------------------------------------------------------
+def test_a_run_stores_proposals_with_scores_reasons_and_its_gap(world, run_now):
+    run = run_now(world)
+    assert run.status == "succeeded"
+    assert run.progress == 1.0 and run.finished_at is not None
+    assert run.proposal_count == 3 and run.placed_count == 6 and run.unmatched_count == 0
+    assert run.total_score == pytest.approx(sum(p.score for p in Proposal.objects.filter(run=run)))
+    assert run.gap is not None and run.gap >= 0
+    proposal = Proposal.objects.filter(run=run).first()
+    assert proposal.members.count() == 2
+    assert proposal.reasons
+    assert set(proposal.members.values_list("role", flat=True)) == {"peer"}
+    actions = set(AuditEvent.objects.filter(target_id=run.pk).values_list("action", flat=True))
+    assert {"match_run.queued", "match_run.succeeded"} <= actions
+
+
+def test_people_left_out_are_listed_with_a_reason(world, run_now):
+    world.add(7)
+    run = run_now(world)
+    assert run.unmatched_count == 1
+    entry = UnmatchedEntry.objects.get(run=run)
+    assert entry.reason
+
+
+def test_a_run_keeps_the_settings_it_was_started_with(world, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        run = services.match_run_start(actor=world.manager, program=world.program)
+    world.save_policy(min_score=0.99)
+    for callback in callbacks:
+        callback()
+    run.refresh_from_db()
+    assert run.parameters["policy"]["min_score"] == 0.0
+    assert run.status == "succeeded" and run.proposal_count == 3
+
+
+def test_a_failed_run_says_why_and_writes_nothing(world, run_now, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("solver exploded")
+
+    monkeypatch.setattr(services, "engine_match", broken)
+    run = run_now(world)
+    assert run.status == "failed"
+    assert "solver exploded" in run.error_message
+    assert not Proposal.objects.filter(run=run).exists()
+    assert AuditEvent.objects.filter(target_id=run.pk, action="match_run.failed").exists()
+
+
+def test_a_failure_while_saving_leaves_no_half_written_proposals(world, run_now, monkeypatch):
+    original = UnmatchedEntry.objects.bulk_create
+
+    def fail_late(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(UnmatchedEntry.objects, "bulk_create", fail_late)
+    run = run_now(world)
+    monkeypatch.setattr(UnmatchedEntry.objects, "bulk_create", original)
+    assert run.status == "failed" and "disk full" in run.error_message
+    assert not Proposal.objects.filter(run=run).exists()
+    assert not ProposalMember.objects.filter(run=run).exists()
+
+
+def test_cancelling_a_running_run_stops_the_engine_and_writes_nothing(world, run_now, monkeypatch):
+    real_engine = services.engine_match
+    seen = []
+
+    def cancelled_midway(people, policy, *, locks, seed, progress):
+        run = MatchRun.objects.get(status="running")
+        services.match_run_cancel(actor=world.manager, run=run)
+        progress("Solving", 0.5)  # the next progress report notices and aborts
+        seen.append("not stopped")
+        return real_engine(people, policy, locks=locks, seed=seed, progress=progress)
+
+    monkeypatch.setattr(services, "engine_match", cancelled_midway)
+    monkeypatch.setattr(services, "PROGRESS_INTERVAL_SECONDS", 0)
+    run = run_now(world)
+    assert run.status == "cancelled"
+    assert seen == []
+    assert not Proposal.objects.filter(run=run).exists()
+
+
+def test_cancel_a_queued_run_and_the_worker_skips_it(world, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        run = services.match_run_start(actor=world.manager, program=world.program)
+    services.match_run_cancel(actor=world.manager, run=run)
+    for callback in callbacks:
+        callback()
+    run.refresh_from_db()
+    assert run.status == "cancelled"
+    assert services.match_run_execute(run_id=run.pk) == "cancelled"
+    with pytest.raises(ApplicationError, match="already finished"):
+        services.match_run_cancel(actor=world.manager, run=run)
+
+
+def test_a_run_is_claimed_once(world, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        run = services.match_run_start(actor=world.manager, program=world.program)
+    assert services.match_run_execute(run_id=run.pk) == "succeeded"
+    assert services.match_run_execute(run_id=run.pk) == "succeeded"
+    assert Proposal.objects.filter(run=run).count() == 3
+
+
+def test_only_one_active_run_per_program(world, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        services.match_run_start(actor=world.manager, program=world.program)
+        with pytest.raises(ApplicationError, match="already in progress"):
+            services.match_run_start(actor=world.manager, program=world.program)
+
+
+def test_starting_is_refused_for_non_managers_and_without_ready_people(world, db):
+    participant_user = world.participants[0].person.user
+    with pytest.raises(PermissionDenied):
+        services.match_run_start(actor=participant_user, program=world.program)
+    with pytest.raises(PermissionDenied):
+        services.match_run_start(actor=UserFactory(), program=world.program)
+    empty = MatchingWorld(people=0)
+    with pytest.raises(ApplicationError, match="Nobody is ready"):
+        services.match_run_start(actor=empty.manager, program=empty.program)
+
+
+def test_a_bad_saved_policy_is_refused_before_queueing(world):
+    world.program.matching_policy = {"format": "pairs", "min_score": 7}
+    world.program.save()
+    with pytest.raises(ApplicationError):
+        services.match_run_start(actor=world.manager, program=world.program)
+    assert not MatchRun.objects.exists()
+
+
+# --- review ---------------------------------------------------------------------------------
+def test_rerun_keeps_locked_proposals_and_never_reforms_excluded_pairs(world, run_now):
+    run = run_now(world)
+    proposals = list(Proposal.objects.filter(run=run).order_by("id"))
+    locked, excluded = proposals[0], proposals[1]
+    services.proposal_set_locked(actor=world.manager, proposal=locked, is_locked=True)
+    services.proposal_set_excluded(actor=world.manager, proposal=excluded, is_excluded=True)
+    excluded_pair = set(excluded.members.values_list("participant_id", flat=True))
+    locked_pair = set(locked.members.values_list("participant_id", flat=True))
+
+    rerun = services.match_run_rerun(actor=world.manager, run=run)
+    services.match_run_execute(run_id=rerun.pk)
+    rerun.refresh_from_db()
+    assert rerun.status == "succeeded" and rerun.parent_id == run.pk
+    groups = [
+        set(p.members.values_list("participant_id", flat=True))
+        for p in Proposal.objects.filter(run=rerun)
+    ]
+    assert locked_pair in groups
+    assert excluded_pair not in groups
+    kept = Proposal.objects.get(run=rerun, is_locked=True)
+    assert set(kept.members.values_list("participant_id", flat=True)) == locked_pair
+    assert [list(pair) for pair in rerun.parameters["forbidden"]]
+
+
+def test_lock_and_exclude_are_exclusive_and_audited(world, run_now):
+    run = run_now(world)
+    proposal = Proposal.objects.filter(run=run).first()
+    services.proposal_set_locked(actor=world.manager, proposal=proposal, is_locked=True)
+    with pytest.raises(ApplicationError, match="Unlock"):
+        services.proposal_set_excluded(actor=world.manager, proposal=proposal, is_excluded=True)
+    with pytest.raises(PermissionDenied):
+        services.proposal_set_locked(
+            actor=world.participants[0].person.user, proposal=proposal, is_locked=False
+        )
+    assert AuditEvent.objects.filter(action="match_proposal.locked", target_id=proposal.pk).exists()
+
+
+def test_manual_pair_shows_warnings_and_is_created_locked(world, run_now):
+    boss = world.participants[0]
+    report = world.participants[1]
+    report.person.manager = boss.person
+    report.person.save()
+    run = run_now(world)
+    from peermentor.matches.selectors import manual_pair_check
+
+    check = manual_pair_check(viewer=world.manager, run=run, first=boss, second=report)
+    assert not check.refusal
+    assert any("reporting line" in warning for warning in check.warnings)
+    assert 0 <= check.score <= 1
+
+    proposal = services.proposal_create_manual(
+        actor=world.manager, run=run, first=boss, second=report
+    )
+    assert proposal.is_manual and proposal.is_locked and proposal.has_warnings
+    assert set(proposal.members.values_list("participant_id", flat=True)) == {boss.pk, report.pk}
+    # Each person is in one proposal; their former partners are now listed as left out.
+    for participant in (boss, report):
+        assert ProposalMember.objects.filter(run=run, participant=participant).count() == 1
+    assert UnmatchedEntry.objects.filter(run=run).count() == 2
+
+
+def test_manual_pair_refuses_outsiders_and_the_same_person(world, run_now):
+    run = run_now(world)
+    stranger = ParticipantFactory()
+    with pytest.raises(ApplicationError, match="take part"):
+        services.proposal_create_manual(
+            actor=world.manager, run=run, first=world.participants[0], second=stranger
+        )
+    with pytest.raises(ApplicationError, match="two different"):
+        services.proposal_create_manual(
+            actor=world.manager,
+            run=run,
+            first=world.participants[0],
+            second=world.participants[0],
+        )
+
+
+# --- publishing -----------------------------------------------------------------------------
+def test_publish_creates_active_connections_and_notifies_everyone(
+    world, run_now, mailoutbox, django_capture_on_commit_callbacks
+):
+    run = run_now(world)
+    excluded = Proposal.objects.filter(run=run).first()
+    services.proposal_set_excluded(actor=world.manager, proposal=excluded, is_excluded=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        count = services.match_run_publish(actor=world.manager, run=run)
+    assert count == 2
+    connections = Connection.objects.filter(match_run_id=run.pk)
+    assert connections.count() == 2
+    assert set(connections.values_list("status", flat=True)) == {"active"}
+    assert all(c.reasons for c in connections)
+    assert ConnectionMember.objects.filter(connection__in=connections).count() == 4
+    run.refresh_from_db()
+    assert run.is_published and run.published_by == world.manager
+    assert len(mailoutbox) == 4
+    message = mailoutbox[0]
+    assert "You have been matched" in message.subject
+    assert "/connections/" in message.body
+    assert not Proposal.objects.filter(run=run, is_excluded=False, connection_id=None).exists()
+    with pytest.raises(ApplicationError, match="published"):
+        services.match_run_publish(actor=world.manager, run=run)
+
+
+def test_publish_is_all_or_nothing(world, run_now, mailoutbox):
+    run = run_now(world)
+    # Someone gets connected elsewhere meanwhile: their proposal can no longer be placed.
+    from peermentor.connections.services import connection_propose
+
+    taken = Proposal.objects.filter(run=run).last().members.first().participant
+    free = ParticipantFactory(program=world.program, role="peer")
+    connection_propose(
+        actor=world.manager,
+        program=world.program,
+        members=[(taken, "peer"), (free, "peer")],
+        kind="pair",
+        source="manual",
+    )
+    with pytest.raises(ApplicationError, match="Nothing was published"):
+        services.match_run_publish(actor=world.manager, run=run)
+    assert not Connection.objects.filter(match_run_id=run.pk).exists()
+    run.refresh_from_db()
+    assert not run.is_published
+    assert mailoutbox == []
+
+
+def test_publish_is_refused_to_non_managers(world, run_now):
+    run = run_now(world)
+    with pytest.raises(PermissionDenied):
+        services.match_run_publish(actor=world.participants[0].person.user, run=run)
+
+
+def test_notifications_are_sent_once_per_member(world, run_now, mailoutbox):
+    run = run_now(world)
+    services.match_run_publish(actor=world.manager, run=run)
+    ids = list(ProposalMember.objects.filter(run=run).values_list("id", flat=True))
+    assert services.match_notifications_send(run_id=run.pk, member_ids=ids) == 6
+    assert services.match_notifications_send(run_id=run.pk, member_ids=ids) == 0
+    assert len(mailoutbox) == 6
+
+
+# --- every format ---------------------------------------------------------------------------
+def test_shadowing_hosts_take_shadows_up_to_capacity_and_publish(run_now, mailoutbox, db):
+    world = MatchingWorld(format="shadowing", goals=["cross_functional"], people=0)
+    host = world.add(0, role="host", capacity=2)
+    other_host = world.add(1, role="host", capacity=1)
+    shadows = [world.add(index, role="shadow") for index in (2, 3, 4, 5)]
+    world.save_policy(constraint=[])
+    run = run_now(world)
+    assert run.status == "succeeded"
+    proposals = list(Proposal.objects.filter(run=run))
+    assert len(proposals) == 3
+    per_host = {}
+    for proposal in proposals:
+        roles = dict(proposal.members.values_list("role", "participant_id"))
+        assert set(roles) == {"host", "shadow"}
+        per_host[roles["host"]] = per_host.get(roles["host"], 0) + 1
+    assert per_host[host.pk] <= 2 and per_host.get(other_host.pk, 0) <= 1
+    assert UnmatchedEntry.objects.filter(run=run).count() == 1
+    assert services.match_run_publish(actor=world.manager, run=run) == 3
+    assert set(Connection.objects.values_list("kind", flat=True)) == {"shadowing"}
+    assert shadows
+
+
+def test_buddies_are_bipartite(run_now, db):
+    world = MatchingWorld(format="buddies", goals=["onboarding"], people=0)
+    world.add(0, role="buddy", capacity=2)
+    world.add(1, role="newcomer")
+    world.add(2, role="newcomer")
+    world.save_policy(constraint=[])
+    run = run_now(world)
+    assert run.proposal_count == 2
+    assert services.match_run_publish(actor=world.manager, run=run) == 2
+    assert set(Connection.objects.values_list("kind", flat=True)) == {"buddy"}
+
+
+def test_circles_get_facilitators_in_turn(run_now, db):
+    world = MatchingWorld(
+        format="circles",
+        goals=["wellbeing"],
+        people=12,
+        group_size_min=4,
+        group_size_max=5,
+        has_facilitator=True,
+    )
+    facilitators = [world.add(20, role="facilitator"), world.add(21, role="facilitator")]
+    world.save_policy(constraint=[])
+    run = run_now(world)
+    proposals = list(Proposal.objects.filter(run=run).order_by("id"))
+    assert len(proposals) == 3
+    with_facilitator = 0
+    for proposal in proposals:
+        roles = list(proposal.members.values_list("role", flat=True))
+        assert roles.count("facilitator") <= 1
+        with_facilitator += roles.count("facilitator")
+        assert 4 <= roles.count("member") <= 5
+    # Each facilitator takes as many circles as connections lets them hold at once.
+    assert with_facilitator == 2
+    for facilitator in facilitators:
+        assert ProposalMember.objects.filter(participant=facilitator).count() == 1
+    assert services.match_run_publish(actor=world.manager, run=run) == 3
+    assert set(Connection.objects.values_list("kind", flat=True)) == {"circle"}
+
+
+def test_runs_per_track(run_now, world):
+    from tests.factories import TrackFactory
+
+    track = TrackFactory(program=world.program)
+    for participant in world.participants[:4]:
+        participant.track = track
+        participant.save()
+    run = run_now(world, track=track)
+    assert run.track == track
+    assert run.placed_count == 4
+
+
+# --- settings -------------------------------------------------------------------------------
+def test_settings_save_validates_and_audits(world):
+    policy = world.policy(min_score=0.2)
+    saved = services.matching_settings_save(
+        actor=world.manager, program=world.program, policy=policy
+    )
+    world.program.refresh_from_db()
+    assert world.program.matching_policy == saved
+    assert saved["format"] == "pairs" and saved["min_score"] == 0.2
+    assert AuditEvent.objects.filter(action="matching.settings_saved").exists()
+    with pytest.raises(ApplicationError):
+        services.matching_settings_save(
+            actor=world.manager,
+            program=world.program,
+            policy=world.policy(criterion=[{"kind": "near", "field": "department", "scale": 2}]),
+        )
+    with pytest.raises(PermissionDenied):
+        services.matching_settings_save(
+            actor=world.participants[0].person.user, program=world.program, policy=policy
+        )
+
+
+def test_preview_writes_nothing_and_samples_large_programs(world):
+    preview = services.matching_preview(
+        actor=world.manager, program=world.program, policy=world.policy(), limit=4
+    )
+    assert preview.participant_count == 6 and preview.sample_size == 4 and preview.is_sample
+    assert preview.placed == 4 and preview.group_count == 2
+    assert preview.groups[0].reasons
+    assert not MatchRun.objects.exists() and not Proposal.objects.exists()
