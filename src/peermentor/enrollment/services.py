@@ -658,7 +658,11 @@ def invitation_account_claim(*, invitation: Invitation, password: str) -> User:
     """First use of an invitation link by someone without a password: after the call the
     invited person has an account (created or found by e-mail), linked to them, with
     `password` set. Raises ApplicationError if the account already has a password."""
-    person = Person.objects.select_for_update().select_related("user").get(pk=invitation.person_id)
+    person = (
+        Person.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .get(pk=invitation.person_id)
+    )
     user = person.user or User.objects.filter(email__iexact=person.email).first()
     if user is not None and user.has_usable_password():
         raise ApplicationError("You already have an account: sign in with your password.")
