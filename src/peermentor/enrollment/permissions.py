@@ -54,4 +54,3 @@ def can_decide_participant(user: Any, participant: Any) -> bool:
 
 def can_withdraw_participant(user: Any, participant: Any) -> bool:
     return is_own_participation(user, participant) or can_manage_program(user, participant.program)
-
