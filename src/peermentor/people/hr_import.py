@@ -542,7 +542,8 @@ def plan_import(*, rows: Iterable[dict[str, Any]], columns: Iterable[str]) -> Pl
                     "manager_id",
                     f"No person with external id {manager} in this file or the directory.",
                 )
-            plan.managers[external_id] = manager
+            # A self-reference is reported once above, not again as a cycle of one.
+            plan.managers[external_id] = None if manager == external_id else manager
 
         wanted = _wanted_values(row, current, present, site_by_key, plan)
         # Only one of the two dates is in the row: the other one comes from the directory.
