@@ -6,16 +6,9 @@ Members are read from `connection.members.all()`, so callers prefetch
 
 from typing import Any
 
-from peermentor.programs.models import ProgramManager
+from peermentor.programs.permissions import can_manage_program
 
-
-def can_manage_program(user: Any, program: Any) -> bool:
-    # Replaced by programs.permissions.can_manage_program once PROGRAMS commits it.
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return False
-    if user.is_org_admin:
-        return True
-    return ProgramManager.objects.filter(program_id=program.pk, user_id=user.pk).exists()
+__all__ = ["can_manage_program"]
 
 
 def member_for(user: Any, connection: Any) -> Any:

@@ -226,27 +226,12 @@ def connection_history(*, viewer: Any, pk: Any) -> ConnectionDetail:
     )
 
 
-def get_managed_program(*, viewer: Any, pk: Any) -> Program:
-    """The program `pk` for a page only its managers see: 404 for people with no part in it,
-    403 for its participants."""
-    try:
-        program = Program.objects.get(pk=pk)
-    except (Program.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such program.") from None
-    if can_manage_program(viewer, program):
-        return program
-    if getattr(viewer, "is_authenticated", False) and Participant.objects.filter(
-        program=program, person__user_id=viewer.pk
-    ):
-        raise PermissionDenied("Only the program's managers see all its connections.")
-    raise Http404("No such program.")
-
-
 @dataclass
 class ProgramConnections:
     program: Program
     page: Page
-    counts_by_status: dict[str, int]
+    # (status, label, how many), in the order of the state machine.
+    status_counts: list[tuple[str, str, int]]
     reflections_count: int
     # None while fewer reflections than the program's anonymity threshold exist.
     average_rating: float | None
@@ -299,7 +284,9 @@ def connection_list(
     return ProgramConnections(
         program=program,
         page=page,
-        counts_by_status={s: counts.get(s, 0) for s in ConnectionStatus.values},
+        status_counts=[
+            (value, label, counts.get(value, 0)) for value, label in ConnectionStatus.choices
+        ],
         reflections_count=ratings["n"],
         average_rating=round(ratings["average"], 1) if enough and ratings["average"] else None,
     )
@@ -389,3 +376,8 @@ def get_report_for(*, viewer: Any, pk: Any) -> Report:
     if not can_review_report(viewer, report):
         raise Http404("No such report.")
     return report
+
+
+def program_tracks(*, program: Program) -> list[tuple[int, str]]:
+    """The program's tracks as (id, name), for filters."""
+    return list(program.tracks.order_by("name").values_list("pk", "name"))

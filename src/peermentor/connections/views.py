@@ -1,0 +1,381 @@
+"""Connection pages: thin views that parse a form, call one service or selector, and render.
+
+Fetching goes through `get_connection_for` (members and the program's managers; everyone else
+gets 404) and `get_program_for` (program pages); a viewer who may see a connection but not do
+the thing asked gets 403.
+"""
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from peermentor.connections import selectors, services
+from peermentor.connections.forms import (
+    BlockForm,
+    CloseEarlyForm,
+    CompleteForm,
+    ConnectionFilterForm,
+    ExtendForm,
+    ReflectionForm,
+    ReportForm,
+    ReviewForm,
+    show_error,
+)
+from peermentor.connections.models import ConnectionStatus, ReportStatus
+from peermentor.core.errors import ApplicationError
+from peermentor.programs.permissions import get_program_for
+
+FORM_ERRORS = (ApplicationError, ValidationError)
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+@login_required
+@require_GET
+def my_connections(request: HttpRequest) -> HttpResponse:
+    page = selectors.my_connections(viewer=request.user, page_number=request.GET.get("page"))
+    return render(request, "connections/my_connections.html", {"page": page})
+
+
+@login_required
+@require_GET
+def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    detail = selectors.connection_detail(viewer=request.user, pk=pk)
+    return render(request, "connections/connection_detail.html", {"detail": detail})
+
+
+@login_required
+@require_GET
+def connection_history(request: HttpRequest, pk: int) -> HttpResponse:
+    detail = selectors.connection_history(viewer=request.user, pk=pk)
+    return render(request, "connections/connection_history.html", {"detail": detail})
+
+
+@login_required
+@require_GET
+def program_connections(request: HttpRequest, program_pk: int) -> HttpResponse:
+    program = get_program_for(request.user, program_pk, write=True)
+    form = ConnectionFilterForm(request.GET, tracks=selectors.program_tracks(program=program))
+    filters = form.filters()
+    result = selectors.connection_list(
+        viewer=request.user, program=program, page_number=request.GET.get("page"), **filters
+    )
+    query = urlencode({k: v for k, v in request.GET.items() if k != "page" and v})
+    template = (
+        "connections/_connection_table.html"
+        if _is_htmx(request)
+        else "connections/program_connections.html"
+    )
+    return render(request, template, {"result": result, "form": form, "query": query})
+
+
+# --- actions on one connection ----------------------------------------------------------------
+def _form_page(
+    request: HttpRequest,
+    detail: selectors.ConnectionDetail,
+    form: forms.Form,
+    *,
+    title: str,
+    intro: str,
+    submit: str,
+    is_danger: bool = False,
+) -> HttpResponse:
+    template = (
+        "connections/_action_panel.html" if _is_htmx(request) else "connections/action_form.html"
+    )
+    context = {
+        "detail": detail,
+        "form": form,
+        "title": title,
+        "intro": intro,
+        "submit": submit,
+        "is_danger": is_danger,
+        "action_url": request.path,
+    }
+    return render(request, template, context)
+
+
+def _refuse_if_not_active(request: HttpRequest, detail: selectors.ConnectionDetail) -> Any:
+    if detail.connection.status != ConnectionStatus.ACTIVE:
+        messages.error(
+            request,
+            f"This connection is {detail.connection.get_status_display().lower()}: "
+            "only an active connection can end.",
+        )
+        return redirect("connection_detail", pk=detail.connection.pk)
+    return None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def connection_complete(request: HttpRequest, pk: int) -> HttpResponse:
+    detail = selectors.connection_detail(viewer=request.user, pk=pk)
+    if refusal := _refuse_if_not_active(request, detail):
+        return refusal
+    form = CompleteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.connection_complete(
+                actor=request.user, connection=detail.connection, **form.cleaned_data
+            )
+        except FORM_ERRORS as error:
+            show_error(form, error)
+        else:
+            messages.success(request, "Connection completed. Each member can now reflect on it.")
+            return redirect("connection_detail", pk=pk)
+    return _form_page(
+        request,
+        detail,
+        form,
+        title="Complete this connection",
+        intro="Mark the connection as finished. Each member is then invited to reflect.",
+        submit="Complete",
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def connection_close(request: HttpRequest, pk: int) -> HttpResponse:
+    detail = selectors.connection_detail(viewer=request.user, pk=pk)
+    if refusal := _refuse_if_not_active(request, detail):
+        return refusal
+    form = CloseEarlyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.connection_close_early(
+                actor=request.user, connection=detail.connection, **form.cleaned_data
+            )
+        except FORM_ERRORS as error:
+            show_error(form, error)
+        else:
+            messages.success(
+                request, "Connection closed. You can be matched again, and reflect on it."
+            )
+            return redirect("connection_detail", pk=pk)
+    return _form_page(
+        request,
+        detail,
+        form,
+        title="Close this connection early",
+        intro="Closing ends the connection for every member. The reason is kept in its history.",
+        submit="Close early",
+        is_danger=True,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def connection_extend(request: HttpRequest, pk: int) -> HttpResponse:
+    detail = selectors.connection_detail(viewer=request.user, pk=pk)
+    if not detail.is_manager:
+        raise PermissionDenied("Only the program's managers extend connections.")
+    initial = {"planned_end_on": detail.connection.planned_end_on}
+    form = ExtendForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.connection_extend(
+                actor=request.user, connection=detail.connection, **form.cleaned_data
+            )
+        except FORM_ERRORS as error:
+            show_error(form, error)
+        else:
+            messages.success(request, "Planned end moved.")
+            return redirect("connection_detail", pk=pk)
+    return _form_page(
+        request,
+        detail,
+        form,
+        title="Extend this connection",
+        intro="Give the connection a later planned end.",
+        submit="Extend",
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def connection_reflect(request: HttpRequest, pk: int) -> HttpResponse:
+    detail = selectors.connection_detail(viewer=request.user, pk=pk)
+    if not detail.is_member:
+        raise PermissionDenied("Only the connection's members reflect on it.")
+    if not detail.may_reflect:
+        messages.info(
+            request,
+            "You have already shared your reflection."
+            if detail.my_reflection
+            else "Reflections open once the connection has ended.",
+        )
+        return redirect("connection_detail", pk=pk)
+    form = ReflectionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.reflection_submit(
+                actor=request.user, connection=detail.connection, **form.cleaned_data
+            )
+        except FORM_ERRORS as error:
+            show_error(form, error)
+        else:
+            messages.success(request, "Thank you for your reflection.")
+            return redirect("connection_detail", pk=pk)
+    return _form_page(
+        request,
+        detail,
+        form,
+        title="Reflect on this connection",
+        intro="A few lines for yourself and, if you agree, for the program report.",
+        submit="Share reflection",
+    )
+
+
+def _partners(detail: selectors.ConnectionDetail) -> dict[int, Any]:
+    return {m.participant.person.pk: m.participant.person for m in detail.partners}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def connection_block(request: HttpRequest, pk: int) -> HttpResponse:
+    detail = selectors.connection_detail(viewer=request.user, pk=pk)
+    if not detail.is_member:
+        raise PermissionDenied("Only the connection's members can block one another.")
+    people = _partners(detail)
+    form = BlockForm(
+        request.POST or None, people=[(pk, person.full_name) for pk, person in people.items()]
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.block_person(
+                actor=request.user,
+                blocked=people[form.cleaned_data["person"]],
+                reason=form.cleaned_data["reason"],
+                connection=detail.connection,
+            )
+        except FORM_ERRORS as error:
+            show_error(form, error)
+        else:
+            messages.success(request, "Done. You will not be matched with this person again.")
+            return redirect("connection_detail", pk=pk)
+    one_to_one = len(detail.partners) == 1 and detail.connection.is_current
+    return _form_page(
+        request,
+        detail,
+        form,
+        title="Block someone",
+        intro=(
+            "You will never be proposed to this person again, in any program."
+            + (" This also ends this connection." if one_to_one else "")
+        ),
+        submit="Block",
+        is_danger=True,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def connection_report(request: HttpRequest, pk: int) -> HttpResponse:
+    detail = selectors.connection_detail(viewer=request.user, pk=pk)
+    if not detail.is_member:
+        raise PermissionDenied("Only the connection's members report from it.")
+    people = _partners(detail)
+    form = ReportForm(
+        request.POST or None, people=[(pk, person.full_name) for pk, person in people.items()]
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.report_person(
+                actor=request.user,
+                reported=people[form.cleaned_data["person"]],
+                text=form.cleaned_data["text"],
+                connection=detail.connection,
+            )
+        except FORM_ERRORS as error:
+            show_error(form, error)
+        else:
+            messages.success(request, "Thank you. The program team will look at your report.")
+            return redirect("connection_detail", pk=pk)
+    return _form_page(
+        request,
+        detail,
+        form,
+        title="Report a concern",
+        intro="Tell the program team about behaviour that worried you.",
+        submit="Send report",
+    )
+
+
+@login_required
+@require_POST
+def connection_activate(request: HttpRequest, pk: int) -> HttpResponse:
+    detail = selectors.connection_detail(viewer=request.user, pk=pk)
+    if not detail.is_manager:
+        raise PermissionDenied("Only the program's managers start connections.")
+    try:
+        services.connection_activate(actor=request.user, connection=detail.connection)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Connection started.")
+    return redirect("connection_detail", pk=pk)
+
+
+@login_required
+@require_POST
+def connection_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    detail = selectors.connection_detail(viewer=request.user, pk=pk)
+    if not detail.is_manager:
+        raise PermissionDenied("Only the program's managers drop proposals.")
+    try:
+        services.connection_cancel(
+            actor=request.user, connection=detail.connection, reason=request.POST.get("reason", "")
+        )
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Proposal dropped. Its members can be matched again.")
+    return redirect("connection_detail", pk=pk)
+
+
+# --- safety reports -----------------------------------------------------------------------------
+@login_required
+@require_GET
+def report_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", ReportStatus.OPEN)
+    if status not in ReportStatus.values:
+        status = ""
+    page = selectors.report_list(
+        viewer=request.user, status=status or None, page_number=request.GET.get("page")
+    )
+    return render(
+        request,
+        "connections/report_list.html",
+        {
+            "page": page,
+            "status": status,
+            "statuses": ReportStatus.choices,
+            "query": urlencode({"status": status}),
+        },
+    )
+
+
+@login_required
+@require_POST
+def report_review(request: HttpRequest, pk: int) -> HttpResponse:
+    report = selectors.get_report_for(viewer=request.user, pk=pk)
+    form = ReviewForm(request.POST)
+    if form.is_valid():
+        try:
+            services.report_review(actor=request.user, report=report, **form.cleaned_data)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "Report marked as reviewed.")
+    else:
+        messages.error(request, " ".join(form.errors.get("note", [])) or "Check the note.")
+    return redirect("report_list")
