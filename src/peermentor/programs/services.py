@@ -623,6 +623,15 @@ def program_manager_remove(*, actor: User, program: Program, email: str) -> None
     link.delete()
 
 
+def _refresh_readiness(program: Program, actor: User) -> None:
+    """Required questions and modules decide who is ready to match: recompute after a change."""
+    try:
+        from peermentor.enrollment.services import program_participants_refresh_readiness
+    except ImportError:  # enrollment not installed in this build
+        return
+    program_participants_refresh_readiness(program=program, actor=actor)
+
+
 # --- profile questions ----------------------------------------------------------------------
 def _clean_choices(kind: str, choices: Iterable[Any] | None) -> list[str]:
     if kind not in CHOICE_KINDS:
@@ -701,6 +710,7 @@ def question_create(
         program_id=program.pk,
         data={"key": question.key, "kind": question.kind},
     )
+    _refresh_readiness(program, actor)
     return question
 
 
@@ -751,6 +761,7 @@ def question_update(
         program_id=program.pk,
         data={"key": question.key, "previous_key": old_key, "kind": question.kind},
     )
+    _refresh_readiness(program, actor)
     return question
 
 
@@ -770,6 +781,7 @@ def question_delete(*, actor: User, question: ProfileQuestion) -> int:
     )
     question.delete()
     _save_program(program, question_kinds=_question_kinds(program))
+    _refresh_readiness(program, actor)
     return removed
 
 
@@ -904,6 +916,7 @@ def training_module_create(
         program_id=program.pk,
         data={"title": module.title, "kind": module.kind},
     )
+    _refresh_readiness(program, actor)
     return module
 
 
@@ -937,13 +950,15 @@ def training_module_update(
         program_id=module.program_id,
         data={"title": module.title, "kind": module.kind},
     )
+    _refresh_readiness(module.program, actor)
     return module
 
 
 @transaction.atomic
 def training_module_delete(*, actor: User, module: TrainingModule) -> None:
     """After the call the module and its completions are gone."""
-    _require(can_manage_program(actor, module.program))
+    program = module.program
+    _require(can_manage_program(actor, program))
     audit_record(
         actor=actor,
         action="training_module.deleted",
@@ -952,6 +967,7 @@ def training_module_delete(*, actor: User, module: TrainingModule) -> None:
         data={"title": module.title},
     )
     module.delete()
+    _refresh_readiness(program, actor)
 
 
 def quiz_from_text(text: str) -> list[dict[str, Any]]:

@@ -1,8 +1,535 @@
+"""Program pages: thin views that parse a form, call one service or selector, and render.
+
+Fetching goes through `get_program_for`, so outsiders get 404 and read-only members 403.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from peermentor.core.errors import ApplicationError
+from peermentor.core.pagination import paginate
+from peermentor.programs import services
+from peermentor.programs.defaults import GOAL_DESCRIPTIONS, METRICS, program_defaults
+from peermentor.programs.forms import (
+    CopyForm,
+    GoalsForm,
+    ManagerForm,
+    ProgramCreateForm,
+    ProgramEditForm,
+    QuestionForm,
+    TrackForm,
+    TrainingModuleForm,
+    TransitionForm,
+    show_error,
+)
+from peermentor.programs.models import (
+    Format,
+    Goal,
+    ProfileQuestion,
+    ProgramStatus,
+    Track,
+    TrainingModule,
+)
+from peermentor.programs.permissions import can_assign_managers, can_create_program, get_program_for
+from peermentor.programs.selectors import program_detail, program_history, program_list
+
+FORM_ERRORS = (ApplicationError, ValidationError)
+
+
+def _enrollment_url(name: str, pk: int, fallback: str) -> str:
+    """Links into enrollment's pages; the path is its documented one if the name is missing."""
+    try:
+        return reverse(name, args=[pk])
+    except NoReverseMatch:
+        return fallback.format(pk=pk)
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+# --- list and create -------------------------------------------------------------------------
+@login_required
+@require_GET
+def program_list_view(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status") or ""
+    search = request.GET.get("q") or ""
+    page = paginate(request, program_list(viewer=request.user, status=status, search=search))
+    return render(
+        request,
+        "programs/program_list.html",
+        {
+            "page": page,
+            "status": status,
+            "search": search,
+            "query": urlencode({"status": status, "q": search}),
+            "statuses": ProgramStatus.choices,
+            "can_create": can_create_program(request.user),
+        },
+    )
+
+
+def _preview_context(goals: list[str], program_format: str | None) -> dict[str, Any]:
+    chosen_format = program_format if program_format in Format.values else None
+    defaults = program_defaults(goals, chosen_format)
+    return {
+        "defaults": defaults,
+        "format_label": Format(defaults.format).label,
+        "metric_labels": [METRICS[m["key"]].label for m in defaults.success_metrics],
+    }
 
 
 @login_required
-def program_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "programs/program_list.html", {})
+@require_http_methods(["GET", "POST"])
+def program_create(request: HttpRequest) -> HttpResponse:
+    """Step 1 picks goals (GET); step 2 shows the settings they pre-fill (GET with goals);
+    posting step 2 creates the program."""
+    if not can_create_program(request.user):
+        raise PermissionDenied("Only organisation admins create programs.")
+    if request.method == "POST":
+        form = ProgramCreateForm(request.POST)
+        if form.is_valid():
+            try:
+                program = services.program_create(
+                    actor=request.user, goals=form.cleaned_data["goals"], **form.settings()
+                )
+            except FORM_ERRORS as error:
+                show_error(form, error)
+            else:
+                messages.success(
+                    request,
+                    "Program created as a draft with suggested questions, training and matching "
+                    "rules. Review them, then open enrollment.",
+                )
+                return redirect("program_detail", pk=program.pk)
+        goals = request.POST.getlist("goals")
+        return render(
+            request,
+            "programs/program_create_settings.html",
+            {"form": form, "goal_labels": _goal_labels(goals), **_preview(goals, request.POST)},
+        )
+    goals_form = GoalsForm(request.GET if "step" in request.GET else None)
+    if not goals_form.is_valid():
+        return render(
+            request,
+            "programs/program_create_goals.html",
+            {
+                "form": goals_form,
+                "goal_options": [
+                    (value, label, GOAL_DESCRIPTIONS[value], value in request.GET.getlist("goals"))
+                    for value, label in Goal.choices
+                ],
+            },
+        )
+    goals = goals_form.cleaned_data["goals"]
+    defaults = program_defaults(goals)
+    form = ProgramCreateForm(
+        initial={
+            "goals": goals,
+            "format": defaults.format,
+            "default_capacity": defaults.default_capacity,
+            "group_size_min": defaults.group_size[0],
+            "group_size_max": defaults.group_size[1],
+        }
+    )
+    return render(
+        request,
+        "programs/program_create_settings.html",
+        {"form": form, "goal_labels": _goal_labels(goals), **_preview(goals, {})},
+    )
+
+
+def _goal_labels(goals: list[str]) -> list[str]:
+    return [Goal(goal).label for goal in goals if goal in Goal.values]
+
+
+def _preview(goals: list[str], data: Any) -> dict[str, Any]:
+    goals = [goal for goal in goals if goal in Goal.values]
+    return _preview_context(goals, data.get("format"))
+
+
+@login_required
+@require_GET
+def program_defaults_preview(request: HttpRequest) -> HttpResponse:
+    """What a new program with these goals and format starts with (htmx partial)."""
+    if not can_create_program(request.user):
+        raise PermissionDenied("Only organisation admins create programs.")
+    return render(
+        request,
+        "programs/_defaults_preview.html",
+        _preview(request.GET.getlist("goals"), request.GET),
+    )
+
+
+# --- the program page -----------------------------------------------------------------------
+def _render_detail(
+    request: HttpRequest, program: Any, *, transition_form: TransitionForm | None = None
+) -> HttpResponse:
+    context = program_detail(viewer=request.user, program=program)
+    context.update(
+        transition_form=transition_form or TransitionForm(),
+        enroll_url=_enrollment_url(
+            "program_enroll", program.pk, "/enrollment/programs/{pk}/enroll/"
+        ),
+        participants_url=_enrollment_url(
+            "participant_list", program.pk, "/enrollment/programs/{pk}/participants/"
+        ),
+        invite_url=_enrollment_url(
+            "program_invite", program.pk, "/enrollment/programs/{pk}/invite/"
+        ),
+    )
+    return render(request, "programs/program_detail.html", context)
+
+
+@login_required
+@require_GET
+def program_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    program = get_program_for(request.user, pk)
+    return _render_detail(request, program)
+
+
+@login_required
+@require_POST
+def program_transition(request: HttpRequest, pk: int) -> HttpResponse:
+    program = get_program_for(request.user, pk, write=True)
+    form = TransitionForm(request.POST)
+    if form.is_valid():
+        try:
+            services.program_transition(
+                actor=request.user,
+                program=program,
+                to_status=form.cleaned_data["to_status"],
+                reason=form.cleaned_data["reason"],
+            )
+        except FORM_ERRORS as error:
+            show_error(form, error)
+        else:
+            messages.success(request, f"The program is now {program.get_status_display().lower()}.")
+            return redirect("program_detail", pk=program.pk)
+    return _render_detail(request, program, transition_form=form)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def program_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    program = get_program_for(request.user, pk, write=True)
+    form = ProgramEditForm(request.POST or None, program=program)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.program_update(actor=request.user, program=program, data=form.update_data())
+        except FORM_ERRORS as error:
+            show_error(form, error)
+        else:
+            messages.success(request, "Program settings saved.")
+            return redirect("program_detail", pk=program.pk)
+    return render(request, "programs/program_edit.html", {"program": program, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def program_copy(request: HttpRequest, pk: int) -> HttpResponse:
+    program = get_program_for(request.user, pk, write=True)
+    form = CopyForm(request.POST or None, initial={"name": f"{program.name} (next cohort)"})
+    if request.method == "POST" and form.is_valid():
+        try:
+            copied = services.program_copy(
+                actor=request.user, program=program, name=form.cleaned_data["name"]
+            )
+        except FORM_ERRORS as error:
+            show_error(form, error)
+        else:
+            messages.success(request, "Copied as a draft: set the new dates, then open enrollment.")
+            return redirect("program_detail", pk=copied.pk)
+    return render(request, "programs/program_copy.html", {"program": program, "form": form})
+
+
+@login_required
+@require_GET
+def program_history_view(request: HttpRequest, pk: int) -> HttpResponse:
+    program = get_program_for(request.user, pk, write=True)
+    page = paginate(request, program_history(viewer=request.user, program=program))
+    return render(request, "programs/program_history.html", {"program": program, "page": page})
+
+
+# --- tracks ---------------------------------------------------------------------------------
+@login_required
+@require_http_methods(["GET", "POST"])
+def program_tracks(request: HttpRequest, pk: int) -> HttpResponse:
+    program = get_program_for(request.user, pk, write=True)
+    form = TrackForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.track_create(
+                actor=request.user,
+                program=program,
+                name=form.cleaned_data["name"],
+                description=form.cleaned_data["description"],
+                eligibility=form.eligibility(),
+            )
+        except FORM_ERRORS as error:
+            show_error(form, error)
+        else:
+            messages.success(request, "Track added.")
+            return redirect("program_tracks", pk=program.pk)
+    return render(
+        request,
+        "programs/tracks.html",
+        {"program": program, "tracks": program.tracks.all(), "form": form},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def program_track_edit(request: HttpRequest, pk: int, track_pk: int) -> HttpResponse:
+    program = get_program_for(request.user, pk, write=True)
+    track = get_object_or_404(Track, pk=track_pk, program=program)
+    initial = {
+        "name": track.name,
+        "description": track.description,
+        **TrackForm.initial_from(track.eligibility or {}),
+    }
+    form = TrackForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.track_update(
+                actor=request.user,
+                track=track,
+                name=form.cleaned_data["name"],
+                description=form.cleaned_data["description"],
+                eligibility=form.eligibility(),
+            )
+        except FORM_ERRORS as error:
+            show_error(form, error)
+        else:
+            messages.success(request, "Track saved.")
+            return redirect("program_tracks", pk=program.pk)
+    return render(
+        request, "programs/track_edit.html", {"program": program, "track": track, "form": form}
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def program_track_delete(request: HttpRequest, pk: int, track_pk: int) -> HttpResponse:
+    program = get_program_for(request.user, pk, write=True)
+    track = get_object_or_404(Track, pk=track_pk, program=program)
+    if request.method == "POST":
+        moved = services.track_delete(actor=request.user, track=track)
+        messages.success(
+            request,
+            f"Track deleted; {moved} participant(s) are now in the program without a track.",
+        )
+        return redirect("program_tracks", pk=program.pk)
+    return render(
+        request,
+        "programs/confirm_delete.html",
+        {
+            "program": program,
+            "thing": f"the track “{track.name}”",
+            "consequence": f"Its {track.participants.count()} participant(s) stay in the program "
+            "without a track.",
+            "cancel_url": reverse("program_tracks", args=[program.pk]),
+        },
+    )
+
+
+# --- managers -------------------------------------------------------------------------------
+@login_required
+@require_http_methods(["GET", "POST"])
+def program_managers(request: HttpRequest, pk: int) -> HttpResponse:
+    program = get_program_for(request.user, pk, write=True)
+    form = ManagerForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.program_manager_add(
+                actor=request.user, program=program, email=form.cleaned_data["email"]
+            )
+        except FORM_ERRORS as error:
+            show_error(form, error)
+        else:
+            messages.success(request, f"{form.cleaned_data['email']} now manages this program.")
+            return redirect("program_managers", pk=program.pk)
+    return render(
+        request,
+        "programs/managers.html",
+        {
+            "program": program,
+            "managers": program.manager_links.select_related("user").order_by("added_at"),
+            "form": form,
+            "can_assign": can_assign_managers(request.user, program),
+        },
+    )
+
+
+@login_required
+@require_POST
+def program_manager_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    program = get_program_for(request.user, pk, write=True)
+    email = request.POST.get("email", "")
+    try:
+        services.program_manager_remove(actor=request.user, program=program, email=email)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"{email} no longer manages this program.")
+    return redirect("program_managers", pk=program.pk)
+
+
+# --- profile questions ----------------------------------------------------------------------
+def _questions_context(program: Any, form: QuestionForm) -> dict[str, Any]:
+    return {"program": program, "questions": list(program.questions.all()), "form": form}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def program_questions(request: HttpRequest, pk: int) -> HttpResponse:
+    program = get_program_for(request.user, pk, write=True)
+    form = QuestionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.question_create(actor=request.user, program=program, **form.question_data())
+        except FORM_ERRORS as error:
+            show_error(form, error)
+        else:
+            messages.success(request, "Question added.")
+            return redirect("program_questions", pk=program.pk)
+    return render(request, "programs/questions.html", _questions_context(program, form))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def program_question_edit(request: HttpRequest, pk: int, question_pk: int) -> HttpResponse:
+    program = get_program_for(request.user, pk, write=True)
+    question = get_object_or_404(ProfileQuestion, pk=question_pk, program=program)
+    form = QuestionForm(request.POST or None, question=question)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.question_update(actor=request.user, question=question, **form.question_data())
+        except FORM_ERRORS as error:
+            show_error(form, error)
+        else:
+            messages.success(request, "Question saved.")
+            return redirect("program_questions", pk=program.pk)
+    return render(
+        request,
+        "programs/question_edit.html",
+        {"program": program, "question": question, "form": form},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def program_question_delete(request: HttpRequest, pk: int, question_pk: int) -> HttpResponse:
+    program = get_program_for(request.user, pk, write=True)
+    question = get_object_or_404(ProfileQuestion, pk=question_pk, program=program)
+    if request.method == "POST":
+        removed = services.question_delete(actor=request.user, question=question)
+        note = f" {removed} matching rule(s) that used it were removed too." if removed else ""
+        messages.success(request, f"Question deleted.{note}")
+        return redirect("program_questions", pk=program.pk)
+    return render(
+        request,
+        "programs/confirm_delete.html",
+        {
+            "program": program,
+            "thing": f"the question “{question.label}”",
+            "consequence": "Its answers are deleted, and so are matching rules that use "
+            f"“{question.key}”.",
+            "cancel_url": reverse("program_questions", args=[program.pk]),
+        },
+    )
+
+
+@login_required
+@require_POST
+def program_question_move(request: HttpRequest, pk: int, question_pk: int) -> HttpResponse:
+    program = get_program_for(request.user, pk, write=True)
+    question = get_object_or_404(ProfileQuestion, pk=question_pk, program=program)
+    try:
+        services.question_move(
+            actor=request.user, question=question, direction=request.POST.get("direction", "")
+        )
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    if _is_htmx(request):
+        return render(
+            request,
+            "programs/_question_list.html",
+            _questions_context(program, QuestionForm()),
+        )
+    return redirect("program_questions", pk=program.pk)
+
+
+# --- training -------------------------------------------------------------------------------
+@login_required
+@require_http_methods(["GET", "POST"])
+def program_training(request: HttpRequest, pk: int) -> HttpResponse:
+    program = get_program_for(request.user, pk, write=True)
+    form = TrainingModuleForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.training_module_create(
+                actor=request.user, program=program, **form.cleaned_data
+            )
+        except FORM_ERRORS as error:
+            show_error(form, error)
+        else:
+            messages.success(request, "Training module added.")
+            return redirect("program_training", pk=program.pk)
+    return render(
+        request,
+        "programs/training.html",
+        {"program": program, "modules": program.training_modules.all(), "form": form},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def program_training_edit(request: HttpRequest, pk: int, module_pk: int) -> HttpResponse:
+    program = get_program_for(request.user, pk, write=True)
+    module = get_object_or_404(TrainingModule, pk=module_pk, program=program)
+    form = TrainingModuleForm(request.POST or None, module=module)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.training_module_update(actor=request.user, module=module, **form.cleaned_data)
+        except FORM_ERRORS as error:
+            show_error(form, error)
+        else:
+            messages.success(request, "Training module saved.")
+            return redirect("program_training", pk=program.pk)
+    return render(
+        request,
+        "programs/training_edit.html",
+        {"program": program, "module": module, "form": form},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def program_training_delete(request: HttpRequest, pk: int, module_pk: int) -> HttpResponse:
+    program = get_program_for(request.user, pk, write=True)
+    module = get_object_or_404(TrainingModule, pk=module_pk, program=program)
+    if request.method == "POST":
+        services.training_module_delete(actor=request.user, module=module)
+        messages.success(request, "Training module deleted.")
+        return redirect("program_training", pk=program.pk)
+    return render(
+        request,
+        "programs/confirm_delete.html",
+        {
+            "program": program,
+            "thing": f"the training module “{module.title}”",
+            "consequence": "Completions recorded for it are deleted too.",
+            "cancel_url": reverse("program_training", args=[program.pk]),
+        },
+    )
