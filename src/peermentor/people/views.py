@@ -50,7 +50,9 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def people_import(request: HttpRequest) -> HttpResponse:
     _require(can_import_people(request.user))
-    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    # An empty POST is still a submission: bind the form so it reports the missing file.
+    is_post = request.method == "POST"
+    form = ImportUploadForm(request.POST if is_post else None, request.FILES if is_post else None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
@@ -78,7 +80,7 @@ def people_import(request: HttpRequest) -> HttpResponse:
 def import_preview(request: HttpRequest, batch_pk: int) -> HttpResponse:
     _require(can_import_people(request.user))
     batch = selectors.import_batch_get(viewer=request.user, pk=batch_pk)
-    form = ImportApplyForm(request.POST or None)
+    form = ImportApplyForm(request.POST if request.method == "POST" else None)
     errors = batch.errors
     status = 200
     if request.method == "POST" and form.is_valid():
