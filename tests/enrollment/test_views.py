@@ -368,6 +368,7 @@ def test_invite_page_previews_then_sends(
     url = reverse("program_invite", args=[program.pk])
     preview = client.post(url, {"departments": [sales.pk], "action": "preview"})
     assert "3 people will be invited." in preview.content.decode()
+    assert "Send 3 invitations" in preview.content.decode()
     assert not Invitation.objects.exists()
 
     with django_capture_on_commit_callbacks(execute=True):

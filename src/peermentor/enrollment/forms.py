@@ -6,7 +6,13 @@ from typing import Any
 from django import forms
 
 from peermentor.core.errors import ApplicationError
-from peermentor.enrollment.answers import DAYS, SKILL_KINDS, normalise_answer, question_choices
+from peermentor.enrollment.answers import (
+    DAYS,
+    MAX_SLOTS,
+    SKILL_KINDS,
+    normalise_answer,
+    question_choices,
+)
 from peermentor.enrollment.models import ParticipantRole, ParticipantStatus, roles_for_program
 from peermentor.enrollment.selectors import READINESS_FILTERS
 from peermentor.people.models import Department, Site, Skill
@@ -85,7 +91,7 @@ class ProfileForm(ApplicationErrorMixin, forms.Form):
 
     def _field(self, question: Any, skills: list[str]) -> forms.Field:
         common = {
-            "label": question.label,
+            "label": question.label if question.is_required else f"{question.label} (optional)",
             "help_text": question.help_text,
             "required": question.is_required,
         }
@@ -114,7 +120,8 @@ class ProfileForm(ApplicationErrorMixin, forms.Form):
     def _add_availability(self, question: Any, answer: Any, default_time_zone: str) -> None:
         key = question.key
         slots = list(answer.value) if answer is not None else []
-        rows = max(7, len(slots))
+        # Without JavaScript a form cannot grow rows; two spare ones appear after each save.
+        rows = min(max(4, len(slots) + 2), MAX_SLOTS)
         self.slot_rows[key] = rows
         self.fields[f"{key}__time_zone"] = forms.ChoiceField(
             label="Your time zone", choices=TIME_ZONE_CHOICES
