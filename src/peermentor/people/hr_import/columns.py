@@ -1,0 +1,84 @@
+"""The columns an HR export may have, and how the import names its complaints about them."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+MAX_ROWS = 100_000
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    is_required: bool
+    description: str
+
+
+# The order here is the order of the downloadable template and of docs/directory.md.
+COLUMNS: tuple[Column, ...] = (
+    Column("external_id", True, "The HR system's id for the person; unique in the file."),
+    Column("full_name", True, "Name as shown in the directory."),
+    Column("email", True, "Work e-mail address; unique."),
+    Column("department", False, "Department name; created if new."),
+    Column("job_title", False, "Job title."),
+    Column("level", False, "Career level, e.g. L3."),
+    Column("site", False, "Site (office) name; created if new."),
+    Column("time_zone", False, "IANA name such as Europe/Paris; empty: the site's, else UTC."),
+    Column("manager_id", False, "external_id of the manager, in the file or the directory."),
+    Column("hire_date", False, "ISO date YYYY-MM-DD."),
+    Column("leaving_date", False, "ISO date YYYY-MM-DD, not before hire_date."),
+    Column("languages", False, 'Languages separated by ";", e.g. English; French.'),
+    Column("active", False, "true/false, yes/no or 1/0; empty means true."),
+)
+COLUMN_NAMES = tuple(column.name for column in COLUMNS)
+REQUIRED_COLUMNS = tuple(column.name for column in COLUMNS if column.is_required)
+HEADER_ALIASES = {"is_active": "active", "timezone": "time_zone", "e_mail": "email"}
+MAX_LENGTHS = {
+    "external_id": 100,
+    "full_name": 200,
+    "email": 254,
+    "department": 200,
+    "job_title": 200,
+    "level": 40,
+    "site": 200,
+    "manager_id": 100,
+}
+TRUE_WORDS = {"true", "yes", "1", "y"}
+FALSE_WORDS = {"false", "no", "0", "n"}
+# Which file column feeds each Person field (is_active is always set: absent means active).
+FIELD_COLUMN = {
+    "full_name": "full_name",
+    "email": "email",
+    "department": "department",
+    "job_title": "job_title",
+    "level": "level",
+    "site": "site",
+    "manager": "manager_id",
+    "hire_date": "hire_date",
+    "leaving_date": "leaving_date",
+    "languages": "languages",
+}
+
+
+def row_error(line: int, column: str, message: str, external_id: str = "") -> dict[str, Any]:
+    return {"line": line, "field": column, "message": message, "external_id": external_id}
+
+
+COLUMN_ORDER = {name: index for index, name in enumerate(COLUMN_NAMES)}
+
+
+def sort_errors(errors: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(errors, key=lambda error: (error["line"], COLUMN_ORDER.get(error["field"], -1)))
+
+
+@lru_cache(maxsize=1)
+def _time_zones_by_lower_name() -> dict[str, str]:
+    return {name.lower(): name for name in zoneinfo.available_timezones()}
+
+
+def canonical_time_zone(name: str) -> str | None:
+    return _time_zones_by_lower_name().get(name.strip().lower())

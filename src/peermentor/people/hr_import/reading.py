@@ -1,0 +1,312 @@
+"""File → normalised rows: each record checked on its own, every bad one reported."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from peermentor.core.errors import ApplicationError
+from peermentor.people.hr_import.columns import (
+    COLUMN_NAMES,
+    FALSE_WORDS,
+    HEADER_ALIASES,
+    MAX_LENGTHS,
+    MAX_ROWS,
+    REQUIRED_COLUMNS,
+    TRUE_WORDS,
+    canonical_time_zone,
+    row_error,
+)
+
+
+@dataclass
+class ParsedExport:
+    file_format: str
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    errors: list[dict[str, Any]]
+    warnings: list[str]
+
+
+def read_export(*, file_name: str, content: bytes) -> ParsedExport:
+    """Every record of the file checked on its own: rows normalised, every bad one reported.
+
+    Raises ApplicationError (field "file") when the file as a whole cannot be used: unreadable,
+    no header, a required column missing, a column twice, no data rows or too many.
+    """
+    file_format = _detect_format(file_name, content)
+    records = _xlsx_records(content) if file_format == "xlsx" else _csv_records(content)
+    try:
+        header_line, header = next(records)
+    except StopIteration:
+        raise ApplicationError("The file is empty.", field="file") from None
+    columns = _read_header(header_line, header)
+    known = {name: index for index, name in enumerate(columns) if name in COLUMN_NAMES}
+    warnings = [
+        f'Column "{header[index]}" is not one Peermentor reads; it is ignored.'
+        for index, name in enumerate(columns)
+        if name and name not in COLUMN_NAMES
+    ]
+
+    rows: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    first_line_of_id: dict[str, int] = {}
+    first_line_of_email: dict[str, int] = {}
+    for line, values in records:
+        if not any(_text(value) for value in values):
+            continue
+        if len(rows) >= MAX_ROWS:
+            raise ApplicationError(
+                f"The file has more than {MAX_ROWS:,} people; split it.", field="file"
+            )
+        if file_format == "csv" and len(values) > len(columns):
+            extra = [value for value in values[len(columns) :] if _text(value)]
+            if extra:
+                errors.append(
+                    row_error(
+                        line,
+                        "",
+                        f"The row has {len(values)} values but the header has {len(columns)} "
+                        "columns; a value containing a comma must be in double quotes.",
+                        _text(values[known["external_id"]]),
+                    )
+                )
+                continue
+        raw = {
+            name: values[index] if index < len(values) else None for name, index in known.items()
+        }
+        row, row_errors = _clean_row(line, raw)
+        external_id, email = row["external_id"], row["email"]
+        if external_id:
+            if external_id in first_line_of_id:
+                row_errors.append(
+                    row_error(
+                        line,
+                        "external_id",
+                        f"{external_id} is already used on line {first_line_of_id[external_id]}.",
+                        external_id,
+                    )
+                )
+            else:
+                first_line_of_id[external_id] = line
+        if email:
+            if email in first_line_of_email:
+                row_errors.append(
+                    row_error(
+                        line,
+                        "email",
+                        f"{email} is already used on line {first_line_of_email[email]}.",
+                        external_id,
+                    )
+                )
+            else:
+                first_line_of_email[email] = line
+        rows.append(row)
+        errors.extend(row_errors)
+    if not rows and not errors:
+        raise ApplicationError("The file has a header but no people below it.", field="file")
+    return ParsedExport(
+        file_format=file_format,
+        columns=sorted(known, key=COLUMN_NAMES.index),
+        rows=rows,
+        errors=errors,
+        warnings=warnings,
+    )
+
+
+def _detect_format(file_name: str, content: bytes) -> str:
+    suffix = Path(file_name).suffix.lower()
+    if content.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if suffix in {".xlsx", ".xlsm"}:
+        raise ApplicationError("The file is not a valid .xlsx workbook.", field="file")
+    if suffix in {".csv", ".txt", ""}:
+        return "csv"
+    if suffix == ".xls":
+        raise ApplicationError(
+            "Old .xls workbooks are not supported: save it as .xlsx or CSV UTF-8.", field="file"
+        )
+    raise ApplicationError("Upload a .csv or .xlsx file.", field="file")
+
+
+def _csv_records(content: bytes) -> Iterator[tuple[int, list[Any]]]:
+    """(line, values) per CSV record; line is where the record starts (header = line 1).
+
+    Python's csv module rather than tablib's CSV loader: tablib skips blank lines (so its row
+    numbers stop matching the file) and rejects the whole file on the first row with an
+    unquoted comma, where the preview must name each such line.
+    """
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ApplicationError(
+            'The file is not UTF-8 text: in Excel use "Save as" → "CSV UTF-8".', field="file"
+        ) from None
+    if "\x00" in text:
+        raise ApplicationError("The file contains binary data; it is not a CSV.", field="file")
+    first_line = text.split("\n", 1)[0]
+    try:
+        delimiter = csv.Sniffer().sniff(first_line, delimiters=",;\t").delimiter
+    except csv.Error:
+        delimiter = ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    line = 1
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise ApplicationError(
+                f"Line {reader.line_num}: the CSV cannot be read ({error}).", field="file"
+            ) from None
+        yield line, values
+        line = reader.line_num + 1
+
+
+def _xlsx_records(content: bytes) -> Iterator[tuple[int, list[Any]]]:
+    """(row number, cell values) for the workbook's active sheet."""
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception as error:
+        # openpyxl raises a dozen exception types on damaged files; all mean the same to the user.
+        raise ApplicationError(
+            f"The workbook cannot be read ({type(error).__name__}).", field="file"
+        ) from None
+    try:
+        sheet = workbook.active
+        if sheet is None:
+            raise ApplicationError("The workbook has no sheet.", field="file")
+        try:
+            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+                yield number, list(values)
+        except ApplicationError:
+            raise
+        except Exception as error:
+            raise ApplicationError(
+                f"The workbook cannot be read ({type(error).__name__}).", field="file"
+            ) from None
+    finally:
+        workbook.close()
+
+
+def _read_header(line: int, header: list[Any]) -> list[str]:
+    if line != 1:
+        raise ApplicationError("The first line must be the header.", field="file")
+    columns = []
+    for value in header:
+        name = re.sub(r"[\s\-]+", "_", _text(value).lower())
+        columns.append(HEADER_ALIASES.get(name, name))
+    seen: set[str] = set()
+    for name in columns:
+        if name and name in seen:
+            raise ApplicationError(f'The column "{name}" appears twice.', field="file")
+        seen.add(name)
+    missing = [name for name in REQUIRED_COLUMNS if name not in seen]
+    if missing:
+        raise ApplicationError(
+            "The header lacks the required column(s) " + ", ".join(missing) + ". "
+            "Download the template to see every column.",
+            field="file",
+        )
+    return columns
+
+
+def _text(value: Any) -> str:
+    """A cell as text, whether it came from a CSV (str) or a workbook (typed cell)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _clean_row(line: int, raw: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    values = {name: _text(value) for name, value in raw.items()}
+    external_id = values.get("external_id", "")
+    errors: list[dict[str, Any]] = []
+
+    def fail(column: str, message: str) -> None:
+        errors.append(row_error(line, column, message, external_id))
+
+    for column, limit in MAX_LENGTHS.items():
+        if len(values.get(column, "")) > limit:
+            fail(column, f"Longer than {limit} characters.")
+            values[column] = ""
+    row: dict[str, Any] = {"line": line}
+    for column in ("external_id", "full_name", "department", "job_title", "level", "site"):
+        row[column] = values.get(column, "")
+    row["manager_id"] = values.get("manager_id", "")
+    if not external_id and "external_id" not in {error["field"] for error in errors}:
+        fail("external_id", "The external id is required.")
+    if not row["full_name"] and "full_name" not in {error["field"] for error in errors}:
+        fail("full_name", "The name is required.")
+
+    email = values.get("email", "").lower()
+    row["email"] = ""
+    if not email:
+        if "email" not in {error["field"] for error in errors}:
+            fail("email", "The e-mail address is required.")
+    else:
+        try:
+            validate_email(email)
+            row["email"] = email
+        except ValidationError:
+            fail("email", f'"{values["email"]}" is not a valid e-mail address.')
+
+    time_zone = values.get("time_zone", "")
+    row["time_zone"] = ""
+    if time_zone:
+        canonical = canonical_time_zone(time_zone)
+        if canonical is None:
+            fail("time_zone", f'"{time_zone}" is not an IANA time zone name (e.g. Europe/Paris).')
+        else:
+            row["time_zone"] = canonical
+
+    for column in ("hire_date", "leaving_date"):
+        text = values.get(column, "")
+        row[column] = None
+        if text:
+            try:
+                row[column] = dt.date.fromisoformat(text).isoformat()
+            except ValueError:
+                fail(column, f'"{text}" is not a date in the form YYYY-MM-DD.')
+    if row["hire_date"] and row["leaving_date"] and row["leaving_date"] < row["hire_date"]:
+        fail("leaving_date", "The leaving date is before the hire date.")
+
+    row["languages"] = _split_languages(values.get("languages", ""))
+
+    active = values.get("active", "").lower()
+    row["is_active"] = True
+    if active in FALSE_WORDS:
+        row["is_active"] = False
+    elif active and active not in TRUE_WORDS:
+        fail("active", f'"{values["active"]}" is not true/false, yes/no or 1/0.')
+    return row, errors
+
+
+def _split_languages(text: str) -> list[str]:
+    languages: list[str] = []
+    seen: set[str] = set()
+    for part in text.split(";"):
+        language = " ".join(part.split())
+        if language and language.lower() not in seen:
+            seen.add(language.lower())
+            languages.append(language)
+    return languages
