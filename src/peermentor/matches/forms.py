@@ -61,6 +61,8 @@ class CriterionForm(forms.Form):
 
     def __init__(self, *args: Any, attributes: list[tuple[str, str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Every row is read, even one left as it was shown: an unchanged row is a rule to keep.
+        self.empty_permitted = False
         self.kinds = {name: kind for name, _label, kind in attributes}
         choices = [("", "—"), *[(name, label) for name, label, _kind in attributes]]
         sets = [("", "—"), *[(n, label) for n, label, k in attributes if k in ("multi", "text")]]
@@ -112,6 +114,8 @@ class ConstraintForm(forms.Form):
 
     def __init__(self, *args: Any, attributes: list[tuple[str, str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Every row is read, even one left as it was shown: an unchanged row is a rule to keep.
+        self.empty_permitted = False
         self.kinds = {name: kind for name, _label, kind in attributes}
         self.fields["field"].choices = [
             ("", "—"),

@@ -97,7 +97,7 @@ def settings_page(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def run_list(request: HttpRequest, pk: int) -> HttpResponse:
     program = get_managed_program(request.user, pk)
-    form = StartRunForm(request.POST or None, program=program)
+    form = StartRunForm(request.POST if request.method == "POST" else None, program=program)
     if request.method == "POST" and form.is_valid():
         try:
             run = services.match_run_start(
