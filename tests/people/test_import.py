@@ -143,6 +143,22 @@ def test_xlsx_with_typed_cells_reads_like_text(admin):
     assert Person.objects.get(external_id="1001").hire_date == dt.date(2020, 5, 4)
 
 
+def test_xlsx_reads_the_first_sheet_only_as_wide_as_its_header(admin):
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["external_id", "full_name", "email"])
+    sheet.append(["E1", "Ana Lima", "ana@example.com"])
+    sheet.cell(row=2, column=40, value="a stray note far to the right")
+    workbook.create_sheet("Notes").append(["not", "people"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+
+    batch = people_import_preview(actor=admin, file_name="hr.xlsx", content=buffer.getvalue())
+
+    assert batch.status == ImportBatch.Status.READY, batch.errors
+    assert batch.row_count == 1 and batch.warnings == []
+
+
 def test_header_names_are_trimmed_and_case_insensitive(admin):
     content = (
         b" External_ID ,Full Name,EMAIL,Manager-ID,Time Zone\n"

@@ -9,6 +9,8 @@ from functools import lru_cache
 from typing import Any
 
 MAX_ROWS = 100_000
+# Blank lines and rows a spreadsheet claims but leaves empty count too; this bounds the work.
+MAX_LINES = 250_000
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from peermentor.people.hr_import.columns import (
     FALSE_WORDS,
     HEADER_ALIASES,
     MAX_LENGTHS,
+    MAX_LINES,
     MAX_ROWS,
     REQUIRED_COLUMNS,
     TRUE_WORDS,
@@ -63,6 +64,10 @@ def read_export(*, file_name: str, content: bytes) -> ParsedExport:
     first_line_of_id: dict[str, int] = {}
     first_line_of_email: dict[str, int] = {}
     for line, values in records:
+        if line > MAX_LINES:
+            raise ApplicationError(
+                f"The file has more than {MAX_LINES:,} lines; split it.", field="file"
+            )
         if not any(_text(value) for value in values):
             continue
         if len(rows) >= MAX_ROWS:
@@ -175,7 +180,7 @@ def _csv_records(content: bytes) -> Iterator[tuple[int, list[Any]]]:
 
 
 def _xlsx_records(content: bytes) -> Iterator[tuple[int, list[Any]]]:
-    """(row number, cell values) for the workbook's active sheet."""
+    """(row number, cell values) for the workbook's first sheet, as wide as its header."""
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as error:
@@ -184,11 +189,15 @@ def _xlsx_records(content: bytes) -> Iterator[tuple[int, list[Any]]]:
             f"The workbook cannot be read ({type(error).__name__}).", field="file"
         ) from None
     try:
-        sheet = workbook.active
-        if sheet is None:
+        if not workbook.worksheets:
             raise ApplicationError("The workbook has no sheet.", field="file")
+        sheet = workbook.worksheets[0]
         try:
-            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            header = next(sheet.iter_rows(min_row=1, max_row=1, values_only=True), ())
+            # Some writers declare the sheet 16,384 columns wide; read only what has a header.
+            width = max((index + 1 for index, value in enumerate(header) if value), default=1)
+            rows = sheet.iter_rows(min_row=1, max_col=width, values_only=True)
+            for number, values in enumerate(rows, start=1):
                 yield number, list(values)
         except ApplicationError:
             raise
