@@ -28,14 +28,18 @@ from peermentor.people.models import Department, Person, Site
 from peermentor.programs.models import Program, ProgramStatus, Track
 
 
+def _long_date(day: date) -> str:
+    return f"{day.day} {day:%B %Y}"
+
+
 def enrollment_closed_reason(program: Program, *, today: date) -> str:
     """Why `program` takes no enrollments today, or "" when it does."""
     if program.status != ProgramStatus.ENROLLING:
         return "Enrollment is not open for this program."
     if program.enrollment_opens_on and today < program.enrollment_opens_on:
-        return f"Enrollment opens on {program.enrollment_opens_on:%-d %B %Y}."
+        return f"Enrollment opens on {_long_date(program.enrollment_opens_on)}."
     if program.enrollment_closes_on and today > program.enrollment_closes_on:
-        return f"Enrollment closed on {program.enrollment_closes_on:%-d %B %Y}."
+        return f"Enrollment closed on {_long_date(program.enrollment_closes_on)}."
     return ""
 
 
