@@ -14,6 +14,7 @@ from django.db import connections
 
 from peermentor.connections import services
 from peermentor.connections.models import Connection, ConnectionMember
+from peermentor.connections.services import placing
 from peermentor.core.errors import ApplicationError
 from tests.factories import ParticipantFactory, ProgramFactory, ProgramManagerFactory
 
@@ -52,13 +53,13 @@ def race(calls):
 def slow_checks(monkeypatch):
     """Hold each transaction open after it has read the current places, so that without the
     row lock both would see a free place (and only the unique index would stop the second)."""
-    real = services._members_for
+    real = placing._members_for
 
     def slowly(**kwargs):
         time.sleep(0.5)
         return real(**kwargs)
 
-    monkeypatch.setattr(services, "_members_for", slowly)
+    monkeypatch.setattr(placing, "_members_for", slowly)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,52 @@
+"""Every write to connections. Import from here: `from peermentor.connections import services`.
+
+- placing: connection_propose, connections_propose_many, connections_activate_many,
+  connections_cancel_many (what match runs, self-match and publishing call)
+- lifecycle: connection_activate, connection_cancel, connection_complete,
+  connection_close_early, connection_extend, reflection_submit
+- safety: block_person, report_person, report_review
+"""
+
+from peermentor.connections.services.lifecycle import (
+    COMPLETE_REASONS,
+    EARLY_CLOSE_REASONS,
+    connection_activate,
+    connection_cancel,
+    connection_close_early,
+    connection_complete,
+    connection_extend,
+    reflection_submit,
+)
+from peermentor.connections.services.placing import (
+    KINDS_BY_FORMAT,
+    MemberSpec,
+    ProposalSpec,
+    ProposalsRefused,
+    connection_propose,
+    connections_activate_many,
+    connections_cancel_many,
+    connections_propose_many,
+)
+from peermentor.connections.services.safety import block_person, report_person, report_review
+
+__all__ = [
+    "COMPLETE_REASONS",
+    "EARLY_CLOSE_REASONS",
+    "KINDS_BY_FORMAT",
+    "MemberSpec",
+    "ProposalSpec",
+    "ProposalsRefused",
+    "block_person",
+    "connection_activate",
+    "connection_cancel",
+    "connection_close_early",
+    "connection_complete",
+    "connection_extend",
+    "connection_propose",
+    "connections_activate_many",
+    "connections_cancel_many",
+    "connections_propose_many",
+    "reflection_submit",
+    "report_person",
+    "report_review",
+]
