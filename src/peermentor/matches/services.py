@@ -670,7 +670,11 @@ def _add_facilitators(
 # --- review ------------------------------------------------------------------------------------
 def _lock_run(run: MatchRun) -> MatchRun:
     """The run's row locked: review edits of one run happen one at a time."""
-    return MatchRun.objects.select_for_update().select_related("program", "track").get(pk=run.pk)
+    return (
+        MatchRun.objects.select_for_update(of=("self",))
+        .select_related("program", "track")
+        .get(pk=run.pk)
+    )
 
 
 @transaction.atomic
