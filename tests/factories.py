@@ -218,3 +218,39 @@ class ProposalFactory(DjangoModelFactory):
     group_key = factory.Sequence(lambda n: f"g{n}")
     score = 0.5
     reasons = "Both want to learn SQL."
+
+
+# --- engagement ---------------------------------------------------------------------------
+class MeetingFactory(DjangoModelFactory):
+    """A proposed meeting row; tests that need a real flow use the engagement services."""
+
+    class Meta:
+        model = "engagement.Meeting"
+
+    connection = factory.SubFactory(ConnectionFactory)
+    title = "Peer meeting"
+    time_zone = "Europe/London"
+
+
+class NoteFactory(DjangoModelFactory):
+    class Meta:
+        model = "engagement.Note"
+
+    connection = factory.SubFactory(ConnectionFactory)
+    author = factory.SubFactory(
+        ParticipantFactory, program=factory.SelfAttribute("..connection.program")
+    )
+    visibility = "shared"
+    body = factory.Sequence(lambda n: f"Note {n}: we talked about SQL window functions.")
+
+
+class CheckInFactory(DjangoModelFactory):
+    class Meta:
+        model = "engagement.CheckIn"
+
+    connection = factory.SubFactory(ConnectionFactory)
+    participant = factory.SubFactory(
+        ParticipantFactory, program=factory.SelfAttribute("..connection.program")
+    )
+    period = 0
+    rating = 4

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "peermentor.enrollment",
     "peermentor.matches",
     "peermentor.connections",
+    "peermentor.engagement",
     "peermentor.demo",
     "peermentor.api",
 ]

@@ -9,6 +9,7 @@ urlpatterns = [
     path("enrollment/", include("peermentor.enrollment.urls")),
     path("matches/", include("peermentor.matches.urls")),
     path("connections/", include("peermentor.connections.urls")),
+    path("engagement/", include("peermentor.engagement.urls")),
     path("api/", include("peermentor.api.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -1,0 +1,418 @@
+"""Meetings: propose candidate times, accept one, reschedule, cancel, log whether it happened;
+and the invitation e-mails (sent from a task once the change has committed)."""
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from email.mime.text import MIMEText
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.mail import EmailMessage, get_connection
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from peermentor.connections.models import Connection, ConnectionKind
+from peermentor.core.errors import ApplicationError
+from peermentor.core.services import audit_record
+from peermentor.engagement import ics
+from peermentor.engagement.models import (
+    MEETING_MINUTES_MAX,
+    MEETING_MINUTES_MIN,
+    InvitationMethod,
+    Meeting,
+    MeetingNotice,
+    MeetingOption,
+    MeetingStatus,
+)
+from peermentor.engagement.services._common import (
+    clean_int,
+    clean_text,
+    full_clean,
+    lock_connection,
+    require_reader,
+    require_writer,
+)
+from peermentor.engagement.timezones import is_known_zone, local_to_utc, zone, zone_name_for
+
+MAX_OPTIONS = 5
+# How far ahead a meeting may be planned, and how soon: people need a moment to see it.
+MAX_DAYS_AHEAD = 366
+MIN_MINUTES_AHEAD = 5
+
+MEETING_TITLES = {
+    ConnectionKind.PAIR: "Peer meeting",
+    ConnectionKind.SHADOWING: "Job shadowing session",
+    ConnectionKind.BUDDY: "Buddy catch-up",
+    ConnectionKind.FLASH: "Flash meeting",
+}
+
+
+def _zone_for(actor: Any, time_zone: str | None, *, field: str = "time_zone") -> str:
+    if time_zone:
+        if not is_known_zone(time_zone):
+            raise ApplicationError(f"“{time_zone}” is not a known time zone.", field=field)
+        return time_zone
+    return zone_name_for(user=actor, person=getattr(actor, "person", None))
+
+
+def _future_instant(value: Any, zone_name: str, *, now: datetime, field: str) -> datetime:
+    if not isinstance(value, datetime):
+        raise ApplicationError("Give a date and a time.", field=field)
+    instant = local_to_utc(value, zone_name, field=field)
+    if instant < now + timedelta(minutes=MIN_MINUTES_AHEAD):
+        raise ApplicationError("Choose a time in the future.", field=field)
+    if instant > now + timedelta(days=MAX_DAYS_AHEAD):
+        raise ApplicationError("Choose a time within the next year.", field=field)
+    return instant
+
+
+def _lock_meeting(meeting: Meeting | int) -> Meeting:
+    pk = meeting if isinstance(meeting, int) else meeting.pk
+    try:
+        locked = Meeting.objects.select_for_update(of=("self",)).get(pk=pk)
+    except Meeting.DoesNotExist:
+        raise ApplicationError("This meeting no longer exists.") from None
+    # The connection is locked too: nobody ends it while its meeting changes.
+    locked.connection = lock_connection(locked.connection_id)
+    return locked
+
+
+def _enqueue_notice(meeting: Meeting, method: str) -> None:
+    from peermentor.engagement.tasks import send_meeting_invitation
+
+    transaction.on_commit(
+        partial(
+            send_meeting_invitation.enqueue,
+            meeting_id=meeting.pk,
+            sequence=meeting.sequence,
+            method=str(method),
+        )
+    )
+
+
+@transaction.atomic
+def meeting_propose(
+    *,
+    actor: Any,
+    connection: Connection,
+    options: Sequence[datetime],
+    time_zone: str | None = None,
+    duration_minutes: int = 60,
+    title: str = "",
+    location: str = "",
+    agenda: str = "",
+    now: datetime | None = None,
+) -> Meeting:
+    """Afterwards a proposed meeting with 1 to 5 candidate times (stored in UTC) waits for
+    another member to accept one. Naive `options` are wall-clock times in `time_zone`, by
+    default the actor's own zone; a time skipped by a clock change is refused."""
+    connection = lock_connection(connection)
+    require_writer(actor, connection)
+    if connection.kind == ConnectionKind.CIRCLE:
+        raise ApplicationError("Circles meet in sessions: plan one on the circle page.")
+    now = now or timezone.now()
+    zone_name = _zone_for(actor, time_zone)
+    if not options:
+        raise ApplicationError("Give at least one time that suits you.", field="options")
+    if len(options) > MAX_OPTIONS:
+        raise ApplicationError(f"Give at most {MAX_OPTIONS} times.", field="options")
+    instants = []
+    for index, option in enumerate(options):
+        instants.append(_future_instant(option, zone_name, now=now, field=f"option_{index + 1}"))
+    if len(set(instants)) != len(instants):
+        raise ApplicationError("The same time appears twice.", field="options")
+    duration = clean_int(
+        duration_minutes,
+        field="duration_minutes",
+        label="The length",
+        low=MEETING_MINUTES_MIN,
+        high=MEETING_MINUTES_MAX,
+    )
+    meeting = Meeting(
+        connection=connection,
+        proposed_by=actor,
+        title=clean_text(title, field="title", label="The title", max_length=200, required=False)
+        or MEETING_TITLES.get(connection.kind, "Meeting"),
+        location=clean_text(
+            location, field="location", label="The place", max_length=300, required=False
+        ),
+        agenda=clean_text(
+            agenda, field="agenda", label="The agenda", max_length=2000, required=False
+        ),
+        duration_minutes=duration,
+        time_zone=zone_name,
+    )
+    full_clean(meeting, exclude=["connection", "proposed_by"])
+    meeting.save()
+    MeetingOption.objects.bulk_create(
+        [MeetingOption(meeting=meeting, starts_at=instant) for instant in sorted(instants)]
+    )
+    audit_record(
+        actor=actor,
+        action="meeting.proposed",
+        target=meeting,
+        program_id=connection.program_id,
+        to_state=MeetingStatus.PROPOSED,
+        data={"connection_id": connection.pk, "options": [i.isoformat() for i in instants]},
+    )
+    return meeting
+
+
+@transaction.atomic
+def meeting_accept(
+    *, actor: Any, meeting: Meeting, option_id: int, now: datetime | None = None
+) -> Meeting:
+    """Afterwards the meeting is scheduled at the chosen candidate time and every member is
+    sent a calendar invitation (METHOD:REQUEST, SEQUENCE 0) once this commits."""
+    meeting = _lock_meeting(meeting)
+    connection = meeting.connection
+    member = require_writer(actor, connection)
+    if meeting.status != MeetingStatus.PROPOSED:
+        raise ApplicationError(
+            f"This meeting is {meeting.get_status_display().lower()}: there is nothing to accept."
+        )
+    if meeting.proposed_by_id == actor.pk and len(connection.members.all()) > 1:
+        raise PermissionDenied("Another member accepts the times you proposed.")
+    option = MeetingOption.objects.filter(meeting=meeting, pk=option_id).first()
+    if option is None:
+        raise ApplicationError("Choose one of the proposed times.", field="option")
+    now = now or timezone.now()
+    if option.starts_at <= now:
+        raise ApplicationError("That time has passed. Propose new times instead.", field="option")
+    meeting.status = MeetingStatus.SCHEDULED
+    meeting.starts_at = option.starts_at
+    meeting.scheduled_at = now
+    full_clean(meeting, exclude=["connection", "proposed_by", "outcome_logged_by"])
+    meeting.save(update_fields=["status", "starts_at", "scheduled_at", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="meeting.scheduled",
+        target=meeting,
+        program_id=connection.program_id,
+        from_state=MeetingStatus.PROPOSED,
+        to_state=MeetingStatus.SCHEDULED,
+        data={"starts_at": option.starts_at.isoformat(), "member_id": member.pk},
+    )
+    _enqueue_notice(meeting, InvitationMethod.REQUEST)
+    return meeting
+
+
+@transaction.atomic
+def meeting_decline(*, actor: Any, meeting: Meeting, reason: str = "") -> Meeting:
+    """Afterwards none of the proposed times is taken; the proposer may propose others."""
+    meeting = _lock_meeting(meeting)
+    require_writer(actor, meeting.connection)
+    if meeting.status != MeetingStatus.PROPOSED:
+        raise ApplicationError(
+            f"This meeting is {meeting.get_status_display().lower()}: it cannot be declined."
+        )
+    if meeting.proposed_by_id == actor.pk:
+        raise PermissionDenied("Withdraw your own proposal with Cancel.")
+    meeting.status = MeetingStatus.DECLINED
+    meeting.cancel_reason = clean_text(
+        reason, field="reason", label="The reason", max_length=1000, required=False
+    )
+    meeting.save(update_fields=["status", "cancel_reason", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="meeting.declined",
+        target=meeting,
+        program_id=meeting.connection.program_id,
+        from_state=MeetingStatus.PROPOSED,
+        to_state=MeetingStatus.DECLINED,
+    )
+    return meeting
+
+
+@transaction.atomic
+def meeting_reschedule(
+    *,
+    actor: Any,
+    meeting: Meeting,
+    starts_at: datetime,
+    time_zone: str | None = None,
+    duration_minutes: int | None = None,
+    location: str | None = None,
+    now: datetime | None = None,
+) -> Meeting:
+    """Afterwards the scheduled meeting is at the new time (a naive `starts_at` is wall-clock
+    time in the actor's zone), its SEQUENCE is one higher, and every member is sent the
+    updated invitation (same UID) once this commits."""
+    meeting = _lock_meeting(meeting)
+    require_writer(actor, meeting.connection)
+    if meeting.status != MeetingStatus.SCHEDULED:
+        raise ApplicationError(
+            f"This meeting is {meeting.get_status_display().lower()}: it cannot be moved."
+        )
+    now = now or timezone.now()
+    instant = _future_instant(starts_at, _zone_for(actor, time_zone), now=now, field="starts_at")
+    changes = {"from": meeting.starts_at.isoformat() if meeting.starts_at else None}
+    if duration_minutes is not None:
+        meeting.duration_minutes = clean_int(
+            duration_minutes,
+            field="duration_minutes",
+            label="The length",
+            low=MEETING_MINUTES_MIN,
+            high=MEETING_MINUTES_MAX,
+        )
+    if location is not None:
+        meeting.location = clean_text(
+            location, field="location", label="The place", max_length=300, required=False
+        )
+    if instant == meeting.starts_at and duration_minutes is None and location is None:
+        raise ApplicationError("Choose a different time.", field="starts_at")
+    meeting.starts_at = instant
+    meeting.sequence += 1
+    full_clean(meeting, exclude=["connection", "proposed_by", "outcome_logged_by"])
+    meeting.save(
+        update_fields=["starts_at", "sequence", "duration_minutes", "location", "updated_at"]
+    )
+    audit_record(
+        actor=actor,
+        action="meeting.rescheduled",
+        target=meeting,
+        program_id=meeting.connection.program_id,
+        from_state=MeetingStatus.SCHEDULED,
+        to_state=MeetingStatus.SCHEDULED,
+        data={**changes, "to": instant.isoformat(), "sequence": meeting.sequence},
+    )
+    _enqueue_notice(meeting, InvitationMethod.REQUEST)
+    return meeting
+
+
+@transaction.atomic
+def meeting_cancel(*, actor: Any, meeting: Meeting, reason: str = "") -> Meeting:
+    """Afterwards the meeting is cancelled. A scheduled one gets SEQUENCE + 1 and every member
+    is sent METHOD:CANCEL once this commits; a proposal is simply withdrawn. Members may
+    cancel even after the connection ended, to clear their calendars."""
+    meeting = _lock_meeting(meeting)
+    require_reader(actor, meeting.connection)
+    if meeting.status not in (MeetingStatus.PROPOSED, MeetingStatus.SCHEDULED):
+        raise ApplicationError(
+            f"This meeting is {meeting.get_status_display().lower()}: it cannot be cancelled."
+        )
+    from_state = meeting.status
+    was_scheduled = from_state == MeetingStatus.SCHEDULED
+    meeting.status = MeetingStatus.CANCELLED
+    meeting.cancelled_at = timezone.now()
+    meeting.cancel_reason = clean_text(
+        reason, field="reason", label="The reason", max_length=1000, required=False
+    )
+    if was_scheduled:
+        meeting.sequence += 1
+    full_clean(meeting, exclude=["connection", "proposed_by", "outcome_logged_by"])
+    meeting.save(
+        update_fields=["status", "cancelled_at", "cancel_reason", "sequence", "updated_at"]
+    )
+    audit_record(
+        actor=actor,
+        action="meeting.cancelled",
+        target=meeting,
+        program_id=meeting.connection.program_id,
+        from_state=from_state,
+        to_state=MeetingStatus.CANCELLED,
+        reason=meeting.cancel_reason,
+    )
+    if was_scheduled:
+        _enqueue_notice(meeting, InvitationMethod.CANCEL)
+    return meeting
+
+
+@transaction.atomic
+def meeting_log_outcome(
+    *, actor: Any, meeting: Meeting, happened: bool, now: datetime | None = None
+) -> Meeting:
+    """Afterwards the meeting whose time has come is recorded as held or missed (a member may
+    correct an earlier answer). Works after the connection ended too."""
+    meeting = _lock_meeting(meeting)
+    require_reader(actor, meeting.connection)
+    if meeting.status not in (MeetingStatus.SCHEDULED, MeetingStatus.HELD, MeetingStatus.MISSED):
+        raise ApplicationError(
+            f"This meeting is {meeting.get_status_display().lower()}: it was never scheduled."
+        )
+    if not isinstance(happened, bool):
+        raise ApplicationError("Say whether the meeting happened.", field="happened")
+    now = now or timezone.now()
+    if meeting.starts_at is None or meeting.starts_at > now:
+        raise ApplicationError("You can say whether it happened once its time has come.")
+    from_state = meeting.status
+    meeting.status = MeetingStatus.HELD if happened else MeetingStatus.MISSED
+    meeting.outcome_logged_by = actor
+    meeting.outcome_logged_at = now
+    meeting.save(update_fields=["status", "outcome_logged_by", "outcome_logged_at", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="meeting.outcome_logged",
+        target=meeting,
+        program_id=meeting.connection.program_id,
+        from_state=from_state,
+        to_state=meeting.status,
+    )
+    return meeting
+
+
+# --- invitation e-mails -----------------------------------------------------------------------
+def _invitation_part(content: bytes, method: str) -> MIMEText:
+    part = MIMEText(content.decode("utf-8"), "calendar", "utf-8")
+    part.set_param("method", method)
+    part.add_header("Content-Disposition", "attachment", filename="invite.ics")
+    return part
+
+
+def _invitation_messages(meeting: Meeting, method: str) -> list[EmailMessage]:
+    content = ics.meeting_invitation(meeting, method=method)
+    link = settings.SITE_URL + reverse("workspace", args=[meeting.connection_id])
+    messages = []
+    people = ics.attendees(meeting.connection)
+    for person in people:
+        zone_name = zone_name_for(person=person)
+        context = {
+            "meeting": meeting,
+            "person": person,
+            "method": method,
+            "local_start": meeting.starts_at.astimezone(zone(zone_name)),
+            "zone_name": zone_name,
+            "others": [p for p in people if p.pk != person.pk],
+            "link": link,
+        }
+        # Templates show aware times in the active zone: make it the recipient's.
+        with timezone.override(zone(zone_name)):
+            subject = render_to_string("engagement/email/invitation_subject.txt", context)
+            body = render_to_string("engagement/email/invitation_body.txt", context)
+        message = EmailMessage(subject=" ".join(subject.split()), body=body, to=[person.email])
+        message.attach(_invitation_part(content, method))
+        messages.append(message)
+    return messages
+
+
+def meeting_invitation_send(*, meeting_id: int, sequence: int, method: str) -> int:
+    """E-mail the invitation (or cancellation) for this version of the meeting to every current
+    member, once: the send is claimed with a unique row first, so a retried task sends nothing
+    twice; an invitation overtaken by a newer version is skipped. Returns e-mails sent."""
+    meeting = (
+        Meeting.objects.select_related("proposed_by", "connection")
+        .prefetch_related("connection__members__participant__person__user")
+        .filter(pk=meeting_id)
+        .first()
+    )
+    if meeting is None or meeting.starts_at is None:
+        return 0
+    if method == InvitationMethod.REQUEST and (
+        meeting.sequence != sequence or meeting.status != MeetingStatus.SCHEDULED
+    ):
+        return 0
+    try:
+        with transaction.atomic():
+            notice = MeetingNotice.objects.create(meeting=meeting, sequence=sequence, method=method)
+    except IntegrityError:
+        return 0
+    try:
+        with get_connection() as mail:
+            return mail.send_messages(_invitation_messages(meeting, method)) or 0
+    except Exception:
+        notice.delete()
+        raise

@@ -1,0 +1,99 @@
+"""Helpers the engagement views share: the generic form page, read-only refusal, redirects."""
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from peermentor.core.errors import ApplicationError
+from peermentor.engagement.forms import show_error
+from peermentor.engagement.permissions import can_write
+
+FORM_ERRORS = (ApplicationError, ValidationError)
+
+
+def require_writable(connection: Any, member: Any) -> None:
+    """Members of an ended connection (or one who left a circle) read but do not write: 403."""
+    if not can_write(member, connection):
+        raise PermissionDenied("This workspace is read-only now.")
+
+
+def workspace_url(connection_id: int, anchor: str = "") -> str:
+    return reverse("workspace", args=[connection_id]) + (f"#{anchor}" if anchor else "")
+
+
+def circle_url(connection_id: int, anchor: str = "") -> str:
+    return reverse("circle_detail", args=[connection_id]) + (f"#{anchor}" if anchor else "")
+
+
+def form_page(
+    request: HttpRequest,
+    *,
+    form: forms.Form,
+    title: str,
+    submit: str,
+    back_url: str,
+    intro: str = "",
+    is_danger: bool = False,
+    context: dict[str, Any] | None = None,
+    template: str = "engagement/form_page.html",
+) -> HttpResponse:
+    return render(
+        request,
+        template,
+        {
+            "form": form,
+            "title": title,
+            "intro": intro,
+            "submit": submit,
+            "back_url": back_url,
+            "is_danger": is_danger,
+            "action_url": request.get_full_path(),
+            **(context or {}),
+        },
+    )
+
+
+def handle_form(
+    request: HttpRequest,
+    form: forms.Form,
+    call: Callable[[dict[str, Any]], Any],
+    *,
+    success: str,
+    next_url: str,
+) -> HttpResponse | None:
+    """On a valid POST run `call(cleaned_data)`; redirect to `next_url` with `success`, or put
+    the service's error on the form and return None so the caller re-renders it."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    try:
+        call(form.cleaned_data)
+    except FORM_ERRORS as error:
+        show_error(form, error)
+        return None
+    messages.success(request, success)
+    return redirect(next_url)
+
+
+def run_action(
+    request: HttpRequest, call: Callable[[], Any], *, success: str, next_url: str
+) -> HttpResponse:
+    """A one-button POST: run it, say how it went, go back."""
+    try:
+        call()
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, success)
+    return redirect(next_url)
+
+
+def invalid_action(request: HttpRequest, form: forms.Form, next_url: str) -> HttpResponse:
+    errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
+    messages.error(request, " ".join(errors) or "Check your answer and try again.")
+    return redirect(next_url)
