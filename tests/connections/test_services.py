@@ -812,3 +812,11 @@ def test_past_pairs_cover_every_pair_in_a_circle_and_each_program(personas, make
     assert past_pairs() == past_pairs(program=program) | {
         tuple(sorted([first.person_id, second.person_id]))
     }
+
+
+def test_blocked_pairs_for_some_people_in_slices():
+    first, second = BlockFactory(), BlockFactory()
+    unrelated_ids = list(range(10**6, 10**6 + 1500))  # more than one slice of ids
+    pair = tuple(sorted([first.blocker_id, first.blocked_id]))
+    assert blocked_pairs(person_ids=[*unrelated_ids, first.blocked_id]) == {pair}
+    assert blocked_pairs() == {pair, tuple(sorted([second.blocker_id, second.blocked_id]))}
