@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from peermentor.enrollment.models import Answer, Participant, ParticipantRole, ParticipantStatus
@@ -232,10 +232,11 @@ class _ConnectionFacts:
 
 
 def _connection_facts(
-    participant_ids: Any, person_ids: Any, *, include_past: bool, program: Program
+    participant_ids: Any, person_ids: list[int], *, include_past: bool
 ) -> _ConnectionFacts:
-    """Current places, blocks and past partners, in three queries (ids may be subqueries)."""
-    from peermentor.connections.models import Block, ConnectionMember
+    """Current places, blocks and past partners, in three queries."""
+    from peermentor.connections.models import ConnectionMember
+    from peermentor.connections.selectors import blocked_pairs, past_pairs
 
     facts = _ConnectionFacts()
     current = (
@@ -245,39 +246,15 @@ def _connection_facts(
         .values_list("participant_id", "count")
     )
     facts.current_count = dict(current)
-    blocks = Block.objects.filter(
-        Q(blocker_id__in=person_ids) | Q(blocked_id__in=person_ids)
-    ).values_list("blocker_id", "blocked_id")
-    for blocker, blocked in blocks:
-        facts.avoid[blocker].add(blocked)
-        facts.avoid[blocked].add(blocker)
+    wanted = set(person_ids)
+    pairs = blocked_pairs(person_ids=person_ids)
     if include_past:
-        for first, second in past_partner_pairs(person_ids, program=program):
+        pairs |= past_pairs()
+    for first, second in pairs:
+        if first in wanted or second in wanted:
             facts.avoid[first].add(second)
             facts.avoid[second].add(first)
     return facts
-
-
-def past_partner_pairs(person_ids: Any, *, program: Program) -> Iterable[tuple[int, int]]:
-    """Pairs of people (person ids) who were connected before, in any program."""
-    from peermentor.connections.models import MET_STATUSES, ConnectionMember
-
-    mine = ConnectionMember.objects.filter(
-        participant__person_id__in=person_ids, connection__status__in=MET_STATUSES
-    )
-    rows = (
-        ConnectionMember.objects.filter(connection_id__in=mine.values("connection_id"))
-        .values_list("connection_id", "participant__person_id")
-        .order_by("connection_id")
-    )
-    members: dict[int, list[int]] = defaultdict(list)
-    for connection_id, person_id in rows:
-        members[connection_id].append(person_id)
-    for people in members.values():
-        for index, first in enumerate(people):
-            for second in people[index + 1 :]:
-                if first != second:
-                    yield first, second
 
 
 def _manager_tree() -> dict[int, int | None]:
@@ -343,13 +320,11 @@ def build_engine_input(
     sides = BIPARTITE_SIDES.get(program.format)
     facilitators = [row for row in rows if row.role == ParticipantRole.FACILITATOR]
     participant_ids: Any = [row.pk for row in rows]
-    person_ids: Any = [row.person_id for row in rows]
     if participants is None and len(rows) > 500:
         # Large programs: let the database join instead of sending thousands of ids.
         participant_ids = queryset.values("id")
-        person_ids = queryset.values("person_id")
     facts = _connection_facts(
-        participant_ids, person_ids, include_past=include_past, program=program
+        participant_ids, [row.person_id for row in rows], include_past=include_past
     )
     # A role the format does not use could never become a connection: leave such people out.
     rows = [row for row in rows if row.role in MATCHED_ROLES[program.format]]
