@@ -7,7 +7,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from peermentor.connections.models import Block, Connection, ConnectionMember, Reflection, Report
-from peermentor.connections.selectors import blocked_pairs, past_pairs, rematch_candidates
+from peermentor.connections.selectors import (
+    blocked_pairs,
+    past_pairs,
+    quotable_reflections,
+    rematch_candidates,
+)
 from peermentor.connections.services import (
     ProposalSpec,
     ProposalsRefused,
@@ -21,6 +26,7 @@ from peermentor.connections.services import (
     connections_activate_many,
     connections_cancel_many,
     connections_propose_many,
+    participant_connections_end,
     reflection_submit,
     report_person,
     report_review,
@@ -820,3 +826,83 @@ def test_blocked_pairs_for_some_people_in_slices():
     pair = tuple(sorted([first.blocker_id, first.blocked_id]))
     assert blocked_pairs(person_ids=[*unrelated_ids, first.blocked_id]) == {pair}
     assert blocked_pairs() == {pair, tuple(sorted([second.blocker_id, second.blocked_id]))}
+
+
+# --- someone leaves -------------------------------------------------------------------------
+def test_a_leaver_frees_every_place_and_circles_go_on(personas):
+    program, host = shadowing_program(personas, capacity=2)
+    shadows = [ParticipantFactory(program=program, role="shadow") for _ in range(2)]
+    active = propose(
+        personas, [(host, "host"), (shadows[0], "shadow")], kind="shadowing", program=program
+    )
+    connection_activate(actor=personas.manager, connection=active)
+    proposal = propose(
+        personas, [(host, "host"), (shadows[1], "shadow")], kind="shadowing", program=program
+    )
+
+    assert (
+        participant_connections_end(
+            actor=host.person.user, participant=host, reason_code="left_organisation"
+        )
+        == 2
+    )
+    active.refresh_from_db()
+    proposal.refresh_from_db()
+    assert (active.status, active.end_reason) == ("closed_early", "left_organisation")
+    assert proposal.status == "cancelled"
+    assert not ConnectionMember.objects.filter(participant=host, is_current=True).exists()
+
+    circles = ProgramFactory(format="circles", group_size_min=3)
+    ProgramManagerFactory(program=circles, user=personas.manager)
+    people = [ParticipantFactory(program=circles, role="member") for _ in range(3)]
+    circle = propose(personas, [(p, "member") for p in people], kind="circle", program=circles)
+    connection_activate(actor=personas.manager, connection=circle)
+    participant_connections_end(
+        actor=personas.manager, participant=people[0], reason_code="no_time"
+    )
+    circle.refresh_from_db()
+    assert circle.status == "active"
+    assert set(circle.members.filter(is_current=True).values_list("participant", flat=True)) == {
+        people[1].pk,
+        people[2].pk,
+    }
+    assert events(circle, "connection.member_left").get().data["participant_id"] == people[0].pk
+    # With one member left there is no circle any more.
+    participant_connections_end(
+        actor=personas.manager, participant=people[1], reason_code="no_time"
+    )
+    circle.refresh_from_db()
+    assert circle.status == "closed_early"
+
+
+def test_leaving_needs_a_reason_and_the_right_person(personas, make_peer, make_pair):
+    connection = make_pair(personas.participant_record, make_peer())
+    record = personas.participant_record
+    for actor in (personas.other_participant, personas.other_manager):
+        with pytest.raises(PermissionDenied):
+            participant_connections_end(actor=actor, participant=record, reason_code="no_time")
+    with pytest.raises(ApplicationError) as refused:
+        participant_connections_end(
+            actor=personas.participant, participant=record, reason_code="completed"
+        )
+    assert refused.value.field == "reason_code"
+    with pytest.raises(ApplicationError) as refused:
+        participant_connections_end(
+            actor=personas.participant, participant=record, reason_code="other"
+        )
+    assert refused.value.field == "reason_text"
+    connection.refresh_from_db()
+    assert connection.status == "active"
+
+
+def test_only_consenting_reflections_are_quotable_and_without_names(personas, make_peer, make_pair):
+    other = make_peer()
+    connection = make_pair(personas.participant_record, other)
+    connection_complete(actor=personas.manager, connection=connection)
+    reflect(personas.participant, connection, went_well="Shared freely", may_quote=True)
+    reflect(other.person.user, connection, went_well="Keep this private", may_quote=False)
+    quotes = quotable_reflections(viewer=personas.manager, program=personas.program)
+    assert [q.went_well for q in quotes] == ["Shared freely"]
+    assert quotes[0].kind == "pair" and not hasattr(quotes[0], "participant")
+    with pytest.raises(PermissionDenied):
+        quotable_reflections(viewer=personas.participant, program=personas.program)

@@ -388,3 +388,25 @@ def get_report_for(*, viewer: Any, pk: Any) -> Report:
 def program_tracks(*, program: Program) -> list[tuple[int, str]]:
     """The program's tracks as (id, name), for filters."""
     return list(program.tracks.order_by("name").values_list("pk", "name"))
+
+
+@dataclass
+class Quote:
+    """A reflection its author agreed to share, without who wrote it."""
+
+    went_well: str
+    learned: str
+    kind: str
+
+
+def quotable_reflections(*, viewer: Any, program: Program, limit: int = 50) -> list[Quote]:
+    """Reflections of `program` whose authors agreed to be quoted (newest first), for the
+    program report; never a name, and nothing from anyone who did not agree."""
+    if not can_manage_program(viewer, program):
+        raise PermissionDenied("Only the program's managers prepare its report.")
+    rows = (
+        Reflection.objects.filter(connection__program=program, may_quote=True)
+        .order_by("-created_at", "-id")
+        .values_list("went_well", "learned", "connection__kind")[:limit]
+    )
+    return [Quote(went_well=w, learned=lesson, kind=kind) for w, lesson, kind in rows]

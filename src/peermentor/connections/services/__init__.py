@@ -3,7 +3,7 @@
 - placing: connection_propose, connections_propose_many, connections_activate_many,
   connections_cancel_many (what match runs, self-match and publishing call)
 - lifecycle: connection_activate, connection_cancel, connection_complete,
-  connection_close_early, connection_extend, reflection_submit
+  connection_close_early, connection_extend, reflection_submit, participant_connections_end
 - safety: block_person, report_person, report_review
 """
 
@@ -15,6 +15,7 @@ from peermentor.connections.services.lifecycle import (
     connection_close_early,
     connection_complete,
     connection_extend,
+    participant_connections_end,
     reflection_submit,
 )
 from peermentor.connections.services.placing import (
@@ -46,6 +47,7 @@ __all__ = [
     "connections_activate_many",
     "connections_cancel_many",
     "connections_propose_many",
+    "participant_connections_end",
     "reflection_submit",
     "report_person",
     "report_review",

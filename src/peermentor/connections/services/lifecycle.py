@@ -1,4 +1,5 @@
-"""The state machine of one connection: start, drop, complete, close early, extend, reflect."""
+"""The state machine of one connection: start, drop, complete, close early, extend, reflect;
+and ending every connection of someone who leaves."""
 
 from datetime import date
 from typing import Any
@@ -9,6 +10,8 @@ from django.utils import timezone
 
 from peermentor.connections.models import (
     Connection,
+    ConnectionKind,
+    ConnectionMember,
     ConnectionSource,
     ConnectionStatus,
     EndReason,
@@ -18,6 +21,7 @@ from peermentor.connections.permissions import can_manage_program, member_for
 from peermentor.connections.services._common import _end, _full_clean, _lock, _require_status
 from peermentor.core.errors import ApplicationError
 from peermentor.core.services import audit_record
+from peermentor.enrollment.models import Participant
 
 EARLY_CLOSE_REASONS = tuple(r for r in EndReason.values if r != EndReason.COMPLETED_NATURALLY)
 COMPLETE_REASONS = (EndReason.COMPLETED_NATURALLY, EndReason.GOALS_MET)
@@ -215,3 +219,65 @@ def reflection_submit(
         data={"connection_id": connection.pk, "may_quote": reflection.may_quote},
     )
     return reflection
+
+
+@transaction.atomic
+def participant_connections_end(
+    *, actor: Any, participant: Participant, reason_code: str, reason_text: str = ""
+) -> int:
+    """Afterwards `participant` holds no current place: for someone who withdraws or leaves.
+
+    Their proposals are cancelled and their active pairs, placements and flash meetings closed
+    early with the reason; in a circle they leave and the circle goes on (it closes early when
+    fewer than two members remain). Returns how many connections changed.
+    """
+    if not (
+        can_manage_program(actor, participant.program)
+        or (getattr(actor, "is_authenticated", False) and participant.person.user_id == actor.pk)
+    ):
+        raise PermissionDenied("Only the participant or the program's managers may do this.")
+    if reason_code not in EARLY_CLOSE_REASONS:
+        raise ApplicationError("Choose why the connections are ending.", field="reason_code")
+    reason_text = reason_text.strip()
+    if reason_code == EndReason.OTHER and not reason_text:
+        raise ApplicationError("Say in a few words why.", field="reason_text")
+    connection_ids = sorted(
+        ConnectionMember.objects.filter(participant=participant, is_current=True).values_list(
+            "connection_id", flat=True
+        )
+    )
+    for connection_id in connection_ids:
+        connection = _lock(Connection(pk=connection_id))
+        current = [m for m in connection.members.all() if m.is_current]
+        if connection.status == ConnectionStatus.PROPOSED:
+            _end(
+                actor=actor,
+                connection=connection,
+                to_state=ConnectionStatus.CANCELLED,
+                action="connection.cancelled",
+                reason_text=reason_text or EndReason(reason_code).label,
+            )
+        elif connection.kind == ConnectionKind.CIRCLE and len(current) > 2:
+            ConnectionMember.objects.filter(connection=connection, participant=participant).update(
+                is_current=False
+            )
+            audit_record(
+                actor=actor,
+                action="connection.member_left",
+                target=connection,
+                program_id=connection.program_id,
+                from_state=connection.status,
+                to_state=connection.status,
+                reason=reason_text or EndReason(reason_code).label,
+                data={"participant_id": participant.pk, "reason_code": reason_code},
+            )
+        else:
+            _end(
+                actor=actor,
+                connection=connection,
+                to_state=ConnectionStatus.CLOSED_EARLY,
+                action="connection.closed_early",
+                reason_code=reason_code,
+                reason_text=reason_text,
+            )
+    return len(connection_ids)
