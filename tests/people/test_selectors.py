@@ -56,3 +56,27 @@ def test_person_list_refuses_anyone_but_an_org_admin():
 def test_inactive_admin_account_cannot_list():
     with pytest.raises(PermissionDenied):
         person_list(viewer=UserFactory(is_org_admin=True, is_active=False))
+
+
+def test_admin_form_refuses_a_manager_who_reports_to_the_person(chain):
+    from peermentor.people.admin import PersonAdminForm
+
+    ceo, vp, _lead, engineer = chain
+
+    def form_for(person, manager):
+        data = {
+            "external_id": person.external_id,
+            "full_name": person.full_name,
+            "email": person.email,
+            "time_zone": "UTC",
+            "languages": "[]",
+            "is_active": "on",
+            "manager": manager.pk,
+        }
+        return PersonAdminForm(data, instance=person)
+
+    cyclic = form_for(ceo, engineer)
+    assert not cyclic.is_valid()
+    assert "cycle" in cyclic.errors["manager"][0]
+    assert not form_for(ceo, ceo).is_valid()
+    assert form_for(engineer, vp).is_valid(), form_for(engineer, vp).errors

@@ -280,3 +280,24 @@ def test_import_page_lists_recent_imports(admin_client, django_assert_max_num_qu
     with django_assert_max_num_queries(6):
         response = admin_client.get(reverse("people_import"))
     assert len(response.context["batches"]) == 10
+
+
+def test_django_admin_pages_for_the_directory_render(client):
+    superuser = UserFactory(
+        email="root@example.com", is_staff=True, is_superuser=True, is_org_admin=True
+    )
+    client.force_login(superuser)
+    person = PersonFactory(manager=PersonFactory())
+    batch = people_import_preview(
+        actor=superuser, file_name="hr.csv", content=csv_bytes([person_row("E1")])
+    )
+    for url in [
+        reverse("admin:people_person_changelist"),
+        reverse("admin:people_person_change", args=[person.pk]),
+        reverse("admin:people_importbatch_changelist"),
+        reverse("admin:people_importbatch_change", args=[batch.pk]),
+        reverse("admin:people_department_changelist"),
+        reverse("admin:people_site_changelist"),
+        reverse("admin:people_skill_changelist"),
+    ]:
+        assert client.get(url).status_code == 200, url

@@ -1,7 +1,43 @@
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
 from peermentor.people.models import Department, ImportBatch, Person, Site, Skill
+from peermentor.people.selectors import reporting_chain_ids
+
+
+class PersonAdminForm(forms.ModelForm):
+    """The import rejects manager cycles; a hand edit in the admin must not bring one in."""
+
+    class Meta:
+        model = Person
+        fields = [
+            "external_id",
+            "full_name",
+            "email",
+            "department",
+            "job_title",
+            "level",
+            "site",
+            "time_zone",
+            "manager",
+            "hire_date",
+            "leaving_date",
+            "languages",
+            "is_active",
+            "user",
+        ]
+
+    def clean_manager(self) -> Person | None:
+        manager: Person | None = self.cleaned_data.get("manager")
+        if manager is not None and self.instance.pk is not None:
+            if manager.pk == self.instance.pk:
+                raise forms.ValidationError("A person cannot be their own manager.")
+            if self.instance.pk in reporting_chain_ids(manager):
+                raise forms.ValidationError(
+                    f"{manager} reports to this person already; the managers would form a cycle."
+                )
+        return manager
 
 
 @admin.register(Department)
@@ -24,6 +60,7 @@ class SkillAdmin(admin.ModelAdmin):
 
 @admin.register(Person)
 class PersonAdmin(admin.ModelAdmin):
+    form = PersonAdminForm
     list_display = [
         "full_name",
         "external_id",
