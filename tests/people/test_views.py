@@ -3,7 +3,7 @@
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
+from django.urls import resolve, reverse
 
 from peermentor.people.models import ImportBatch, Person
 from peermentor.people.services import people_import_preview
@@ -37,6 +37,14 @@ EXPECTED = {
     "manager": 403,
     "admin": 200,
 }
+
+
+def test_every_people_url_is_in_the_permission_matrix(personas):
+    """A new page fails here until it is added to `page_urls` and so to the matrix below."""
+    from peermentor.people import urls
+
+    listed = {resolve(url).url_name for url in page_urls(personas)}
+    assert listed == {pattern.name for pattern in urls.urlpatterns}
 
 
 @pytest.mark.parametrize("role", ROLES)
