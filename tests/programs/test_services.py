@@ -739,3 +739,27 @@ def test_quiz_text_errors_name_the_line(text, message):
     with pytest.raises(ApplicationError) as error:
         services.quiz_from_text(text)
     assert error.value.message.startswith(message)
+
+
+def test_required_training_and_questions_decide_who_stays_ready(admin):
+    from peermentor.enrollment.services import participant_refresh_readiness
+
+    program = ProgramFactory(status=ENROLLING)  # no questions, no training: ready at once
+    participant = participant_refresh_readiness(ParticipantFactory(program=program))
+    assert participant.ready_at is not None
+    services.training_module_create(
+        actor=admin, program=program, title="Extra", body="Read.", is_required=False
+    )
+    participant.refresh_from_db()
+    assert participant.ready_at is not None, "an optional module changes nothing"
+    module = services.training_module_create(actor=admin, program=program, title="T", body="B")
+    participant.refresh_from_db()
+    assert participant.ready_at is None and not participant.is_training_complete
+    services.training_module_delete(actor=admin, module=module)
+    participant.refresh_from_db()
+    assert participant.ready_at is not None
+    services.question_create(
+        actor=admin, program=program, key="team", label="Team?", kind=QuestionKind.TEXT
+    )
+    participant.refresh_from_db()
+    assert participant.ready_at is None and not participant.is_profile_complete
