@@ -436,3 +436,25 @@ def test_program_connections_queries_do_not_grow(client, personas, make_peer, ma
     assert len(response.context["result"].page.object_list) == 17
     assert len(many) == len(few) <= 12
     assert Connection.objects.count() == 17
+
+
+def test_every_connections_url_has_a_permission_test():
+    from peermentor.connections import urls
+
+    tested = {
+        "connection_detail",
+        "connection_history",
+        "connection_complete",
+        "connection_close",
+        "connection_extend",
+        "connection_block",
+        "connection_report",
+        "connection_reflect",
+        "connection_activate",
+        "connection_cancel",
+        "my_connections",
+        "program_connections",
+        "report_list",
+        "report_review",
+    }
+    assert {pattern.name for pattern in urls.urlpatterns} == tested
