@@ -230,7 +230,10 @@ class QuizForm(ApplicationErrorMixin, forms.Form):
         for index, item in enumerate(module.quiz or []):
             self.fields[f"question_{index}"] = forms.TypedChoiceField(
                 label=f"{index + 1}. {item.get('question', '')}",
-                choices=[(str(number), str(text)) for number, text in enumerate(item["choices"])],
+                choices=[
+                    (str(number), str(text))
+                    for number, text in enumerate(item.get("choices") or [])
+                ],
                 coerce=int,
                 widget=forms.RadioSelect,
                 error_messages={"required": "Choose an answer."},
