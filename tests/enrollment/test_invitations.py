@@ -248,3 +248,12 @@ def test_another_account_cannot_take_an_invitation(program, employee):
     invitation = InvitationFactory(program=program, person=PersonFactory())
     with pytest.raises(PermissionDenied):
         invitation_account_link(actor=employee.user, invitation=invitation)
+
+
+def test_the_email_task_sends_a_batch_and_reports_how_many(program, directory, mailoutbox):
+    from peermentor.enrollment.tasks import send_invitation_emails
+
+    invitations = [InvitationFactory(program=program, person=person) for person in directory]
+    result = send_invitation_emails.enqueue(invitation_ids=[item.pk for item in invitations])
+    assert result.return_value == 2
+    assert {message.to[0] for message in mailoutbox} == {person.email for person in directory}
