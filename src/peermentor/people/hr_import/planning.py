@@ -15,7 +15,7 @@ from peermentor.people.models import Department, Person, Site
 class PlannedUpdate:
     pk: int
     row: dict[str, Any]
-    # Directory field → new value, in plan terms (department/site are name keys, manager an id).
+    # Directory field → new value in plan terms (department/site: name keys; manager: external id).
     changes: dict[str, Any]
 
 
@@ -68,7 +68,7 @@ def _key(name: str | None) -> str | None:
 def _snapshot() -> tuple[dict[str, dict[str, Any]], dict[str, tuple[str, str]]]:
     """Every person (as plan-comparable values) and every site (key → name, time zone).
 
-    Three queries whatever the size of the directory: the plan never asks per row.
+    A few queries whatever the size of the directory: the plan never asks per row.
     """
     department_names = dict(Department.objects.values_list("id", "name"))
     sites = {
