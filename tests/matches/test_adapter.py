@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 def by_name(engine_input):
     return {
-        engine_input.id_map[person.id].person.full_name: person
+        engine_input.id_map[person.id].full_name: person
         for person in engine_input.people
         if person.id in engine_input.id_map
     }
@@ -171,7 +171,7 @@ def test_circles_use_the_program_group_size_and_set_facilitators_aside(db):
     assert engine_input.policy.format == "circles"
     assert engine_input.policy.group_size == (3, 5)
     assert str(facilitator.person_id) not in engine_input.id_map
-    assert engine_input.facilitators == [(facilitator, 1)]
+    assert [(row.pk, places) for row, places in engine_input.facilitators] == [(facilitator.pk, 1)]
 
 
 def test_defaults_from_goals_when_no_policy_is_saved(db):

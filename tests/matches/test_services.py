@@ -257,7 +257,6 @@ def test_publish_creates_active_connections_and_notifies_everyone(
     message = mailoutbox[0]
     assert "You have been matched" in message.subject
     assert "/connections/" in message.body
-    assert not Proposal.objects.filter(run=run, is_excluded=False, connection_id=None).exists()
     with pytest.raises(ApplicationError, match="published"):
         services.match_run_publish(actor=world.manager, run=run)
 

@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db.models import Count, QuerySet
 from django.utils import timezone
@@ -61,10 +61,10 @@ class EngineInput:
         self,
         people: list[Person],
         policy: Policy,
-        id_map: dict[str, Participant],
+        id_map: dict[str, ParticipantRow],
         *,
         context_ids: tuple[str, ...] = (),
-        facilitators: Sequence[tuple[Participant, int]] = (),
+        facilitators: Sequence[tuple[ParticipantRow, int]] = (),
         policy_mapping: Mapping[str, Any] | None = None,
     ) -> None:
         self.people = people
@@ -247,7 +247,7 @@ def _connection_facts(
     )
     facts.current_count = dict(current)
     wanted = set(person_ids)
-    pairs = blocked_pairs(person_ids=person_ids)
+    pairs = blocked_pairs(person_ids=None if len(person_ids) > MANY_PEOPLE else person_ids)
     if include_past:
         pairs |= past_pairs()
     for first, second in pairs:
@@ -287,6 +287,48 @@ def _bridging_managers(
 
 
 # --- the adapter -----------------------------------------------------------------------------
+class ParticipantRow(NamedTuple):
+    """What the matching code needs of a participant, read without building model objects
+    (10,000 Participant + Person + Department + Site instances cost seconds)."""
+
+    pk: int
+    person_id: int
+    role: str
+    capacity: int
+    track_id: int | None
+    full_name: str
+    department: str
+    site: str
+    site_zone: str
+    level: str
+    job_title: str
+    hire_date: dt.date | None
+    time_zone: str
+    languages: Any
+    manager_id: int | None
+
+
+_ROW_FIELDS = (
+    "id",
+    "person_id",
+    "role",
+    "capacity",
+    "track_id",
+    "person__full_name",
+    "person__department__name",
+    "person__site__name",
+    "person__site__time_zone",
+    "person__level",
+    "person__job_title",
+    "person__hire_date",
+    "person__time_zone",
+    "person__languages",
+    "person__manager_id",
+)
+# Above this many people, read blocks org-wide and filter here rather than send every id.
+MANY_PEOPLE = 500
+
+
 def build_engine_input(
     program: Program,
     *,
@@ -302,25 +344,23 @@ def build_engine_input(
     has room: nobody with a current connection, except hosts and buddies, whose capacity shrinks
     by the places they already hold. `participants` restricts the input to those given (the
     same room rules apply). `policy` replaces the stored policy (the settings page previews
-    unsaved settings with it). Raises InputError for a policy the engine would refuse.
+    unsaved settings with it). `id_map` maps engine ids to `ParticipantRow`s. Raises
+    InputError for a policy the engine would refuse.
     """
     at = at or timezone.now()
     policy_mapping = dict(policy) if policy is not None else stored_policy(program, track)
     engine_policy = to_engine_policy(program, policy_mapping)
     include_past = not allows_repeats(program)
 
-    queryset = ready_participants(program, track) if participants is None else None
-    if queryset is None:
-        given = list(participants or [])
-        ids = [participant.pk for participant in given]
-        queryset = Participant.objects.filter(pk__in=ids)
-    rows = list(
-        queryset.select_related("person", "person__department", "person__site").order_by("id")
-    )
+    if participants is None:
+        queryset = ready_participants(program, track)
+    else:
+        queryset = Participant.objects.filter(pk__in=[p.pk for p in participants])
+    rows = [ParticipantRow(*values) for values in queryset.order_by("id").values_list(*_ROW_FIELDS)]
     sides = BIPARTITE_SIDES.get(program.format)
     facilitators = [row for row in rows if row.role == ParticipantRole.FACILITATOR]
     participant_ids: Any = [row.pk for row in rows]
-    if participants is None and len(rows) > 500:
+    if participants is None and len(rows) > MANY_PEOPLE:
         # Large programs: let the database join instead of sending thousands of ids.
         participant_ids = queryset.values("id")
     facts = _connection_facts(
@@ -333,7 +373,7 @@ def build_engine_input(
     answer_rows = Answer.objects.filter(participant_id__in=participant_ids).values_list(
         "participant_id", "question__key", "question__kind", "value", "time_zone"
     )
-    zones = {row.pk: _person_zone(row.person) for row in rows}
+    zones = {row.pk: row.time_zone or row.site_zone or "UTC" for row in rows}
     for participant_id, key, kind, value, zone_name in answer_rows:
         if participant_id in zones:
             answers[participant_id][key.lower()] = answer_text(
@@ -341,9 +381,10 @@ def build_engine_input(
             )
 
     needed_columns = set(_policy_columns(engine_policy))
+    offsets: dict[str, str] = {}
 
     people: list[Person] = []
-    id_map: dict[str, Participant] = {}
+    id_map: dict[str, ParticipantRow] = {}
     for row in rows:
         used = facts.current_count.get(row.pk, 0)
         capacity = 1
@@ -353,20 +394,31 @@ def build_engine_input(
                 continue
         elif used:
             continue
-        person = row.person
-        engine_id = str(person.pk)
-        attributes: dict[str, str] = {}
+        engine_id = str(row.person_id)
+        zone_name = zones[row.pk]
+        if zone_name not in offsets:
+            offset = utc_offset_hours(zone_name, at)
+            offsets[zone_name] = "" if offset is None else _number_text(offset)
+        attributes: dict[str, str] = dict.fromkeys(needed_columns, "")
         attributes.update(answers.get(row.pk, {}))
-        attributes.update(_directory_attributes(person, zones[row.pk], at))
-        attributes["manager_id"] = "" if person.manager_id is None else str(person.manager_id)
-        attributes["avoid"] = ";".join(
-            str(other) for other in sorted(facts.avoid.get(person.pk, ()))
+        attributes.update(
+            {
+                "name": _clean(row.full_name),
+                "department": _clean(row.department or ""),
+                "site": _clean(row.site or ""),
+                "level": _clean(row.level),
+                "job_title": _clean(row.job_title),
+                "years_experience": years_between(row.hire_date, at.date()),
+                "time_zone": zone_name,
+                "utc_offset": offsets[zone_name],
+                "languages": _multi(row.languages or []),
+                "manager_id": "" if row.manager_id is None else str(row.manager_id),
+                "avoid": ";".join(str(o) for o in sorted(facts.avoid.get(row.person_id, ()))),
+            }
         )
         if sides is not None:
             attributes["role"] = row.role
             attributes["capacity"] = str(capacity if row.role == sides[0] else 1)
-        for column in needed_columns:
-            attributes.setdefault(column, "")
         people.append(Person(id=engine_id, attributes=attributes))
         id_map[engine_id] = row
 
@@ -398,38 +450,13 @@ def build_engine_input(
     )
 
 
-def _facilitator_places(participant: Participant, facts: _ConnectionFacts) -> int:
+def _facilitator_places(participant: ParticipantRow, facts: _ConnectionFacts) -> int:
     """How many more circles a facilitator can take: their capacity if connections give
     facilitators capacity slots, else one current circle at a time."""
     from peermentor.connections.models import CAPACITY_ROLES
 
     limit = participant.capacity if ParticipantRole.FACILITATOR in CAPACITY_ROLES else 1
     return limit - facts.current_count.get(participant.pk, 0)
-
-
-def _person_zone(person: DirectoryPerson) -> str:
-    if person.time_zone:
-        return person.time_zone
-    if person.site_id is not None and person.site.time_zone:
-        return person.site.time_zone
-    return "UTC"
-
-
-def _directory_attributes(
-    person: DirectoryPerson, zone_name: str, at: dt.datetime
-) -> dict[str, str]:
-    offset = utc_offset_hours(zone_name, at)
-    return {
-        "name": _clean(person.full_name),
-        "department": _clean(person.department.name) if person.department_id else "",
-        "site": _clean(person.site.name) if person.site_id else "",
-        "level": _clean(person.level),
-        "job_title": _clean(person.job_title),
-        "years_experience": years_between(person.hire_date, at.date()),
-        "time_zone": zone_name,
-        "utc_offset": "" if offset is None else _number_text(offset),
-        "languages": _multi(person.languages or []),
-    }
 
 
 def engine_policy_needs_managers(policy: Policy) -> bool:

@@ -128,8 +128,6 @@ class Proposal(models.Model):
     warnings = models.JSONField(default=list, blank=True)
     has_warnings = models.BooleanField(default=False)
     size = models.PositiveSmallIntegerField(default=2)
-    # Set when published; the connection the proposal became (plain id: connections own it).
-    connection_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-score", "id"]

@@ -13,6 +13,7 @@ import logging
 import random
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,7 @@ from peermentor.matches.adapter import (
     BIPARTITE_SIDES,
     MATCHABLE_FORMATS,
     EngineInput,
+    ParticipantRow,
     allows_repeats,
     build_engine_input,
     engine_policy_mapping,
@@ -223,7 +225,7 @@ def matching_preview(
     )
     groups = [_preview_group(group, engine_input) for group in result.groups[:show]]
     unmatched = [
-        (engine_input.id_map[item.id].person.full_name, item.reason)
+        (engine_input.id_map[item.id].full_name, item.reason)
         for item in result.unmatched[:show]
         if item.id in engine_input.id_map
     ]
@@ -244,7 +246,7 @@ def matching_preview(
 
 def _preview_group(group: Any, engine_input: EngineInput) -> PreviewGroup:
     members = [
-        (engine_input.id_map[m.person_id].person.full_name, m.role)
+        (engine_input.id_map[m.person_id].full_name, m.role)
         for m in group.members
         if m.person_id in engine_input.id_map
     ]
@@ -558,7 +560,7 @@ def _store_result(run: MatchRun, engine_input: EngineInput, result: MatchResult)
         rows = [
             ProposalMember(
                 run=run,
-                participant=id_map[placement.person_id],
+                participant_id=id_map[placement.person_id].pk,
                 role=role,
                 score=placement.score,
                 reasons=placement.reasons,
@@ -607,7 +609,7 @@ def _store_result(run: MatchRun, engine_input: EngineInput, result: MatchResult)
             all_members.append(row)
     ProposalMember.objects.bulk_create(all_members, batch_size=CHUNK_SIZE)
     unmatched = [
-        UnmatchedEntry(run=run, participant=id_map[item.id], reason=item.reason)
+        UnmatchedEntry(run=run, participant_id=id_map[item.id].pk, reason=item.reason)
         for item in result.unmatched
         if item.id in id_map
     ]
@@ -643,7 +645,7 @@ def _add_facilitators(
     run: MatchRun,
     proposals: list[Proposal],
     members_of: list[list[ProposalMember]],
-    facilitators: Sequence[tuple[Participant, int]],
+    facilitators: Sequence[tuple[ParticipantRow, int]],
 ) -> None:
     """One facilitator per circle, taking the program's facilitators in turn while they have
     room; circles beyond everyone's room go without one."""
@@ -658,7 +660,7 @@ def _add_facilitators(
         rows.append(
             ProposalMember(
                 run=run,
-                participant=facilitator,
+                participant_id=facilitator.pk,
                 role=ParticipantRole.FACILITATOR,
                 score=None,
                 reasons="Facilitates this circle.",
@@ -900,29 +902,24 @@ def match_run_publish(*, actor: Any, run: MatchRun) -> int:
     program = run.program
     _require_manager(actor, program)
     _require_reviewable(run)
+    # Plain rows, not model objects: publishing thousands must stay quick, and connections
+    # re-reads (and locks) every participant itself.
     proposals = list(
-        run.proposals.filter(is_excluded=False)
-        .order_by("id")
-        .prefetch_related(
-            Prefetch(
-                "members",
-                queryset=ProposalMember.objects.select_related("participant__person").order_by(
-                    "id"
-                ),
-            )
-        )
+        run.proposals.filter(is_excluded=False).order_by("id").values_list("id", "score", "reasons")
     )
     if not proposals:
         raise ApplicationError("Nothing to publish: every proposal is excluded.")
+    members: dict[int, list[tuple[Participant, str]]] = defaultdict(list)
+    for proposal_id, participant_id, role in (
+        ProposalMember.objects.filter(run=run, proposal__is_excluded=False)
+        .order_by("proposal_id", "id")
+        .values_list("proposal_id", "participant_id", "role")
+    ):
+        members[proposal_id].append((Participant(pk=participant_id, role=role), role))
     kind = CONNECTION_KIND_BY_FORMAT[program.format]
     specs = [
-        ProposalSpec(
-            members=[(m.participant, m.participant.role) for m in proposal.members.all()],
-            kind=kind,
-            score=proposal.score,
-            reasons=proposal.reasons,
-        )
-        for proposal in proposals
+        ProposalSpec(members=members[pk], kind=kind, score=score, reasons=reasons)
+        for pk, score, reasons in proposals
     ]
     try:
         connections = connections_propose_many(
@@ -935,16 +932,17 @@ def match_run_publish(*, actor: Any, run: MatchRun) -> int:
         )
     except ProposalsRefused as refused:
         index, problem = refused.problems[0]
-        names = " and ".join(m.participant.person.full_name for m in proposals[index].members.all())
+        names = " and ".join(
+            Participant.objects.filter(pk__in=[p.pk for p, _ in specs[index].members])
+            .order_by("person__full_name")
+            .values_list("person__full_name", flat=True)
+        )
         more = len(refused.problems) - 1
         raise ApplicationError(
             f"Nothing was published. {names}: {problem}"
             + (f" ({more} more proposals have problems.)" if more > 0 else "")
         ) from None
     connections_activate_many(actor=actor, program=program, match_run_id=run.pk)
-    for proposal, connection in zip(proposals, connections, strict=True):
-        proposal.connection_id = connection.pk
-    Proposal.objects.bulk_update(proposals, ["connection_id"], batch_size=CHUNK_SIZE)
     run.published_at = timezone.now()
     run.published_by = actor
     run.save(update_fields=["published_at", "published_by"])
