@@ -319,3 +319,26 @@ def test_unmatched_page_lists_reasons(client, world, django_capture_on_commit_ca
     client.force_login(world.manager)
     page = text(client.get(reverse("match_run_unmatched", args=[run.pk])))
     assert "Odd One" in page
+
+
+def test_run_list_and_unmatched_pages_have_bounded_queries(client, world):
+    from peermentor.matches.models import UnmatchedEntry
+
+    client.force_login(world.manager)
+    runs_url = reverse("match_run_list", args=[world.program.pk])
+    first = MatchRunFactory(program=world.program, created_by=world.manager)
+    unmatched_url = reverse("match_run_unmatched", args=[first.pk])
+
+    def count(url):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries)
+
+    few_runs, few_unmatched = count(runs_url), count(unmatched_url)
+    for _ in range(8):
+        MatchRunFactory(program=world.program, created_by=world.manager, status="failed")
+    for participant in world.participants:
+        UnmatchedEntry.objects.create(run=first, participant=participant, reason="No partner.")
+    assert count(runs_url) == few_runs
+    assert count(unmatched_url) <= few_unmatched + 1  # + the page's row query once non-empty
+    assert "No partner." in text(client.get(unmatched_url))
