@@ -257,3 +257,28 @@ def test_the_email_task_sends_a_batch_and_reports_how_many(program, directory, m
     result = send_invitation_emails.enqueue(invitation_ids=[item.pk for item in invitations])
     assert result.return_value == 2
     assert {message.to[0] for message in mailoutbox} == {person.email for person in directory}
+
+
+def test_an_expired_unanswered_invitation_is_renewed_in_place(
+    program, program_manager, sales, mailoutbox, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    long_ago = timezone.now() - timedelta(days=31)
+    expired = InvitationFactory(program=program, person=PersonFactory(department=sales))
+    answered = InvitationFactory(program=program, person=PersonFactory(department=sales))
+    Invitation.objects.filter(pk=expired.pk).update(emailed_at=long_ago, sent_at=long_ago)
+    Invitation.objects.filter(pk=answered.pk).update(
+        emailed_at=long_ago, sent_at=long_ago, accepted_at=long_ago
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        report = invitations_send(
+            actor=program_manager, program=program, people_filter={"department_ids": [sales.pk]}
+        )
+
+    assert (report.invited, report.reinvited, report.already) == (1, 1, 1)
+    assert [message.to[0] for message in mailoutbox] == [expired.person.email]
+    expired.refresh_from_db()
+    assert expired.emailed_at > long_ago and expired.invited_by == program_manager
+    assert Invitation.objects.count() == 2

@@ -24,6 +24,7 @@ from peermentor.enrollment.models import (
     ParticipantStatus,
     TrainingCompletion,
 )
+from peermentor.enrollment.tokens import MAX_AGE as INVITATION_MAX_AGE
 from peermentor.people.models import Department, Person, Site
 from peermentor.programs.models import Program, ProgramStatus, Track
 
@@ -334,7 +335,8 @@ def invitation_audience(
     today: date,
 ) -> InvitationAudience:
     """Active people the filter (or the explicit ids) names, split into who would be invited,
-    who is already invited or taking part, and who the eligibility rules leave out."""
+    who is already invited (with a link still valid) or taking part, and who the eligibility
+    rules leave out."""
     people = Person.objects.filter(is_active=True)
     if person_ids is not None:
         people = people.filter(pk__in=person_ids)
@@ -353,7 +355,13 @@ def invitation_audience(
                 | Q(email__icontains=search)
                 | Q(job_title__icontains=search)
             )
-    already_q = Q(Exists(Invitation.objects.filter(program=program, person=OuterRef("pk")))) | Q(
+    # An invitation whose link expired unanswered does not count: that person may be re-invited.
+    live_invitations = Invitation.objects.filter(program=program, person=OuterRef("pk")).filter(
+        Q(accepted_at__isnull=False)
+        | Q(emailed_at__isnull=True)
+        | Q(emailed_at__gte=timezone.now() - INVITATION_MAX_AGE)
+    )
+    already_q = Q(Exists(live_invitations)) | Q(
         Exists(Participant.objects.filter(program=program, person=OuterRef("pk")))
     )
     counts = people.aggregate(

@@ -10,7 +10,7 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -539,6 +539,7 @@ class InvitationReport:
     invited: int
     already: int
     ineligible: int
+    reinvited: int = 0  # Of `invited`: people whose earlier link had expired unanswered.
 
 
 @transaction.atomic
@@ -551,9 +552,10 @@ def invitations_send(
     track: Track | None = None,
 ) -> InvitationReport:
     """Invite, by e-mail, every active eligible person the directory filter (or `person_ids`)
-    names who is not yet invited to or taking part in `program`. After the call one Invitation
-    per such person exists, and the e-mails go out from background tasks in batches once the
-    transaction commits. Returns how many were invited and skipped."""
+    names who is neither taking part in `program` nor holding a still-valid invitation to it.
+    After the call one Invitation per such person exists (an expired, unanswered one is renewed
+    in place), and the e-mails go out from background tasks in batches once the transaction
+    commits. Returns how many were invited and skipped."""
     if not permissions.can_manage_program(actor, program):
         raise PermissionDenied("Only this program's managers can invite people.")
     if program.status != ProgramStatus.ENROLLING:
@@ -569,13 +571,27 @@ def invitations_send(
         person_ids=person_ids,
         today=timezone.localdate(),
     )
-    person_pks = list(audience.to_invite.values_list("pk", flat=True))
+    # Expired, unanswered invitations are sent again on the same row, with a fresh link.
+    renewed = list(
+        Invitation.objects.filter(program=program, person__in=audience.to_invite.values("pk"))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    new_person_pks = list(
+        audience.to_invite.exclude(
+            Exists(Invitation.objects.filter(program=program, person=OuterRef("pk")))
+        ).values_list("pk", flat=True)
+    )
+    for start in range(0, len(renewed), 500):
+        Invitation.objects.filter(pk__in=renewed[start : start + 500]).update(
+            sent_at=timezone.now(), emailed_at=None, invited_by=actor, track=track
+        )
     try:
         with transaction.atomic():
             invitations = Invitation.objects.bulk_create(
                 [
                     Invitation(program=program, person_id=pk, track=track, invited_by=actor)
-                    for pk in person_pks
+                    for pk in new_person_pks
                 ],
                 batch_size=500,
             )
@@ -584,7 +600,10 @@ def invitations_send(
             "Someone else is inviting people to this program right now; try again.", status=409
         ) from None
     report = InvitationReport(
-        invited=len(invitations), already=audience.already, ineligible=audience.ineligible
+        invited=len(invitations) + len(renewed),
+        already=audience.already,
+        ineligible=audience.ineligible,
+        reinvited=len(renewed),
     )
     audit_record(
         actor=actor,
@@ -593,6 +612,7 @@ def invitations_send(
         program_id=program.pk,
         data={
             "invited": report.invited,
+            "reinvited": report.reinvited,
             "already": report.already,
             "ineligible": report.ineligible,
             "track_id": track.pk if track else None,
@@ -602,7 +622,7 @@ def invitations_send(
     )
     from peermentor.enrollment.tasks import send_invitation_emails
 
-    pks = [invitation.pk for invitation in invitations]
+    pks = renewed + [invitation.pk for invitation in invitations]
     for start in range(0, len(pks), EMAIL_BATCH_SIZE):
         transaction.on_commit(
             partial(

@@ -292,7 +292,9 @@ def program_invite(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    f"{report.invited} invitation{'s' if report.invited != 1 else ''} on the way. "
+                    f"{report.invited} invitation{'s' if report.invited != 1 else ''} on the way"
+                    + (f" ({report.reinvited} whose link had expired)" if report.reinvited else "")
+                    + ". "
                     f"Skipped {report.already} already invited or taking part and "
                     f"{report.ineligible} not eligible.",
                 )
