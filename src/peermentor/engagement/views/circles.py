@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -10,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from peermentor.core.errors import ApplicationError
 from peermentor.engagement import ics, selectors, services
 from peermentor.engagement.forms import OpennessForm, PostForm, ResourceForm, RsvpForm, SessionForm
+from peermentor.engagement.permissions import can_set_circle_open
 from peermentor.engagement.views._common import (
     circle_url,
     form_page,
@@ -195,6 +197,8 @@ def circle_leave(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def circle_set_open(request: HttpRequest, pk: int) -> HttpResponse:
     connection, member = selectors.get_circle_to_open(viewer=request.user, pk=pk)
+    if not can_set_circle_open(request.user, connection, member):
+        raise PermissionDenied("Only the program's managers or the facilitator open a circle.")
     form = OpennessForm(request.POST)
     next_url = (
         circle_url(connection.pk)
