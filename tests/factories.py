@@ -254,3 +254,47 @@ class CheckInFactory(DjangoModelFactory):
     )
     period = 0
     rating = 4
+
+
+# --- helpnetwork ----------------------------------------------------------------------------
+def _in_days(days):
+    import datetime
+
+    from django.utils import timezone
+
+    return timezone.now() + datetime.timedelta(days=days)
+
+
+class HelpAskFactory(DjangoModelFactory):
+    """An open ask row; tests of the flow use peermentor.helpnetwork.services."""
+
+    class Meta:
+        model = "helpnetwork.HelpAsk"
+
+    program = factory.SubFactory(ProgramFactory, format="help_network", status="running")
+    asker = factory.SubFactory(ParticipantFactory, program=factory.SelfAttribute("..program"))
+    skill = factory.SubFactory(SkillFactory)
+    description = "I am stuck with window functions in a report."
+    expires_at = factory.LazyFunction(lambda: _in_days(14))
+
+
+class HelpOfferFactory(DjangoModelFactory):
+    class Meta:
+        model = "helpnetwork.HelpOffer"
+
+    ask = factory.SubFactory(HelpAskFactory)
+    helper = factory.SubFactory(ParticipantFactory, program=factory.SelfAttribute("..ask.program"))
+    message = "Happy to help."
+
+
+# --- notifications --------------------------------------------------------------------------
+class NotificationFactory(DjangoModelFactory):
+    class Meta:
+        model = "notifications.Notification"
+
+    recipient = factory.SubFactory(UserFactory)
+    kind = "stalled_connection"
+    title = factory.Sequence(lambda n: f"Reminder {n}")
+    body = "Propose a few times that suit you."
+    url = "/connections/"
+    dedupe_key = factory.Sequence(lambda n: f"test:{n}")

@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "peermentor.matches",
     "peermentor.connections",
     "peermentor.engagement",
+    "peermentor.helpnetwork",
+    "peermentor.notifications",
     "peermentor.demo",
     "peermentor.api",
 ]

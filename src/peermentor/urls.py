@@ -10,6 +10,8 @@ urlpatterns = [
     path("matches/", include("peermentor.matches.urls")),
     path("connections/", include("peermentor.connections.urls")),
     path("engagement/", include("peermentor.engagement.urls")),
+    path("help/", include("peermentor.helpnetwork.urls")),
+    path("notifications/", include("peermentor.notifications.urls")),
     path("api/", include("peermentor.api.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -1,0 +1,164 @@
+"""Help-network recommendations: which peers to suggest to someone asking for help on a skill.
+
+Owned by the help network (NOTIFY); it lives in matches/ because only matches/ may call the
+engine. Engine input comes from `build_engine_input` (the one place that turns rows into
+profiles); the asker's profile gets the ask's skill as what they want, and the engine scores
+every candidate against the asker with this policy:
+
+- complement: the candidate offered the skill asked about (weight 4);
+- different department and different site (weights 2 and 1): hybrid and remote staff value
+  ties outside their own team most and form them least (DOMAIN.md), so peers outside the
+  asker's team and site come first;
+- overlap of languages (weight 1).
+
+Blocks and past partners are never suggested (the adapter's `avoid`). Candidates must already
+be filtered to those who offered the skill and have room (helpnetwork.selectors does that).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from peermentor.enrollment.models import Participant
+from peermentor.matches.adapter import ParticipantRow, build_engine_input
+from peermentor.matching.model import InputError
+from peermentor.matching.scoring import Scorer
+from peermentor.programs.models import Format, Program
+
+WANT_FIELD = "help_topic"
+DEFAULT_TOP = 10
+
+
+def help_policy(offer_field: str) -> dict[str, Any]:
+    """The policy that ranks helpers; `offer_field` is the key of the program's question of
+    kind "skills offered"."""
+    return {
+        "objective": "quality",
+        "min_score": 0.0,
+        "criteria": [
+            {"kind": "complement", "offer": offer_field, "want": WANT_FIELD, "weight": 4},
+            {"kind": "different", "field": "department", "weight": 2},
+            {"kind": "different", "field": "site", "weight": 1},
+            {"kind": "overlap", "field": "languages", "weight": 1},
+        ],
+        "constraints": [],
+    }
+
+
+@dataclass(frozen=True)
+class HelperSuggestion:
+    participant_id: int
+    score: float
+    reasons: str
+    is_outside_team: bool
+    is_outside_site: bool
+
+
+def _where(row: ParticipantRow) -> str:
+    return ", ".join(part for part in (row.department, row.site) if part)
+
+
+def explain(
+    asker: ParticipantRow, helper: ParticipantRow, skill_name: str
+) -> tuple[str, bool, bool]:
+    """Plain language for the asker: what the helper offered and where they work, said
+    relative to the asker ("works in Finance, London — outside your team and site")."""
+    outside_team = bool(helper.department and helper.department != asker.department)
+    outside_site = bool(helper.site and helper.site != asker.site)
+    parts = [f"Offered to help with {skill_name}."]
+    where = _where(helper)
+    if outside_team and outside_site:
+        parts.append(f"Works in {where} — outside your team and site.")
+    elif outside_team:
+        parts.append(f"Works in {where} — outside your team.")
+    elif outside_site:
+        parts.append(f"Works at {helper.site} — another site, in your team.")
+    elif where:
+        parts.append(f"Works in {where} — your own team and site.")
+    languages = set(helper.languages or []) & set(asker.languages or [])
+    if languages and len(set(asker.languages or [])) > 1:
+        parts.append(f"Speaks {', '.join(sorted(languages))}.")
+    return " ".join(parts), outside_team, outside_site
+
+
+def recommend_helpers(
+    *,
+    program: Program,
+    asker_id: int,
+    skill_name: str,
+    offer_field: str,
+    candidate_ids: Sequence[int],
+    top: int = DEFAULT_TOP,
+) -> list[HelperSuggestion]:
+    """The `top` best candidates for the ask, best first (ties by participant id): only
+    candidates the engine allows with the asker (no block, not met before), ranked by the
+    policy above, each with plain-language reasons. Empty when there is nobody to suggest."""
+    candidate_ids = [pk for pk in dict.fromkeys(candidate_ids) if pk != asker_id]
+    if not candidate_ids or top <= 0:
+        return []
+    wanted = [Participant(pk=pk) for pk in (asker_id, *candidate_ids)]
+    # The adapter knows the formats that match runs place; to it, help-network peers are the
+    # peers of a pairs program (same role, same attributes). The copy is never saved.
+    as_pairs = copy.copy(program)
+    as_pairs.format = Format.PAIRS
+    try:
+        engine_input = build_engine_input(
+            as_pairs,
+            participants=wanted,
+            policy=help_policy(offer_field.lower()),
+            include_context=False,
+        )
+    except InputError:
+        return []
+    rows_by_participant = {row.pk: row for row in engine_input.id_map.values()}
+    asker_row = rows_by_participant.get(asker_id)
+    if asker_row is None:
+        return []
+    topic = skill_name.replace(";", ",").strip()
+    people = [
+        dataclasses.replace(person, attributes={**person.attributes, WANT_FIELD: topic})
+        if person.id == str(asker_row.person_id)
+        else person
+        for person in engine_input.people
+    ]
+    scorer = Scorer(people, engine_input.policy)
+    asker_index = scorer.index(str(asker_row.person_id))
+    candidates = [
+        (scorer.index(str(row.person_id)), row)
+        for row in engine_input.id_map.values()
+        if row.pk != asker_id
+    ]
+    if not candidates:
+        return []
+    helpers = np.array([index for index, _ in candidates], dtype=np.intp)
+    # Directed: the complement criterion reads "the helper offers what the asker wants".
+    scores, allowed = scorer.pair_scores(
+        helpers, np.full(len(helpers), asker_index, dtype=np.intp), directed=True
+    )
+    ranked = sorted(
+        (
+            (-float(scores[k]), row.pk, row)
+            for k, (_, row) in enumerate(candidates)
+            if bool(allowed[k])
+        ),
+        key=lambda item: (item[0], item[1]),
+    )[:top]
+    suggestions = []
+    for negative_score, _, row in ranked:
+        reasons, outside_team, outside_site = explain(asker_row, row, skill_name)
+        suggestions.append(
+            HelperSuggestion(
+                participant_id=row.pk,
+                score=round(-negative_score, 6),
+                reasons=reasons,
+                is_outside_team=outside_team,
+                is_outside_site=outside_site,
+            )
+        )
+    return suggestions

@@ -1,0 +1,151 @@
+"""Pages: the notification centre, e-mail preferences, one-click unsubscribe, and a program's
+reminder settings. Thin: parse, call one service or selector, render."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from peermentor.core.errors import ApplicationError
+from peermentor.notifications import selectors, services
+from peermentor.notifications.forms import NudgeSettingsForm, PreferencesForm
+from peermentor.notifications.models import DigestFrequency, NotificationKind
+from peermentor.notifications.tokens import user_for_unsubscribe_token
+from peermentor.programs.permissions import get_program_for
+
+
+def _back(request: HttpRequest) -> str:
+    """Where a button sends people back to: `next` if it is a page of this site."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("notification_centre")
+
+
+@login_required
+@require_GET
+def notification_centre(request: HttpRequest) -> HttpResponse:
+    unread_only = request.GET.get("show") == "unread"
+    centre = selectors.notification_centre(
+        viewer=request.user, page_number=request.GET.get("page"), unread_only=unread_only
+    )
+    return render(request, "notifications/centre.html", {"centre": centre})
+
+
+@login_required
+@require_GET
+def notification_badge(request: HttpRequest) -> HttpResponse:
+    """The header link's unread count, fetched by htmx after the page loads so that no page
+    pays a query for it while rendering."""
+    count = selectors.unread_count(viewer=request.user)
+    return render(request, "notifications/_badge.html", {"unread": count})
+
+
+@login_required
+@require_POST
+def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
+    notification = selectors.get_notification_for(viewer=request.user, pk=pk)
+    services.notification_mark_read(actor=request.user, notification=notification)
+    if request.headers.get("HX-Request"):
+        return render(request, "notifications/_notification.html", {"item": notification})
+    return redirect(_back(request))
+
+
+@login_required
+@require_POST
+def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
+    """Mark it read and go where it leads."""
+    notification = selectors.get_notification_for(viewer=request.user, pk=pk)
+    services.notification_mark_read(actor=request.user, notification=notification)
+    return redirect(notification.url or reverse("notification_centre"))
+
+
+@login_required
+@require_POST
+def notifications_read_all(request: HttpRequest) -> HttpResponse:
+    changed = services.notifications_mark_all_read(actor=request.user)
+    messages.success(request, "All caught up." if changed else "Nothing was unread.")
+    return redirect(_back(request))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notification_preferences(request: HttpRequest) -> HttpResponse:
+    preference = services.preference_for(request.user)
+    initial = {
+        "digest_frequency": preference.digest_frequency,
+        "email_kinds": [
+            k for k in NotificationKind.values if k not in preference.email_muted_kinds
+        ],
+    }
+    form = PreferencesForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.notification_preference_update(
+                actor=request.user,
+                digest_frequency=form.cleaned_data["digest_frequency"],
+                email_kinds=form.cleaned_data["email_kinds"],
+            )
+        except ApplicationError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(request, "Your notification preferences are saved.")
+            return redirect("notification_preferences")
+    return render(
+        request,
+        "notifications/preferences.html",
+        {"form": form, "preference": preference, "is_off": preference.digest_frequency == "off"},
+    )
+
+
+# A mail client's one-click unsubscribe (RFC 8058) POSTs without cookies or a CSRF token; the
+# signed token in the address is what authorises it, and all it can do is stop e-mail.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def notifications_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    if request.method == "GET":
+        user = user_for_unsubscribe_token(token)
+        if user is None:
+            return render(request, "notifications/unsubscribe_invalid.html", status=404)
+        return render(
+            request,
+            "notifications/unsubscribe.html",
+            {"email": user.email, "is_off": _is_off(user)},
+        )
+    try:
+        user = services.email_unsubscribe(token=token)
+    except ApplicationError:
+        return render(request, "notifications/unsubscribe_invalid.html", status=404)
+    return render(request, "notifications/unsubscribed.html", {"email": user.email})
+
+
+def _is_off(user: object) -> bool:
+    return services.preference_for(user).digest_frequency == DigestFrequency.OFF
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def nudge_settings(request: HttpRequest, program_pk: int) -> HttpResponse:
+    program = get_program_for(request.user, program_pk, write=True)
+    current = services.nudge_settings_for(program)
+    initial = {
+        "stalled_after_days": current.stalled_after_days,
+        "ending_soon_days": current.ending_soon_days,
+        "waiting_after_days": current.waiting_after_days,
+    }
+    form = NudgeSettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.nudge_settings_update(actor=request.user, program=program, **form.cleaned_data)
+        except ApplicationError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(request, "Reminder settings saved.")
+            return redirect("nudge_settings", program_pk=program.pk)
+    return render(request, "notifications/nudge_settings.html", {"form": form, "program": program})
