@@ -5,7 +5,9 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
-from peermentor.demo.directory import ANA, build_directory
+from peermentor.accounts.models import User
+from peermentor.demo.directory import ADMIN, ANA, MANAGER, build_directory
+from peermentor.demo.programs import build_programs
 from peermentor.people.models import Person
 
 # Printed by `make run`; only the demo loader ever sets it.
@@ -34,4 +36,11 @@ def demo_load() -> DemoSummary:
         return DemoSummary(already_loaded=True)
     today = timezone.localdate()
     people = build_directory(password=DEMO_PASSWORD, today=today)
-    return DemoSummary(counts={"people": len(people)})
+    admin = User.objects.get(email=ADMIN.email)
+    ana = Person.objects.get(email=ANA.email)
+    manager = Person.objects.get(email=MANAGER.email)
+    programs = build_programs(admin=admin, people=people, ana=ana, manager=manager, today=today)
+    participants = sum(program.participants.count() for program in programs.values())
+    return DemoSummary(
+        counts={"people": len(people), "programs": len(programs), "participants": participants}
+    )

@@ -63,6 +63,8 @@ class NamedPerson:
 # The two demo accounts the README and `make run` name.
 ADMIN = NamedPerson("admin@example.org", "Morgan Admin", "People", "London", "L4", True)
 ANA = NamedPerson("ana@example.org", "Ana Silva", "Engineering", "London", "L2")
+# Manages the demo programs day to day (a program manager, not an organisation admin).
+MANAGER = NamedPerson("sam@example.org", "Sam Okafor", "People", "London", "L3")
 
 
 def _pick_weighted(rng: random.Random, weights: dict[str, float]) -> str:
@@ -83,8 +85,8 @@ def build_directory(*, password: str, today: date) -> list[Person]:
         for skill in names
     )
 
-    specs: list[NamedPerson] = [ADMIN, ANA]
-    used_emails = {ADMIN.email, ANA.email}
+    specs: list[NamedPerson] = [ADMIN, ANA, MANAGER]
+    used_emails = {spec.email for spec in specs}
     while len(specs) < PEOPLE_COUNT:
         first, last = fake.first_name(), fake.last_name()
         email = f"{first}.{last}@example.org".lower().replace("'", "")
@@ -137,10 +139,11 @@ def build_directory(*, password: str, today: date) -> list[Person]:
 
 def _build_manager_tree(people: list[Person], rng: random.Random) -> None:
     """A chief executive, a head per department, team leads, then everyone else."""
-    chief = people[2]
+    named = len([ADMIN, ANA, MANAGER])
+    chief = people[named]
     chief.job_title, chief.level, chief.manager = "Chief Executive", "L5", None
     by_department: dict[int, list[Person]] = {}
-    for person in people[3:]:
+    for person in people[named + 1 :]:
         by_department.setdefault(person.department_id or 0, []).append(person)
     for members in by_department.values():
         head, *rest = members
@@ -152,9 +155,9 @@ def _build_manager_tree(people: list[Person], rng: random.Random) -> None:
             lead.level = "L4"
         for person in rest[len(leads) :]:
             person.manager = rng.choice(leads)
-    for person in people[:2]:
-        # The admin and Ana report to someone in their own department, as people do.
+    for person in people[:named]:
+        # The named demo people report to someone in their own department, as people do.
         person.manager = next(
-            (p for p in people[3:] if p.department_id == person.department_id), chief
+            (p for p in people[named + 1 :] if p.department_id == person.department_id), chief
         )
     Person.objects.bulk_update(people, ["manager", "job_title", "level"])
