@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from peermentor.core.errors import ApplicationError
@@ -44,14 +44,6 @@ from peermentor.programs.permissions import can_assign_managers, can_create_prog
 from peermentor.programs.selectors import program_detail, program_history, program_list
 
 FORM_ERRORS = (ApplicationError, ValidationError)
-
-
-def _enrollment_url(name: str, pk: int, fallback: str) -> str:
-    """Links into enrollment's pages; the path is its documented one if the name is missing."""
-    try:
-        return reverse(name, args=[pk])
-    except NoReverseMatch:
-        return fallback.format(pk=pk)
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -176,18 +168,7 @@ def _render_detail(
     request: HttpRequest, program: Any, *, transition_form: TransitionForm | None = None
 ) -> HttpResponse:
     context = program_detail(viewer=request.user, program=program)
-    context.update(
-        transition_form=transition_form or TransitionForm(),
-        enroll_url=_enrollment_url(
-            "program_enroll", program.pk, "/enrollment/programs/{pk}/enroll/"
-        ),
-        participants_url=_enrollment_url(
-            "participant_list", program.pk, "/enrollment/programs/{pk}/participants/"
-        ),
-        invite_url=_enrollment_url(
-            "program_invite", program.pk, "/enrollment/programs/{pk}/invite/"
-        ),
-    )
+    context["transition_form"] = transition_form or TransitionForm()
     return render(request, "programs/program_detail.html", context)
 
 
