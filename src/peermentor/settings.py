@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "peermentor.engagement",
     "peermentor.helpnetwork",
     "peermentor.notifications",
+    "peermentor.surveys",
     "peermentor.demo",
     "peermentor.api",
 ]
