@@ -752,13 +752,15 @@ def help_ongoing_answer(*, actor: Any, ask: HelpAsk, accept: bool) -> Connection
     """Afterwards the proposed ongoing pair is active (accepted) or cancelled (declined), and
     the one who proposed it is told. Only the other person of the two answers."""
     ask = _lock_ask(ask)
-    if ask.ongoing_connection_id is None:
-        raise ApplicationError("Nobody asked to keep meeting.")
-    pair = Connection.objects.get(pk=ask.ongoing_connection_id)
     participant = _participant(actor, ask.program)
+    if ask.status != AskStatus.MATCHED or ask.connection_id is None:
+        raise ApplicationError("Nobody asked to keep meeting.")
     asker, helper = _flash_members(ask)
     if participant is None or participant.pk not in (asker.pk, helper.pk):
         raise PermissionDenied("Only the two people of the flash meeting may do this.")
+    if ask.ongoing_connection_id is None:
+        raise ApplicationError("Nobody asked to keep meeting.")
+    pair = Connection.objects.get(pk=ask.ongoing_connection_id)
     if pair.created_by_id == actor.pk:
         raise PermissionDenied("The other person answers your request.")
     if pair.status != ConnectionStatus.PROPOSED:
