@@ -318,6 +318,7 @@ class Scorer:
             {name.strip().casefold(): cell for name, cell in person.attributes.items()}
             for person in self.people
         ]
+        self._raw_cache: dict[str, list[str]] = {}
         self._value_cache: dict[str, list[list[str]]] = {}
         self._number_cache: dict[str, FloatArray] = {}
         self.criteria = policy.criteria
@@ -354,17 +355,22 @@ class Scorer:
         return any(name in attributes for attributes in self._attributes)
 
     def _raw(self, name: str) -> list[str]:
-        return [attributes.get(name, "").strip() for attributes in self._attributes]
+        if name not in self._raw_cache:
+            self._raw_cache[name] = [
+                attributes.get(name, "").strip() for attributes in self._attributes
+            ]
+        return self._raw_cache[name]
 
     def column(self, name: str) -> list[list[str]]:
-        """The normalised value set of a column for every person (empty list = unknown)."""
+        """The normalised value set of a column for every person (empty list = unknown); do not
+        modify."""
         name = name.strip().casefold()
         if name not in self._value_cache:
             self._value_cache[name] = [split_values(cell) for cell in self._raw(name)]
         return self._value_cache[name]
 
     def raw_column(self, name: str) -> list[str]:
-        """The trimmed cell text of a column for every person ("" = unknown)."""
+        """The trimmed cell text of a column for every person ("" = unknown); do not modify."""
         return self._raw(name.strip().casefold())
 
     def numbers(self, name: str) -> FloatArray:
@@ -658,6 +664,14 @@ class Scorer:
     ) -> list[FloatArray]:
         """Each criterion's value in [0, 1] for the block (same order as policy.criteria)."""
         a, b = _outer(rows, cols)
+        return self._criterion_values(a, b, directed)
+
+    def pair_criterion_values(
+        self, first: IndexArray, second: IndexArray, *, directed: bool = False
+    ) -> list[FloatArray]:
+        """Each criterion's value for the pairs (first[k], second[k])."""
+        a = np.asarray(first, dtype=np.intp)
+        b = np.asarray(second, dtype=np.intp)
         return self._criterion_values(a, b, directed)
 
     def pair_score(self, i: int, j: int, *, directed: bool = False) -> float:

@@ -1,0 +1,995 @@
+"""Pairs (anyone with anyone): the greatest total score, or the most people placed.
+
+Small pools (up to `EXACT_BELOW` people) are solved exactly with Edmonds' blossom algorithm on
+every allowed pair. Larger pools go through five steps, none of which loops in Python over pairs:
+
+1. Candidates. A float32 matrix-product pass over all pairs (`FastScores`, half the matrix by
+   symmetry) keeps each person's best `k` allowed partners. Per-row thresholds taken from a random
+   sample of partners discard almost every pair before any sorting. The (k+1)-th best score of
+   each person is kept: it bounds every pair that did not make the list.
+2. Relaxation. The fractional matching LP on the candidate graph is solved as an assignment on
+   its double cover by an auction (`bounds.auction`); its prices give a dual.
+3. Rounding. The assignment splits into 2-cycles (pairs), fixed points (unmatched) and longer
+   cycles, each of which is matched optimally by dynamic programming.
+4. Repair and local search. People left without a partner get their best allowed FREE partners
+   added as candidates and the auction re-runs from its prices (this is what rescues people whose
+   favourites are hubs everyone wants); then augmenting paths of length three and pair swaps
+   that raise the objective are applied until none is left.
+5. Certificate. The dual is raised where needed to cover pairs outside the candidate graph:
+   exactly, by pricing that person's row against everybody, or by the (k+1)-th score bound (see
+   `bounds.extend_dual`). Violated pairs found while pricing join the candidates and steps 2-4
+   run again. The reported bound is the sum of the raised dual.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import rustworkx as rx
+from numpy.typing import NDArray
+
+from . import explain
+from .bounds import DoubleCover, auction, tighten_dual
+from .model import (
+    Group,
+    InputError,
+    Locks,
+    MatchResult,
+    Placement,
+    Policy,
+    ProgressCallback,
+    Unmatched,
+)
+from .scoring import FastScores, Scorer
+
+FloatArray = NDArray[np.float64]
+Float32Array = NDArray[np.float32]
+IndexArray = NDArray[np.intp]
+
+EXACT_BELOW = 300
+CANDIDATES = 10
+_SAMPLE = 2048
+_ROW_BLOCK = 256
+_COLUMN_BLOCK = 8192
+# Scores are scaled to integers for the exact blossom solver.
+_INTEGER_SCALE = 10**9
+_EPSILON_FINAL = 3e-4
+_EPSILON_WARM = 2e-3
+_EPSILON_START = 0.05
+# Pass 2 keeps, per person, this many partners whose reduced cost is within the margin of 0.
+_PRICED_PER_PERSON = 6
+_PRICING_MARGIN = 0.02
+# Exact re-optimisation windows around people the rounding could not settle.
+_WINDOW = 1000
+# How many pairs the certificate may price exactly (a few seconds of matrix products).
+_PRICING_PAIRS = 400_000_000
+
+
+def _no_progress(stage: str, fraction: float) -> None:
+    return None
+
+
+@dataclass
+class _Solution:
+    """A matching on pool positions (-1 = unmatched) and its certificate."""
+
+    mate: IndexArray
+    bound: float | None
+    stats: dict[str, float] = field(default_factory=dict)
+
+
+def solve_pairs(
+    scorer: Scorer,
+    policy: Policy,
+    *,
+    locks: Locks | None = None,
+    seed: int = 0,
+    progress: ProgressCallback | None = None,
+    exact_below: int = EXACT_BELOW,
+    candidates: int = CANDIDATES,
+) -> MatchResult:
+    """Pair people per `policy`; see the module docstring.
+
+    After the call: every pair is allowed (fixed pairs from `locks` are kept as they are even if
+    the rules changed), nobody appears twice, context people are never placed, and for the
+    participation objective no two unmatched people could have been paired. `upper_bound`
+    bounds the total of every valid result (for participation: of every result that places at
+    least as many people).
+    """
+    started = time.perf_counter()
+    report = progress or _no_progress
+    locks = locks if locks is not None else scorer.locks
+    fixed = _fixed_pairs(scorer, locks)
+    in_fixed = np.zeros(scorer.n, dtype=np.bool_)
+    for a, b in fixed:
+        in_fixed[[a, b]] = True
+    pool = np.flatnonzero(scorer.active & ~in_fixed).astype(np.intp)
+    report("scoring", 0.0)
+    if len(pool) <= exact_below:
+        solution = _solve_exact(scorer, pool, policy)
+    else:
+        solution = _solve_large(scorer, pool, policy, seed, report, candidates)
+    report("explaining", 0.95)
+    result = _result(scorer, pool, solution, fixed, started)
+    report("done", 1.0)
+    return result
+
+
+# --- locks ------------------------------------------------------------------------------------
+
+
+def _fixed_pairs(scorer: Scorer, locks: Locks) -> list[tuple[int, int]]:
+    pairs: list[tuple[int, int]] = []
+    for group in locks.fixed:
+        if len(group) != 2:
+            raise InputError(
+                f"a fixed pair must have exactly two people, not {len(group)}", field="locks"
+            )
+        pairs.append((scorer.index(group[0]), scorer.index(group[1])))
+    return pairs
+
+
+# --- exact solver for small pools -------------------------------------------------------------
+
+
+def _solve_exact(scorer: Scorer, pool: IndexArray, policy: Policy) -> _Solution:
+    m = len(pool)
+    mate = np.full(m, -1, dtype=np.intp)
+    if m < 2:
+        return _Solution(mate, 0.0, {"exact": 1.0})
+    scores, allowed = scorer.block(pool, pool)
+    first, second = np.nonzero(np.triu(allowed, 1))
+    weights = scores[first, second]
+    graph: rx.PyGraph = rx.PyGraph()
+    graph.add_nodes_from(range(m))
+    # A unit bonus per pair on top of integer-scaled scores: among equal totals, place more.
+    integer_weights = np.rint(weights * _INTEGER_SCALE).astype(np.int64) + 1
+    graph.add_edges_from(
+        list(zip(first.tolist(), second.tolist(), integer_weights.tolist(), strict=True))
+    )
+    matching = rx.max_weight_matching(
+        graph,
+        max_cardinality=policy.objective == "participation",
+        weight_fn=lambda weight: int(weight),
+    )
+    for a, b in matching:
+        mate[a] = b
+        mate[b] = a
+    cover = DoubleCover(m, first.astype(np.intp), second.astype(np.intp), weights, 0.0)
+    _, prices = auction(cover, epsilon_final=1e-6, epsilon_start=_EPSILON_START)
+    dual = cover.matching_dual(prices)
+    return _Solution(
+        mate, float(dual.sum()), {"exact": 1.0, "candidate_edges": float(len(weights))}
+    )
+
+
+# --- large pools ------------------------------------------------------------------------------
+
+
+def _solve_large(
+    scorer: Scorer,
+    pool: IndexArray,
+    policy: Policy,
+    seed: int,
+    report: ProgressCallback,
+    k: int,
+) -> _Solution:
+    rng = np.random.default_rng(seed)
+    fast = scorer.fast(pool, seed=int(rng.integers(2**31)))
+    m = len(pool)
+    participation = policy.objective == "participation"
+    # For participation every pair is worth `bonus` more than any total of scores, so one more
+    # pair always wins; the auction and the rounding then maximise (pairs, total) in that order.
+    bonus = float(m) if participation else 0.0
+
+    # Pass 1: each person's best partners relative to how sought-after those partners are.
+    report("scoring", 0.0)
+    popularity, threshold = _sample_thresholds(fast, k, rng)
+    first_lists = _ranked_lists(fast, popularity, k, threshold, report, 0.0, 0.3)
+    edges = _EdgeSet(m, np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp), np.zeros(0))
+    edges.add(scorer, pool, first_lists.owner, first_lists.partner)
+    stats: dict[str, float] = {"candidate_edges_initial": float(len(edges.weight))}
+
+    report("solving the relaxation", 0.3)
+    cover = DoubleCover(m, edges.first, edges.second, edges.weight + bonus, 0.0)
+    _, prices = auction(
+        cover,
+        epsilon_final=_EPSILON_FINAL,
+        epsilon_start=_EPSILON_START,
+        finish_assignment=False,
+    )
+    first_dual = _score_dual(cover, prices, bonus)
+
+    # Pass 2: with those duals, each person's partners of best reduced cost; and for everybody
+    # a bound on every pair left out, which the certificate uses.
+    report("pricing", 0.4)
+    priced = _ranked_lists(
+        fast,
+        first_dual.astype(np.float32),
+        _PRICED_PER_PERSON,
+        (first_dual - _PRICING_MARGIN).astype(np.float32),
+        report,
+        0.4,
+        0.65,
+    )
+    stats["candidate_edges_priced"] = float(edges.add(scorer, pool, priced.owner, priced.partner))
+
+    mate = np.full(m, -1, dtype=np.intp)
+    bound = np.inf
+    for round_number in range(1, 3):  # noqa: B007 (reported in stats)
+        report("solving the relaxation", 0.65)
+        cover = DoubleCover(m, edges.first, edges.second, edges.weight + bonus, 0.0)
+        # The last few bidders of each phase are left to the rounding and repair steps: their
+        # displacement chains cost more than the rest of the auction.
+        assigned, prices = auction(
+            cover,
+            epsilon_final=_EPSILON_FINAL,
+            epsilon_start=_EPSILON_START,
+            finish_assignment=False,
+        )
+        report("rounding", 0.75)
+        rounded = _round(assigned, cover, bonus)
+        stats["total_rounded"] = edges.total(rounded)
+        rounded, _ = _repair(scorer, pool, fast, rounded, edges, bonus)
+        stats["total_repaired"] = edges.total(rounded)
+        seeds = np.flatnonzero((rounded < 0) | (assigned[assigned] != np.arange(m)))
+        rounded = _exact_windows(rounded, edges, bonus, seeds)
+        stats["total_windows"] = edges.total(rounded)
+        rounded = _local_search(scorer, pool, rounded, edges, bonus)
+        stats["total_local_search"] = edges.total(rounded)
+        mate = _best_of(mate, rounded, edges, bonus)
+        report("certifying", 0.85)
+        dual = _score_dual(cover, prices, bonus)
+        certified, violated, certificate_stats = _certify(fast, dual, priced)
+        stats.update(certificate_stats)
+        bound = min(bound, float(certified.sum()))
+        if certificate_stats["dual_raise"] <= 1e-3 * max(bound, 1.0) or len(violated[0]) == 0:
+            break
+        if edges.add(scorer, pool, violated[0], violated[1]) == 0:
+            break
+    stats.update(
+        {
+            "candidate_edges": float(len(edges.weight)),
+            "rounds": float(round_number),
+            "candidates_per_person": float(k),
+        }
+    )
+    return _Solution(mate, bound, stats)
+
+
+def _score_dual(cover: DoubleCover, prices: FloatArray, bonus: float) -> FloatArray:
+    """The matching dual for the scores themselves (without the participation bonus)."""
+    dual = tighten_dual(cover, cover.matching_dual(prices))
+    if bonus:
+        # u' covers w + bonus; u = max(0, u' - bonus / 2) covers w itself.
+        dual = np.maximum(dual - bonus * 0.5, 0.0)
+    return dual
+
+
+class _EdgeSet:
+    """The candidate graph: unique pairs (first < second) of pool positions, exact scores."""
+
+    def __init__(self, m: int, first: IndexArray, second: IndexArray, weight: FloatArray) -> None:
+        self.m = m
+        self.first = first
+        self.second = second
+        self.weight = weight
+        self._keys = first.astype(np.int64) * m + second
+
+    def add(self, scorer: Scorer, pool: IndexArray, a: IndexArray, b: IndexArray) -> int:
+        """Add allowed pairs (exactly scored); returns how many were new."""
+        first, second = np.minimum(a, b), np.maximum(a, b)
+        keys = first.astype(np.int64) * self.m + second
+        keys, index = np.unique(keys, return_index=True)
+        fresh = ~np.isin(keys, self._keys)
+        first, second = first[index][fresh], second[index][fresh]
+        if len(first) == 0:
+            return 0
+        weight, allowed = scorer.pair_scores(pool[first], pool[second])
+        first, second, weight = first[allowed], second[allowed], weight[allowed]
+        self.first = np.concatenate([self.first, first])
+        self.second = np.concatenate([self.second, second])
+        self.weight = np.concatenate([self.weight, weight])
+        self._keys = np.concatenate([self._keys, first.astype(np.int64) * self.m + second])
+        return len(first)
+
+    def lookup(self, a: IndexArray, b: IndexArray) -> FloatArray:
+        """Exact scores of listed pairs (NaN where the pair is not listed)."""
+        first, second = np.minimum(a, b), np.maximum(a, b)
+        keys = first.astype(np.int64) * self.m + second
+        order = np.argsort(self._keys)
+        sorted_keys = self._keys[order]
+        position = np.searchsorted(sorted_keys, keys)
+        position = np.minimum(position, len(sorted_keys) - 1)
+        found = sorted_keys[position] == keys if len(sorted_keys) else np.zeros(len(keys), bool)
+        result = np.full(len(keys), np.nan)
+        result[found] = self.weight[order[position[found]]]
+        return result
+
+    def total(self, mate: IndexArray) -> float:
+        people = np.flatnonzero(mate > np.arange(len(mate)))
+        if len(people) == 0:
+            return 0.0
+        return float(np.nansum(self.lookup(people, mate[people])))
+
+
+# --- steps 1 and 2: candidate passes ---------------------------------------------------------
+
+
+@dataclass
+class _Lists:
+    """Per person, the partners ranked best by key_ij - shift_j, and a bound on the rest.
+
+    Every maybe-allowed pair (i, j) NOT listed for i has key_ij - shift_j <= bound_i, so its
+    exact score is at most bound_i + shift_j + error.
+    """
+
+    owner: IndexArray
+    partner: IndexArray
+    bound: FloatArray
+    shift: FloatArray
+
+
+def _sample_thresholds(
+    fast: FastScores, k: int, rng: np.random.Generator
+) -> tuple[Float32Array, Float32Array]:
+    """Popularity (about the 2(k+1)-th best score of each person, from a random sample of
+    partners) and, per person, a starting threshold for the first pass.
+
+    Scores are symmetric, so a person's own row says how much others like them: someone who
+    scores high with many people is everybody's favourite. Ranking partners by key minus their
+    popularity finds the partners for whom one is a comparatively good match, which is what an
+    optimal matching uses; ranking by raw score lists the same few favourites for everyone.
+    """
+    m = len(fast.pool)
+    keep = k + 1
+    sample_size = min(m, _SAMPLE)
+    sample = np.sort(rng.choice(m, size=sample_size, replace=False))
+    # The q-th best of s sampled keys is about the (q * m / s)-th best of the row.
+    q = min(sample_size, keep if sample_size == m else max(1, (2 * keep * sample_size) // m))
+
+    def quantile(values: Float32Array) -> Float32Array:
+        result = np.partition(values, sample_size - q, axis=1)[:, sample_size - q]
+        return np.asarray(result, dtype=np.float32)
+
+    sample_popularity = np.maximum(quantile(fast.keys(sample, sample)), np.float32(0.0))
+    popularity = np.zeros(m, dtype=np.float32)
+    threshold = np.full(m, -np.inf, dtype=np.float32)
+    for start in range(0, m, _ROW_BLOCK * 4):
+        stop = min(m, start + _ROW_BLOCK * 4)
+        keys = fast.keys(slice(start, stop), sample)
+        popularity[start:stop] = np.maximum(quantile(keys), np.float32(0.0))
+        threshold[start:stop] = quantile(keys - sample_popularity[None, :])
+    # Rows with few maybe-allowed partners in the sample keep everything allowed.
+    threshold[~np.isfinite(threshold)] = np.float32(-10.0)
+    return popularity, threshold
+
+
+def _ranked_lists(
+    fast: FastScores,
+    shift: Float32Array,
+    size: int,
+    threshold: Float32Array,
+    report: ProgressCallback,
+    progress_from: float,
+    progress_to: float,
+) -> _Lists:
+    """One pass over all pairs: each person's `size` best partners by key_ij - shift_j."""
+    m = len(fast.pool)
+    keep = size + 1
+    top_key = np.full((m, keep), -np.inf, dtype=np.float32)
+    top_partner = np.full((m, keep), -1, dtype=np.intp)
+    initial = threshold.astype(np.float32).copy()
+    _symmetric_pass(
+        fast,
+        shift,
+        threshold.astype(np.float32).copy(),
+        top_key,
+        top_partner,
+        lambda fraction: report(
+            "scoring", progress_from + (progress_to - progress_from) * fraction
+        ),
+    )
+    owner = np.repeat(np.arange(m), size)
+    partner = top_partner[:, :size].ravel()
+    listed = partner >= 0
+    # A full list: everyone else ranks below its last entry. Otherwise nobody was displaced, so
+    # everyone not listed ranked below the starting threshold.
+    full = top_partner[:, size] >= 0
+    bound = np.where(full, top_key[:, size], initial).astype(np.float64)
+    return _Lists(owner[listed].astype(np.intp), partner[listed], bound, shift.astype(np.float64))
+
+
+def _symmetric_pass(
+    fast: FastScores,
+    shift: Float32Array,
+    threshold: Float32Array,
+    top_key: Float32Array,
+    top_partner: IndexArray,
+    on_progress: Callable[[float], None],
+) -> None:
+    """One pass over every pair (each computed once), keeping per person the best partners.
+
+    Partner j is ranked for person i by key_ij - shift_j and kept when that reaches
+    threshold_i; thresholds rise as the lists fill. Pairs that are certainly not allowed never
+    enter a list.
+    """
+    m = len(fast.pool)
+    floor = np.float32(fast.min_score - fast.error)
+    blocks = list(range(0, m, _ROW_BLOCK))
+    # Merging sorts the touched lists: batch the survivors so that each list is sorted rarely.
+    merge_every = max(1 << 20, 2 * m * top_key.shape[1])
+    pending_owners: list[IndexArray] = []
+    pending_partners: list[IndexArray] = []
+    pending_values: list[Float32Array] = []
+    buffered = 0
+    for number, start in enumerate(blocks):
+        stop = min(m, start + _ROW_BLOCK)
+        for column_start in range(start, m, _COLUMN_BLOCK):
+            column_stop = min(m, column_start + _COLUMN_BLOCK)
+            keys = fast.keys(slice(start, stop), slice(column_start, column_stop))
+            # Keys below the floor are never allowed; below -2 they already rank nowhere.
+            if fast.min_score > 0:
+                keys[keys < floor] = -np.inf
+            width = column_stop - column_start
+            ranked = keys - shift[None, column_start:column_stop]
+            hits = np.flatnonzero(ranked >= threshold[start:stop, None])
+            pending_owners.append(start + hits // width)
+            pending_partners.append(column_start + hits % width)
+            pending_values.append(ranked.ravel()[hits])
+            # The column side, for columns past this row block (each pair is seen once).
+            beyond = max(column_start, stop)
+            if column_stop > beyond:
+                offset = beyond - column_start
+                sub = keys[:, offset:] - shift[start:stop, None]
+                sub_width = column_stop - beyond
+                hits = np.flatnonzero(sub >= threshold[None, beyond:column_stop])
+                pending_owners.append(beyond + hits % sub_width)
+                pending_partners.append(start + hits // sub_width)
+                pending_values.append(sub.ravel()[hits])
+            buffered += len(pending_owners[-1]) + len(hits)
+        if buffered > merge_every or number == len(blocks) - 1:
+            _merge(
+                top_key,
+                top_partner,
+                threshold,
+                np.concatenate(pending_owners),
+                np.concatenate(pending_partners),
+                np.concatenate(pending_values),
+            )
+            pending_owners, pending_partners, pending_values = [], [], []
+            buffered = 0
+        if number % 16 == 0:
+            on_progress(number / len(blocks))
+
+
+def _merge(
+    top_key: Float32Array,
+    top_partner: IndexArray,
+    threshold: Float32Array,
+    owners: IndexArray,
+    partners: IndexArray,
+    values: Float32Array,
+) -> None:
+    """Merge new (owner, partner, key) triples into the per-owner top lists."""
+    if len(owners) == 0:
+        return
+    keep = top_key.shape[1]
+    touched = np.unique(owners)
+    all_owners = np.concatenate([np.repeat(touched, keep), owners])
+    all_partners = np.concatenate([top_partner[touched].ravel(), partners])
+    all_values = np.concatenate([top_key[touched].ravel(), values])
+    real = all_partners >= 0
+    all_owners, all_partners, all_values = all_owners[real], all_partners[real], all_values[real]
+    order = np.lexsort((all_partners, -all_values, all_owners))
+    all_owners, all_partners, all_values = all_owners[order], all_partners[order], all_values[order]
+    group_start = np.searchsorted(all_owners, touched)
+    counts = np.diff(np.concatenate([group_start, [len(all_owners)]]))
+    rank = np.arange(len(all_owners)) - np.repeat(group_start, counts)
+    kept = rank < keep
+    slot = np.searchsorted(touched, all_owners[kept])
+    new_key = np.full((len(touched), keep), -np.inf, dtype=np.float32)
+    new_partner = np.full((len(touched), keep), -1, dtype=np.intp)
+    new_key[slot, rank[kept]] = all_values[kept]
+    new_partner[slot, rank[kept]] = all_partners[kept]
+    top_key[touched] = new_key
+    top_partner[touched] = new_partner
+    full = new_partner[:, keep - 1] >= 0
+    threshold[touched[full]] = np.maximum(threshold[touched[full]], new_key[full, keep - 1])
+
+
+# --- step 3: rounding -------------------------------------------------------------------------
+
+
+def _round(assigned: IndexArray, cover: DoubleCover, bonus: float) -> IndexArray:
+    """A matching from a (partial) assignment on the double cover.
+
+    The assignment maps bidders to objects without repeats, so its components are cycles and
+    paths of people; 2-cycles are pairs, and every longer cycle or path is matched optimally by
+    dynamic programming along it.
+    """
+    m = len(assigned)
+    positions = np.arange(m)
+    mate = np.full(m, -1, dtype=np.intp)
+    has_object = assigned >= 0
+    target = np.where(has_object, assigned, 0)
+    two_cycle = has_object & (assigned[target] == positions) & (assigned != positions)
+    mate[two_cycle] = assigned[two_cycle]
+    settled = two_cycle | (assigned == positions)
+    has_preimage = np.zeros(m, dtype=np.bool_)
+    has_preimage[assigned[has_object]] = True
+    seen = settled.copy()
+    successor = assigned.tolist()
+    # Paths start where nobody points; what is left unseen afterwards lies on cycles.
+    starts = [
+        *np.flatnonzero(~settled & ~has_preimage).tolist(),
+        *np.flatnonzero(~settled).tolist(),
+    ]
+    for start in starts:
+        if seen[start]:
+            continue
+        chain = [start]
+        seen[start] = True
+        current = successor[start]
+        while current >= 0 and not seen[current]:
+            seen[current] = True
+            chain.append(current)
+            current = successor[current]
+        closed = current == start
+        if len(chain) < 2:
+            continue
+        nodes = np.array(chain, dtype=np.intp)
+        if closed:
+            following = np.roll(nodes, -1)
+        else:
+            nodes, following = nodes[:-1], nodes[1:]
+        weights = cover.value_of(nodes, following).tolist()
+        for a, b in _match_chain(chain, weights, closed):
+            mate[a] = b
+            mate[b] = a
+    return mate
+
+
+def _best_on_path(weights: Sequence[float]) -> tuple[float, list[int]]:
+    """Maximum-weight set of non-adjacent edges on a path (edge t joins nodes t and t+1)."""
+    count = len(weights)
+    if count == 0:
+        return 0.0, []
+    # best[t]: best value using edges < t; took[t]: whether edge t-1 is used in it.
+    best = [0.0] * (count + 1)
+    took = [False] * (count + 1)
+    for t in range(1, count + 1):
+        skip = best[t - 1]
+        take = (best[t - 2] if t >= 2 else 0.0) + weights[t - 1] + 1e-9  # more pairs on ties
+        if take > skip:
+            best[t], took[t] = take, True
+        else:
+            best[t] = skip
+    chosen: list[int] = []
+    t = count
+    while t > 0:
+        if took[t]:
+            chosen.append(t - 1)
+            t -= 2
+        else:
+            t -= 1
+    return best[count], chosen[::-1]
+
+
+def _match_chain(
+    nodes: Sequence[int], weights: Sequence[float], closed: bool
+) -> list[tuple[int, int]]:
+    """Maximum-weight matching on a path (or a cycle when `closed`) of people."""
+    length = len(nodes)
+    if not closed:
+        _, edges = _best_on_path(weights)
+        return [(nodes[e], nodes[e + 1]) for e in edges]
+    if length == 2:
+        return [(nodes[0], nodes[1])]
+    # Either the closing edge is unused (a path of the other edges), or it is used and its two
+    # neighbouring edges are not.
+    without_value, without_edges = _best_on_path(weights[: length - 1])
+    inner_value, inner_edges = _best_on_path(weights[1 : length - 2])
+    with_value = inner_value + weights[length - 1] + 1e-9
+    if with_value > without_value:
+        edges = [e + 1 for e in inner_edges] + [length - 1]
+    else:
+        edges = without_edges
+    return [(nodes[e], nodes[(e + 1) % length]) for e in edges]
+
+
+def _best_of(first: IndexArray, second: IndexArray, edges: _EdgeSet, bonus: float) -> IndexArray:
+    def value(mate: IndexArray) -> float:
+        return edges.total(mate) + bonus * float(np.sum(mate >= 0)) / 2
+
+    return first if value(first) >= value(second) else second
+
+
+# --- step 4: repair and local search ----------------------------------------------------------
+
+
+def _repair(
+    scorer: Scorer,
+    pool: IndexArray,
+    fast: FastScores,
+    mate: IndexArray,
+    edges: _EdgeSet,
+    bonus: float,
+    *,
+    add_candidates: bool = True,
+) -> tuple[IndexArray, int]:
+    """Give people left out their best allowed free partners; pair free people greedily.
+
+    Returns the new matching and how many candidate edges were added.
+    """
+    free = np.flatnonzero(mate < 0)
+    if len(free) < 2:
+        return mate, 0
+    per_person = 8
+    owners: list[IndexArray] = []
+    partners: list[IndexArray] = []
+    for start in range(0, len(free), _ROW_BLOCK):
+        rows = free[start : start + _ROW_BLOCK]
+        keys = fast.keys(rows, free)
+        keys[keys < np.float32(fast.min_score - fast.error)] = -np.inf
+        take = min(per_person, len(free))
+        best = np.argpartition(-keys, take - 1, axis=1)[:, :take]
+        best_keys = np.take_along_axis(keys, best, axis=1)
+        ok = np.isfinite(best_keys)
+        owners.append(np.repeat(rows, take)[ok.ravel()])
+        partners.append(free[best.ravel()][ok.ravel()])
+    owner = np.concatenate(owners)
+    partner = np.concatenate(partners)
+    added = edges.add(scorer, pool, owner, partner) if add_candidates else 0
+    if len(owner) == 0:
+        return mate, added
+    weight = edges.lookup(owner, partner)
+    usable = np.isfinite(weight)
+    owner, partner, weight = owner[usable], partner[usable], weight[usable]
+    mate = mate.copy()
+    for index in np.lexsort((partner, owner, -weight)).tolist():
+        a, b = int(owner[index]), int(partner[index])
+        if mate[a] < 0 and mate[b] < 0 and a != b:
+            mate[a] = b
+            mate[b] = a
+    return mate, added
+
+
+def _exact_windows(
+    mate: IndexArray, edges: _EdgeSet, bonus: float, seeds: IndexArray
+) -> IndexArray:
+    """Re-solve exactly (blossom) the candidate graph around `seeds`, window by window.
+
+    A window holds seeds, their partners, and candidate neighbours with their partners, so
+    every pair touching the window lies inside it and can be re-paired freely. Windows are
+    grown breadth-first so that people who could exchange partners end up together.
+    """
+    m = len(mate)
+    if len(seeds) == 0:
+        return mate
+    mate = mate.copy()
+    first = np.concatenate([edges.first, edges.second])
+    second = np.concatenate([edges.second, edges.first])
+    weight = np.concatenate([edges.weight, edges.weight])
+    order = np.argsort(first, kind="stable")
+    first, second, weight = first[order], second[order], weight[order]
+    start_of = np.searchsorted(first, np.arange(m + 1))
+    in_window = np.zeros(m, dtype=np.bool_)
+    pending = [int(x) for x in np.unique(seeds)]
+    cursor = 0
+    while cursor < len(pending):
+        members: list[int] = []
+        queue: list[int] = []
+        while cursor < len(pending) and len(members) < _WINDOW:
+            seed = pending[cursor]
+            cursor += 1
+            if not in_window[seed]:
+                queue.append(seed)
+            while queue and len(members) < _WINDOW:
+                person = queue.pop(0)
+                for unit in (person, int(mate[person])):
+                    if unit >= 0 and not in_window[unit]:
+                        in_window[unit] = True
+                        members.append(unit)
+                        neighbours = second[start_of[unit] : start_of[unit + 1]]
+                        queue.extend(int(x) for x in neighbours[~in_window[neighbours]][:8])
+        if len(members) >= 2:
+            _solve_window(
+                mate, np.array(members, dtype=np.intp), first, second, weight, start_of, bonus
+            )
+    return mate
+
+
+def _solve_window(
+    mate: IndexArray,
+    members: IndexArray,
+    first: IndexArray,
+    second: IndexArray,
+    weight: FloatArray,
+    start_of: NDArray[np.int64],
+    bonus: float,
+) -> None:
+    """Replace the pairs inside `members` by an optimal matching of their candidate graph."""
+    m = len(mate)
+    local = np.full(m, -1, dtype=np.intp)
+    local[members] = np.arange(len(members))
+    lengths = start_of[members + 1] - start_of[members]
+    positions = np.repeat(start_of[members], lengths) + (
+        np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    )
+    a, b, w = first[positions], second[positions], weight[positions]
+    inside = (local[b] >= 0) & (a < b)
+    a, b, w = local[a[inside]], local[b[inside]], w[inside]
+    if len(a) == 0:
+        return
+    # Pairs reaching outside the window stay as they are: drop their members from the graph.
+    outside = (mate[members] >= 0) & (local[np.maximum(mate[members], 0)] < 0)
+    usable = ~outside[a] & ~outside[b]
+    a, b, w = a[usable], b[usable], w[usable]
+    graph: rx.PyGraph = rx.PyGraph()
+    graph.add_nodes_from(range(len(members)))
+    scaled = np.rint((w + bonus) * _INTEGER_SCALE).astype(np.int64) + 1
+    graph.add_edges_from(list(zip(a.tolist(), b.tolist(), scaled.tolist(), strict=True)))
+    matching = rx.max_weight_matching(graph, weight_fn=lambda value: int(value))
+    new_value = sum(graph.get_edge_data(x, y) for x, y in matching)
+    current_value = 0
+    lookup = {(int(x), int(y)): int(v) for x, y, v in zip(a, b, scaled, strict=True)}
+    for x in range(len(members)):
+        partner = int(mate[members[x]])
+        if partner >= 0 and local[partner] > x and not outside[x]:
+            current_value += lookup.get((x, int(local[partner])), 0)
+    if new_value <= current_value:
+        return
+    free = members[~outside]
+    mate[free] = -1
+    for x, y in matching:
+        mate[members[x]] = members[y]
+        mate[members[y]] = members[x]
+
+
+def _local_search(
+    scorer: Scorer, pool: IndexArray, mate: IndexArray, edges: _EdgeSet, bonus: float
+) -> IndexArray:
+    """Apply improving augmenting paths (free-x=y-free) and pair swaps until none is left."""
+    mate = mate.copy()
+    m = len(mate)
+    for _ in range(8):
+        improved = False
+        first = np.concatenate([edges.first, edges.second])
+        second = np.concatenate([edges.second, edges.first])
+        weight = np.concatenate([edges.weight, edges.weight])
+        current = np.zeros(m)
+        matched = np.flatnonzero(mate >= 0)
+        current[matched] = edges.lookup(matched, mate[matched])
+        current = np.nan_to_num(current)
+
+        # Free a -> b (matched to c) while c finds a free d: a-b, c-d replaces b-c.
+        free_first = (mate[first] < 0) & (mate[second] >= 0)
+        a_side, b_side, w_ab = first[free_first], second[free_first], weight[free_first]
+        c_free = (mate[first] >= 0) & (mate[second] < 0)
+        c_side, d_side, w_cd = first[c_free], second[c_free], weight[c_free]
+        best_in = _best_per(b_side, w_ab, a_side, m)  # best free partner for each matched b
+        best_out = _best_per(c_side, w_cd, d_side, m)  # best free partner for each matched c
+        moves: list[tuple[float, list[int]]] = []
+        for b in np.flatnonzero(best_in[1] >= 0).tolist():
+            c = int(mate[b])
+            a = int(best_in[1][b])
+            d = int(best_out[1][c])
+            if d >= 0 and d != a:
+                gain = best_in[0][b] + best_out[0][c] - current[b] + bonus
+                if gain > 1e-12:
+                    moves.append((gain, [a, b, c, d]))
+        # Pair swap: a-b and c-d become a-c and b-d (or b-c and a-d): needs the other pair.
+        both = (mate[first] >= 0) & (mate[second] >= 0) & (mate[first] != second)
+        a_s, c_s, w_ac = first[both], second[both], weight[both]
+        keep = a_s < c_s
+        a_s, c_s, w_ac = a_s[keep], c_s[keep], w_ac[keep]
+        b_s, d_s = mate[a_s], mate[c_s]
+        base = current[a_s] + current[c_s]
+        promising = w_ac + 1.0 > base  # the other pair scores at most 1
+        if promising.any():
+            a_s, b_s, c_s, d_s, w_ac, base = (
+                a_s[promising],
+                b_s[promising],
+                c_s[promising],
+                d_s[promising],
+                w_ac[promising],
+                base[promising],
+            )
+            w_bd, allowed = scorer.pair_scores(pool[b_s], pool[d_s])
+            gain = w_ac + w_bd - base
+            good = allowed & (gain > 1e-12)
+            for g, a, b, c, d in zip(
+                gain[good].tolist(),
+                a_s[good].tolist(),
+                b_s[good].tolist(),
+                c_s[good].tolist(),
+                d_s[good].tolist(),
+                strict=True,
+            ):
+                moves.append((g, [a, c, b, d]))
+        if moves:
+            moves.sort(key=lambda item: -item[0])
+            used = np.zeros(m, dtype=np.bool_)
+            new_pairs: list[tuple[int, int]] = []
+            for _, people in moves:
+                if used[people].any():
+                    continue
+                used[people] = True
+                # Everyone in a move is free or paired within the move: re-pair them.
+                a, b, c, d = people
+                mate[people] = -1
+                mate[a], mate[b] = b, a
+                mate[c], mate[d] = d, c
+                new_pairs.extend([(a, b), (c, d)])
+                improved = True
+            if new_pairs:
+                pairs = np.array(new_pairs, dtype=np.intp)
+                edges.add(scorer, pool, pairs[:, 0], pairs[:, 1])
+        if not improved:
+            break
+    return mate
+
+
+def _best_per(
+    owner: IndexArray, weight: FloatArray, partner: IndexArray, m: int
+) -> tuple[FloatArray, IndexArray]:
+    """For each owner, its best partner (ties: lowest position) and that weight."""
+    best_weight = np.full(m, -np.inf)
+    best_partner = np.full(m, -1, dtype=np.intp)
+    if len(owner) == 0:
+        return best_weight, best_partner
+    order = np.lexsort((partner, -weight, owner))
+    owner_sorted = owner[order]
+    first = order[np.concatenate(([True], owner_sorted[1:] != owner_sorted[:-1]))]
+    best_weight[owner[first]] = weight[first]
+    best_partner[owner[first]] = partner[first]
+    return best_weight, best_partner
+
+
+# --- step 5: certificate ----------------------------------------------------------------------
+
+
+def _certify(
+    fast: FastScores,
+    dual: FloatArray,
+    priced: _Lists,
+    *,
+    budget_rows: int | None = None,
+) -> tuple[FloatArray, tuple[IndexArray, IndexArray], dict[str, float]]:
+    """Raise the candidate-graph dual u so that it covers EVERY allowed pair (docs/matching.md).
+
+    Pairs in the candidate graph are covered by u itself. For a pair (i, j) outside it, pass 2
+    listed neither for the other, so with cap_i = r_i + u1_i (r from pass 2, u1 the duals it
+    priced with) and e the keys' error:
+
+        w_ij <= min(r_i + u1_j, r_j + u1_i) + e <= (cap_i + cap_j) / 2 + e,
+
+    hence u_i >= (cap_i + e) / 2 for both people covers it. Where that raise would cost most,
+    the person is priced exactly instead: their row is scored against everybody and their dual
+    set to max_j (w_ij - u_j) (keys plus their error), which covers every pair they are in.
+    Returns the certified dual, violated pairs worth adding as candidates, and report figures.
+    """
+    m = len(dual)
+    rounding = 2e-6  # float32 arithmetic on keys and duals of size <= 2
+    error = fast.error + rounding
+    cap = priced.bound + priced.shift + error
+    unpriced_value = np.maximum(dual, cap * 0.5)
+    deficiency = unpriced_value - dual
+    order = np.argsort(-deficiency, kind="stable")
+    significant = order[deficiency[order] > 1e-6]
+    limit = budget_rows if budget_rows is not None else max(512, _PRICING_PAIRS // max(m, 1))
+    rows_to_price = np.sort(significant[:limit])
+    result = unpriced_value.copy()
+    violated_first: list[IndexArray] = []
+    violated_second: list[IndexArray] = []
+    dual32 = dual.astype(np.float32)
+    key_floor = np.float32(fast.min_score - fast.error)
+    for start in range(0, len(rows_to_price), _ROW_BLOCK):
+        rows = rows_to_price[start : start + _ROW_BLOCK]
+        needed = np.full(len(rows), -np.inf, dtype=np.float64)
+        for column_start in range(0, m, _COLUMN_BLOCK):
+            column_stop = min(m, column_start + _COLUMN_BLOCK)
+            keys = fast.keys(rows, slice(column_start, column_stop))
+            keys[keys < key_floor] = -np.inf
+            slack = keys - dual32[None, column_start:column_stop]
+            needed = np.maximum(needed, slack.max(axis=1).astype(np.float64))
+            # Pairs that the dual misses by a clear margin: candidates for another round.
+            excess = slack - dual32[rows][:, None]
+            hits = np.flatnonzero(excess > 1e-3)
+            if len(hits):
+                width = column_stop - column_start
+                strongest = hits[np.argsort(-excess.ravel()[hits])[: 4 * len(rows)]]
+                violated_first.append(rows[strongest // width])
+                violated_second.append(column_start + strongest % width)
+        exact_row = np.maximum(dual[rows], needed + error)
+        result[rows] = np.minimum(exact_row, unpriced_value[rows])
+    stats = {
+        "dual_candidate_graph": float(dual.sum()),
+        "dual_raise": float((result - dual).sum()),
+        "rows_priced": float(len(rows_to_price)),
+        "keys_error": float(fast.error),
+    }
+    first = np.concatenate(violated_first) if violated_first else np.zeros(0, dtype=np.intp)
+    second = np.concatenate(violated_second) if violated_second else np.zeros(0, dtype=np.intp)
+    return result, (first, second), stats
+
+
+# --- result -----------------------------------------------------------------------------------
+
+
+def _result(
+    scorer: Scorer,
+    pool: IndexArray,
+    solution: _Solution,
+    fixed: list[tuple[int, int]],
+    started: float,
+) -> MatchResult:
+    mate = solution.mate
+    pairs: list[tuple[int, int]] = list(fixed)
+    for a in np.flatnonzero(mate > np.arange(len(mate))).tolist():
+        pairs.append((int(pool[a]), int(pool[mate[a]])))
+    if pairs:
+        first = np.array([p[0] for p in pairs], dtype=np.intp)
+        second = np.array([p[1] for p in pairs], dtype=np.intp)
+        scores, _ = scorer.pair_scores(first, second)
+    else:
+        scores = np.zeros(0)
+    ordered = sorted(
+        zip(pairs, scores.tolist(), strict=True),
+        key=lambda item: min(scorer.ids[item[0][0]], scorer.ids[item[0][1]]),
+    )
+    oriented = [(a, b) if scorer.ids[a] <= scorer.ids[b] else (b, a) for (a, b), _ in ordered]
+    texts = explain.reasons_for_pairs(
+        scorer,
+        np.array([a for a, _ in oriented], dtype=np.intp),
+        np.array([b for _, b in oriented], dtype=np.intp),
+    )
+    groups: list[Group] = []
+    for number, ((a, b), (_, score), text) in enumerate(
+        zip(oriented, ordered, texts, strict=True), start=1
+    ):
+        groups.append(
+            Group(
+                id=f"pair-{number}",
+                members=(
+                    Placement(person_id=scorer.ids[a], role="peer", score=score, reasons=text),
+                    Placement(person_id=scorer.ids[b], role="peer", score=score, reasons=text),
+                ),
+                score=score,
+            )
+        )
+    placed = np.zeros(scorer.n, dtype=np.bool_)
+    for a, b in pairs:
+        placed[[a, b]] = True
+    left_out = pool[mate < 0]
+    reasons = explain.unmatched_reasons(scorer, left_out, placed, pool)
+    unmatched = tuple(
+        Unmatched(id=scorer.ids[i], reason=reason)
+        for i, reason in sorted(
+            zip(left_out.tolist(), reasons, strict=True), key=lambda item: scorer.ids[item[0]]
+        )
+    )
+    fixed_total = float(sum(scores[: len(fixed)])) if fixed else 0.0
+    total = float(sum(group.score for group in groups))
+    bound = None if solution.bound is None else solution.bound + fixed_total
+    if bound is not None:
+        # The dual bound is valid for the exact optimum; never report one below what we found
+        # (which can only differ by floating-point rounding).
+        bound = max(bound, total)
+    stats = dict(solution.stats)
+    if bound is not None and bound > 0:
+        stats["gap"] = bound - total
+        stats["share_of_bound"] = total / bound
+    return MatchResult(
+        groups=tuple(groups),
+        unmatched=unmatched,
+        total_score=total,
+        upper_bound=bound,
+        seconds=time.perf_counter() - started,
+        placed=2 * len(groups),
+        stats=stats,
+    )
