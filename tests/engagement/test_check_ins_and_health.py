@@ -279,3 +279,27 @@ def test_meetings_awaiting_answer_and_outcome(personas, pair):
     assert list(meetings_awaiting_answer(personas.program, older_than_hours=100)) == []
     past = held_meeting(pair, 1, status=MeetingStatus.SCHEDULED)
     assert list(meetings_awaiting_outcome(personas.program)) == [past]
+
+
+def test_nudge_hooks_cover_several_programs_in_one_query(personas, connect, make_participant):
+    from tests.factories import ProgramFactory
+
+    other = ProgramFactory()
+    here = started(connect([(make_participant(), "peer"), (make_participant(), "peer")]), 40)
+    there = started(
+        connect(
+            [(make_participant(program=other), "peer"), (make_participant(program=other), "peer")],
+            program=other,
+        ),
+        40,
+    )
+    plan_instantiate(connection=here)
+    plan_instantiate(connection=there)
+    programs = [personas.program, other]
+    with CaptureQueriesContext(db) as queries:
+        stalled = set(stalled_connections(programs, 30))
+    assert stalled == {here, there} and len(queries) == 1
+    assert set(plans_behind(programs)) == {here, there}
+    from peermentor.programs.models import Program
+
+    assert set(stalled_connections(Program.objects.filter(pk=other.pk), 30)) == {there}

@@ -315,3 +315,27 @@ def test_assignments_belong_to_shadowing(personas, pair):
             due_on=timezone.localdate(),
             learning_goal="y",
         )
+
+
+def test_templates_copy_to_the_next_cohort(personas):
+    from peermentor.engagement.models import EngagementSettings
+    from peermentor.engagement.services import engagement_settings_update, plan_templates_copy
+    from tests.factories import ProgramManagerFactory
+
+    source = personas.program
+    template = plan_templates_ensure_defaults(program=source)["pair"]
+    plan_template_item_add(actor=personas.manager, template=template, kind="task", title="Extra")
+    engagement_settings_update(
+        actor=personas.manager, program=source, first_check_in_after_days=14, check_in_every_days=28
+    )
+    target = ProgramFactory(format="pairs")
+    ProgramManagerFactory(program=target, user=personas.manager)
+    assert plan_templates_copy(actor=personas.manager, source=source, target=target) == 1
+    copy = PlanTemplate.objects.get(program=target, kind="pair")
+    assert list(copy.items.values_list("title", flat=True)) == list(
+        template.items.values_list("title", flat=True)
+    )
+    assert EngagementSettings.objects.get(program=target).check_in_every_days == 28
+    assert plan_templates_copy(actor=personas.manager, source=source, target=target) == 0
+    with pytest.raises(PermissionDenied):
+        plan_templates_copy(actor=personas.other_manager, source=source, target=target)

@@ -426,3 +426,38 @@ def test_circle_page_queries_do_not_grow_with_rows(client, personas, circle_worl
     with CaptureQueriesContext(db) as large:
         client.get(url)
     assert len(large) == len(small)
+
+
+def test_workspace_shows_shared_interests_and_suggested_times(client, personas, partner, pair):
+    from tests.factories import AnswerFactory, ProfileQuestionFactory
+
+    program = personas.program
+    topics = ProfileQuestionFactory(
+        program=program,
+        label="Topics you care about",
+        kind="multiple_choice",
+        choices=[{"value": "sql", "label": "SQL"}, {"value": "ux", "label": "UX research"}],
+    )
+    offered = ProfileQuestionFactory(program=program, kind="skills_offered", choices=[])
+    wanted = ProfileQuestionFactory(program=program, kind="skills_wanted", choices=[])
+    slots = ProfileQuestionFactory(program=program, kind="availability", choices=[])
+    me, bea = personas.participant_record, partner
+    AnswerFactory(participant=me, question=topics, value=["sql", "ux"])
+    AnswerFactory(participant=bea, question=topics, value=["sql"])
+    AnswerFactory(participant=me, question=wanted, value=["Python"])
+    AnswerFactory(participant=bea, question=offered, value=["Python", "Excel"])
+    every_weekday = [{"day": d, "start": "09:00", "end": "17:00"} for d in range(5)]
+    AnswerFactory(participant=me, question=slots, value=every_weekday, time_zone="Europe/London")
+    AnswerFactory(
+        participant=bea,
+        question=slots,
+        value=[{"day": d, "start": "09:00", "end": "12:00"} for d in range(5)],
+        time_zone="America/New_York",
+    )
+    client.force_login(personas.participant)
+    html = client.get(reverse("workspace", args=[pair.pk])).content.decode()
+    assert "Topics you care about: SQL" in html and "UX research" not in html
+    assert "Can help you with: Python" in html
+    assert "Times you are all available:" in html
+    page = client.get(reverse("meeting_propose", args=[pair.pk])).content.decode()
+    assert "Times when you are both available" in page

@@ -1,6 +1,7 @@
 """Hooks for nudges and dashboards: who needs a reminder. No viewer (background tasks call them);
 each is a queryset or a list built in a fixed number of queries, scoped to one program."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -24,14 +25,25 @@ from peermentor.engagement.timezones import day_of
 from peermentor.engagement.timezones import today as utc_today
 from peermentor.programs.models import Program
 
+ProgramScope = Program | Iterable[Program] | QuerySet[Program]
+
+
+def _programs(program: ProgramScope) -> Q:
+    """One program, or several at once (a list or queryset: one query covers them all)."""
+    if isinstance(program, Program):
+        return Q(program=program)
+    if isinstance(program, QuerySet):
+        return Q(program__in=program.values("pk"))
+    return Q(program_id__in=[p.pk for p in program])
+
 
 def stalled_connections(
-    program: Program, days: int, *, now: datetime | None = None
+    program: ProgramScope, days: int, *, now: datetime | None = None
 ) -> QuerySet[Connection]:
-    """Active connections of `program` that started at least `days` days ago and show no sign
-    of meeting within the last `days` days: no meeting held or scheduled (nor a circle
-    session) from then on, and no meeting proposed since. Annotated with `last_met_at`
-    (the latest held meeting, or None)."""
+    """Active connections of `program` (or of several programs) that started at least `days`
+    days ago and show no sign of meeting within the last `days` days: no meeting held or
+    scheduled (nor a circle session) from then on, and no meeting proposed since. Annotated
+    with `last_met_at` (the latest held meeting, or None)."""
     now = now or timezone.now()
     since = now - timedelta(days=days)
     recent_meeting = Meeting.objects.filter(connection=OuterRef("pk")).filter(
@@ -43,7 +55,7 @@ def stalled_connections(
     )
     return (
         Connection.objects.filter(
-            program=program, status=ConnectionStatus.ACTIVE, started_at__lte=since
+            _programs(program), status=ConnectionStatus.ACTIVE, started_at__lte=since
         )
         .filter(~Exists(recent_meeting), ~Exists(recent_session))
         .annotate(
@@ -54,14 +66,15 @@ def stalled_connections(
 
 
 def plans_behind(
-    program: Program, *, today: date | None = None, grace_days: int = 0
+    program: ProgramScope, *, today: date | None = None, grace_days: int = 0
 ) -> QuerySet[Connection]:
-    """Active connections of `program` with plan items still open more than `grace_days`
-    after their due date; annotated with `overdue_items`, most behind first."""
+    """Active connections of `program` (or of several programs) with plan items still open
+    more than `grace_days` after their due date; annotated with `overdue_items`, most behind
+    first."""
     cutoff = (today or utc_today()) - timedelta(days=grace_days)
     overdue = Q(engagement_plan__items__is_done=False, engagement_plan__items__due_on__lt=cutoff)
     return (
-        Connection.objects.filter(program=program, status=ConnectionStatus.ACTIVE)
+        Connection.objects.filter(_programs(program), status=ConnectionStatus.ACTIVE)
         .annotate(overdue_items=Count("engagement_plan__items", filter=overdue))
         .filter(overdue_items__gt=0)
         .order_by("-overdue_items", "pk")

@@ -39,6 +39,7 @@ from peermentor.engagement.services.plans import (
     plan_item_update,
     plan_template_item_add,
     plan_template_item_remove,
+    plan_templates_copy,
     plan_templates_ensure_defaults,
     plans_instantiate_many,
 )
@@ -78,6 +79,7 @@ __all__ = [
     "plan_item_update",
     "plan_template_item_add",
     "plan_template_item_remove",
+    "plan_templates_copy",
     "plan_templates_ensure_defaults",
     "plans_instantiate_many",
     "session_rsvp",

@@ -19,6 +19,7 @@ from peermentor.core.services import audit_record
 from peermentor.engagement.defaults import DEFAULT_TEMPLATES
 from peermentor.engagement.models import (
     DUE_DAYS_MAX,
+    EngagementSettings,
     Plan,
     PlanItem,
     PlanItemKind,
@@ -208,6 +209,56 @@ def plan_template_item_remove(*, actor: Any, item: PlanTemplateItem) -> None:
         data={"item_id": item.pk, "title": item.title},
     )
     item.delete()
+
+
+@transaction.atomic
+def plan_templates_copy(*, actor: Any, source: Program, target: Program) -> int:
+    """Afterwards `target` has a copy of each of `source`'s plan templates (with their items)
+    for every kind it had none of yet, and `source`'s check-in rhythm if it set one. Nothing
+    of `target`'s own is overwritten. For copying a program for its next cohort; the actor must
+    manage both. Returns how many templates were copied."""
+    if not (can_manage_program(actor, source) and can_manage_program(actor, target)):
+        raise PermissionDenied("Only managers of both programs copy plan templates.")
+    have = set(PlanTemplate.objects.filter(program=target).values_list("kind", flat=True))
+    copied = 0
+    for template in PlanTemplate.objects.filter(program=source).prefetch_related("items"):
+        if template.kind in have:
+            continue
+        copy = PlanTemplate.objects.create(program=target, kind=template.kind, name=template.name)
+        PlanTemplateItem.objects.bulk_create(
+            [
+                PlanTemplateItem(
+                    template=copy,
+                    kind=item.kind,
+                    title=item.title,
+                    description=item.description,
+                    due_after_days=item.due_after_days,
+                    for_role=item.for_role,
+                    effort_hours=item.effort_hours,
+                    learning_goal=item.learning_goal,
+                    position=item.position,
+                )
+                for item in template.items.all()
+            ]
+        )
+        copied += 1
+    rhythm = EngagementSettings.objects.filter(program=source).first()
+    if rhythm is not None:
+        EngagementSettings.objects.get_or_create(
+            program=target,
+            defaults={
+                "first_check_in_after_days": rhythm.first_check_in_after_days,
+                "check_in_every_days": rhythm.check_in_every_days,
+            },
+        )
+    audit_record(
+        actor=actor,
+        action="plan_templates.copied",
+        target=target,
+        program_id=target.pk,
+        data={"source_program_id": source.pk, "templates": copied},
+    )
+    return copied
 
 
 # --- a connection's plan ----------------------------------------------------------------------
