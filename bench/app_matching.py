@@ -84,7 +84,8 @@ def _child(database_url: str, people: int) -> dict[str, Any]:
         cwd=Path(__file__).resolve().parents[1],
     )
     if completed.returncode != 0:
-        return {"error": (completed.stderr or completed.stdout).strip().splitlines()[-20:]}
+        lines = (completed.stderr or completed.stdout).strip().splitlines()
+        return {"error": lines[-1] if lines else f"exit status {completed.returncode}"}
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
@@ -114,7 +115,8 @@ def report(results: dict[str, Any]) -> str:
     lines = [
         f"### {DESCRIPTION}",
         "",
-        "| database | people | run (s) | engine (s) | proposals | gap | publish (s) | connections |",
+        "| database | people | run (s) | engine (s) | proposals | gap | publish (s) "
+        "| connections |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for database, figures in results.items():
@@ -156,7 +158,8 @@ def _build_program(people: int) -> tuple[Any, Any]:
     organisation = generate(people, seed=7)
     rows = organisation.rows
     departments = {
-        name: Department.objects.create(name=name) for name in sorted({r["department"] for r in rows})
+        name: Department.objects.create(name=name)
+        for name in sorted({r["department"] for r in rows})
     }
     sites = {
         name: Site.objects.create(name=name, time_zone=SITE_ZONES.get(name, "UTC"))
@@ -250,13 +253,13 @@ def _build_program(people: int) -> tuple[Any, Any]:
 
 
 def _measure(people: int) -> dict[str, Any]:
+    _setup_django()
     from django.db import transaction
 
     from peermentor.connections.models import Connection
     from peermentor.matches import services
     from peermentor.matches.models import MatchRun
 
-    _setup_django()
     started = time.perf_counter()
     program, admin = _build_program(people)
     setup_seconds = time.perf_counter() - started

@@ -316,9 +316,13 @@ def test_unmatched_page_lists_reasons(client, world, django_capture_on_commit_ca
     world.add(9, full_name="Odd One")
     with django_capture_on_commit_callbacks(execute=True):
         run = services.match_run_start(actor=world.manager, program=world.program)
+    from peermentor.matches.models import UnmatchedEntry
+
+    left_out = UnmatchedEntry.objects.select_related("participant__person").get(run=run)
     client.force_login(world.manager)
     page = text(client.get(reverse("match_run_unmatched", args=[run.pk])))
-    assert "Odd One" in page
+    assert left_out.participant.person.full_name in page
+    assert left_out.reason in page
 
 
 def test_run_list_and_unmatched_pages_have_bounded_queries(client, world):
