@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "peermentor.helpnetwork",
     "peermentor.notifications",
     "peermentor.surveys",
+    "peermentor.insights",
     "peermentor.demo",
     "peermentor.api",
 ]

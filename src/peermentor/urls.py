@@ -12,6 +12,7 @@ urlpatterns = [
     path("engagement/", include("peermentor.engagement.urls")),
     path("help/", include("peermentor.helpnetwork.urls")),
     path("notifications/", include("peermentor.notifications.urls")),
+    path("insights/", include("peermentor.insights.urls")),
     path("surveys/", include("peermentor.surveys.urls")),
     path("api/", include("peermentor.api.urls")),
     path("django-admin/", admin.site.urls),
