@@ -4,10 +4,12 @@ import datetime
 import io
 
 import pytest
+from django.apps import apps
 from django.core import mail
 from django.core.management import call_command
 from django.db import connection as db_connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from peermentor.connections.models import Connection
 from peermentor.connections.services import connection_propose
@@ -165,7 +167,29 @@ def test_self_match_requests_waiting_remind_the_one_who_must_answer(personas, be
     Connection.objects.filter(pk=request.pk).update(created_at=NOW - datetime.timedelta(days=3))
     nudges_run(now=NOW)
     name = personas.participant_record.person.full_name
-    assert _titles(bea.person.user, "request_waiting") == [f"{name} would like to keep meeting you"]
+    assert _titles(bea.person.user, "request_waiting") == [f"{name} would like to connect with you"]
+    assert _titles(personas.participant, "request_waiting") == []
+
+
+def test_match_requests_waiting_remind_their_recipient_once_a_week(personas, bea, running):
+    try:
+        request_model = apps.get_model("matches", "MatchRequest")
+    except LookupError:
+        pytest.skip("This deployment has no self-match requests.")
+    request = request_model.objects.create(
+        program=personas.program,
+        requester=personas.participant_record,
+        recipient=bea,
+        created_at=NOW - datetime.timedelta(days=3),
+        expires_at=NOW + datetime.timedelta(days=4),
+    )
+    nudges_run(now=NOW)
+    nudges_run(now=NOW + datetime.timedelta(days=1))
+    name = personas.participant_record.person.full_name
+    assert _titles(bea.person.user, "request_waiting") == [f"{name} is waiting for your answer"]
+    assert Notification.objects.get(kind="request_waiting").url == reverse(
+        "match_request_detail", args=[request.pk]
+    )
     assert _titles(personas.participant, "request_waiting") == []
 
 

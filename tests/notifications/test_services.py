@@ -144,7 +144,7 @@ def test_tampered_or_stale_tokens_are_refused(personas):
     token = unsubscribe_token(personas.participant)
     other = unsubscribe_token(personas.other_participant)
     forged = token.split(":")[0] + ":" + other.split(":", 1)[1]
-    for bad in (token[:-2] + "xx", forged, "nonsense", ""):
+    for bad in (token + "x", forged, "nonsense", ""):
         assert user_for_unsubscribe_token(bad) is None
         with pytest.raises(ApplicationError):
             services.email_unsubscribe(token=bad)

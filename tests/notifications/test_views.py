@@ -61,7 +61,8 @@ def test_unsubscribe_needs_no_sign_in_only_the_signed_link(client, personas, rol
     response = client.get(reverse("notifications_unsubscribe", args=[token]))
     assert response.status_code == 200
     assert personas.participant.email in response.content.decode()
-    tampered = client.get(reverse("notifications_unsubscribe", args=[token[:-1] + "A"]))
+    other_last = "B" if token.endswith("A") else "A"
+    tampered = client.get(reverse("notifications_unsubscribe", args=[token[:-1] + other_last]))
     assert tampered.status_code == 404
     assert "This link is not valid" in tampered.content.decode()
 

@@ -22,6 +22,7 @@ class NotificationKind(models.TextChoices):
     PLAN_BEHIND = "plan_behind", "Plans falling behind"
     ENDING_SOON = "ending_soon", "Connections ending soon"
     CHECK_IN_DUE = "check_in_due", "Check-ins due"
+    SURVEY_DUE = "survey_due", "Surveys to answer"
     HELP_NETWORK = "help_network", "Help network: asks, offers and thanks"
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
+from django.apps import apps
 from django.urls import reverse
 from django.utils import timezone
 
@@ -69,7 +70,7 @@ class _Found:
     stalled: list[tuple[int, datetime | None, datetime | None]] = field(default_factory=list)
     behind: list[tuple[int, int]] = field(default_factory=list)
     ending: list[tuple[int, date]] = field(default_factory=list)
-    proposals: list[tuple[int, int | None]] = field(default_factory=list)
+    proposals: list[tuple[int, str, int | None]] = field(default_factory=list)
     meetings: list[tuple[int, int, int | None, str]] = field(default_factory=list)
     check_ins: list[tuple[int, int, date]] = field(default_factory=list)
 
@@ -139,16 +140,16 @@ def _find(programs: Sequence[Program], *, now: datetime) -> _Found:
             found.kinds[pk] = kind
             found.ending.append((pk, planned_end_on))
     shortest_wait = min((t.waiting_after_days for t in thresholds.values()), default=0)
-    for pk, kind, program_id, created_by_id, created_at in Connection.objects.filter(
+    for pk, kind, source, program_id, created_by_id, created_at in Connection.objects.filter(
         program_id__in=program_ids,
         status=ConnectionStatus.PROPOSED,
         # Requests people made of one another; match-run proposals wait for a manager instead.
         source__in=(ConnectionSource.SELF_MATCH, ConnectionSource.HELP_NETWORK),
         created_at__lte=now - timedelta(days=shortest_wait),
-    ).values_list("pk", "kind", "program_id", "created_by_id", "created_at"):
+    ).values_list("pk", "kind", "source", "program_id", "created_by_id", "created_at"):
         if created_at <= now - timedelta(days=thresholds[program_id].waiting_after_days):
             found.kinds[pk] = kind
-            found.proposals.append((pk, created_by_id))
+            found.proposals.append((pk, source, created_by_id))
     return found
 
 
@@ -287,7 +288,7 @@ def nudges_collect(*, now: datetime | None = None) -> list[NotificationSpec]:
                     dedupe_key=f"meeting_waiting:{meeting_pk}",
                 )
             )
-    for pk, created_by_id in found.proposals:
+    for pk, source, created_by_id in found.proposals:
         people = members[pk]
         asking = [m for m in people if m.user_id is not None and m.user_id == created_by_id]
         for member, _others in _for_each_member(people, skip_user_id=created_by_id):
@@ -296,7 +297,11 @@ def nudges_collect(*, now: datetime | None = None) -> list[NotificationSpec]:
                 NotificationSpec(
                     recipient_id=member.user_id,
                     kind=NotificationKind.REQUEST_WAITING,
-                    title=f"{who} would like to keep meeting you",
+                    title=(
+                        f"{who} would like to keep meeting you"
+                        if source == ConnectionSource.HELP_NETWORK
+                        else f"{who} would like to connect with you"
+                    ),
                     body="Their request is waiting for your answer.",
                     url=reverse("connection_detail", args=[pk]),
                     dedupe_key=f"proposal_waiting:{pk}:{this_week}",
@@ -318,7 +323,54 @@ def nudges_collect(*, now: datetime | None = None) -> list[NotificationSpec]:
                     dedupe_key=f"check_in:{connection_id}:{participant_id}:{due_on.isoformat()}",
                 )
             )
+    notes.extend(_match_request_nudges(programs, now=now, this_week=this_week))
     notes.extend(_help_network_nudges(programs, now=now, this_week=this_week))
+    return notes
+
+
+def _match_request_nudges(
+    programs: Sequence[Program], *, now: datetime, this_week: str
+) -> list[NotificationSpec]:
+    """Self-match requests still waiting for their recipient's answer, once a week each.
+
+    Read through the app registry: the request model belongs to matches (self-match) and this
+    finder simply finds nothing in a deployment without it."""
+    try:
+        request_model = apps.get_model("matches", "MatchRequest")
+    except LookupError:
+        return []
+    thresholds = _thresholds(programs)
+    shortest = min(t.waiting_after_days for t in thresholds.values())
+    notes = []
+    for pk, program_id, user_id, requester_name, created_at in (
+        request_model.objects.filter(
+            program_id__in=list(thresholds),
+            status="pending",
+            expires_at__gt=now,
+            created_at__lte=now - timedelta(days=shortest),
+            recipient__person__user__is_active=True,
+        )
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "program_id",
+            "recipient__person__user_id",
+            "requester__person__full_name",
+            "created_at",
+        )
+    ):
+        if created_at > now - timedelta(days=thresholds[program_id].waiting_after_days):
+            continue
+        notes.append(
+            NotificationSpec(
+                recipient_id=user_id,
+                kind=NotificationKind.REQUEST_WAITING,
+                title=f"{requester_name} is waiting for your answer",
+                body="They asked to connect with you. Accept or decline: either is fine.",
+                url=reverse("match_request_detail", args=[pk]),
+                dedupe_key=f"match_request_waiting:{pk}:{this_week}",
+            )
+        )
     return notes
 
 
