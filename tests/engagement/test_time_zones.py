@@ -215,3 +215,25 @@ def test_download_is_the_same_invitation(client, personas, after_change_meeting)
     event = Calendar.from_ical(response.content).events[0]
     assert str(event["UID"]) == ics.meeting_uid(after_change_meeting)
     assert event["DTSTART"].params["TZID"] == "Europe/London"
+
+
+@pytest.mark.parametrize(
+    ("wall", "zone_name"),
+    [(datetime(9999, 12, 31, 23, 0), "America/New_York"), (datetime(1, 1, 1, 0, 30), "Asia/Tokyo")],
+)
+def test_dates_at_the_ends_of_the_calendar_are_refused_not_crashing(wall, zone_name):
+    with pytest.raises(ApplicationError, match="our era"):
+        local_to_utc(wall, zone_name, field="option_1")
+
+
+@pytestmark_db
+def test_the_page_refuses_a_far_future_date_cleanly(client, personas, pair):
+    personas.participant.time_zone = "America/New_York"
+    personas.participant.save()
+    client.force_login(personas.participant)
+    response = client.post(
+        f"/engagement/connections/{pair.pk}/meetings/new/",
+        {"option_1": "9999-12-31T23:00", "duration_minutes": "60"},
+    )
+    assert response.status_code == 200
+    assert "Choose a date in our era." in response.content.decode()

@@ -50,8 +50,13 @@ def local_to_utc(wall: datetime, zone_name: str, *, field: str | None = None) ->
         return wall.astimezone(UTC)
     tz = zone(zone_name)
     aware = wall.replace(tzinfo=tz, fold=0)
-    instant = aware.astimezone(UTC)
-    if instant.astimezone(tz).replace(tzinfo=None) != wall:
+    try:
+        instant = aware.astimezone(UTC)
+        round_trip = instant.astimezone(tz).replace(tzinfo=None)
+    except (OverflowError, ValueError):
+        # Year 1 or 9999 pushed past the calendar's ends by the zone's offset.
+        raise ApplicationError("Choose a date in our era.", field=field) from None
+    if round_trip != wall:
         raise ApplicationError(
             f"{wall:%d %b %Y %H:%M} does not exist in {zone_name}: the clocks change then. "
             "Choose another time.",

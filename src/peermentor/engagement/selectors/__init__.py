@@ -33,6 +33,7 @@ from peermentor.engagement.selectors.nudges import (
     stalled_connections,
 )
 from peermentor.engagement.selectors.templates import (
+    get_template_for,
     get_template_item_for,
     plan_templates_page,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "get_plan_item_for",
     "get_resource_for",
     "get_session_for",
+    "get_template_for",
     "get_template_item_for",
     "get_workspace_connection",
     "health_for_connections",

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
+from django.http import Http404
 
 from peermentor.connections.models import ConnectionKind
 from peermentor.connections.services import KINDS_BY_FORMAT
@@ -49,9 +50,15 @@ def plan_templates_page(*, viewer: Any, program: Program) -> TemplatesPage:
     )
 
 
-def get_template_item_for(*, viewer: Any, pk: Any) -> PlanTemplateItem:
-    from django.http import Http404
+def get_template_for(*, program: Program, pk: Any) -> PlanTemplate:
+    """The program's template `pk` (the caller checked the viewer manages `program`)."""
+    template = PlanTemplate.objects.filter(program=program, pk=pk).first()
+    if template is None:
+        raise Http404("No such template.")
+    return template
 
+
+def get_template_item_for(*, viewer: Any, pk: Any) -> PlanTemplateItem:
     try:
         item = PlanTemplateItem.objects.select_related("template__program").get(pk=pk)
     except (PlanTemplateItem.DoesNotExist, ValueError, TypeError):

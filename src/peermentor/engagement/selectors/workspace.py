@@ -8,7 +8,12 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 
-from peermentor.connections.models import Connection, ConnectionKind, ConnectionMember
+from peermentor.connections.models import (
+    Connection,
+    ConnectionKind,
+    ConnectionMember,
+    ConnectionStatus,
+)
 from peermentor.engagement.health import (
     CHECK_IN_EVERY_DAYS,
     FIRST_CHECK_IN_AFTER_DAYS,
@@ -316,7 +321,11 @@ def workspace(
     now = now or timezone.now()
     writable = can_write(me, connection)
     members = list(connection.members.all())
-    visible = [m for m in members if m.is_current] if connection.status == "active" else members
+    visible = (
+        [m for m in members if m.is_current]
+        if connection.status == ConnectionStatus.ACTIVE
+        else members
+    )
     partners = [m for m in visible if m.pk != me.pk]
     answers = list(
         Answer.objects.filter(participant_id__in=[m.participant_id for m in members])

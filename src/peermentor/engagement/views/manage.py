@@ -1,14 +1,13 @@
 """Program managers' engagement settings: plan templates and the check-in rhythm."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from peermentor.engagement import selectors, services
 from peermentor.engagement.forms import CheckInSettingsForm, TemplateItemForm
-from peermentor.engagement.models import PlanTemplate
 from peermentor.engagement.views._common import form_page, handle_form, run_action
 from peermentor.programs.permissions import get_program_for
 
@@ -41,9 +40,7 @@ def plan_templates_defaults(request: HttpRequest, program_pk: int) -> HttpRespon
 @require_http_methods(["GET", "POST"])
 def plan_template_item_add(request: HttpRequest, program_pk: int, template_pk: int) -> HttpResponse:
     program = get_program_for(request.user, program_pk, write=True)
-    template = PlanTemplate.objects.filter(program=program, pk=template_pk).first()
-    if template is None:
-        raise Http404("No such template.")
+    template = selectors.get_template_for(program=program, pk=template_pk)
     form = TemplateItemForm(request.POST or None)
     done = handle_form(
         request,
