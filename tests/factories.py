@@ -298,3 +298,55 @@ class NotificationFactory(DjangoModelFactory):
     body = "Propose a few times that suit you."
     url = "/connections/"
     dedupe_key = factory.Sequence(lambda n: f"test:{n}")
+
+
+# --- surveys --------------------------------------------------------------------------------
+def _today():
+    from django.utils import timezone
+
+    return timezone.now().date()
+
+
+def _days_after(day, days):
+    import datetime
+
+    return day + datetime.timedelta(days=days)
+
+
+class SurveyFactory(DjangoModelFactory):
+    """A draft survey sent on a date; tests that answer it open it with survey_open."""
+
+    class Meta:
+        model = "surveys.Survey"
+
+    program = factory.SubFactory(ProgramFactory)
+    title = factory.Sequence(lambda n: f"Survey {n}")
+    is_anonymous = True
+    audience = "participants"
+    schedule = "on_date"
+    send_on = factory.LazyFunction(_today)
+
+
+class SurveyQuestionFactory(DjangoModelFactory):
+    class Meta:
+        model = "surveys.SurveyQuestion"
+
+    survey = factory.SubFactory(SurveyFactory)
+    key = factory.Sequence(lambda n: f"question_{n}")
+    text = factory.Sequence(lambda n: f"How was it ({n})?")
+    kind = "rating"
+    position = factory.Sequence(lambda n: n)
+
+
+class SurveyInvitationFactory(DjangoModelFactory):
+    class Meta:
+        model = "surveys.SurveyInvitation"
+
+    survey = factory.SubFactory(SurveyFactory)
+    participant = factory.SubFactory(
+        ParticipantFactory, program=factory.SelfAttribute("..survey.program")
+    )
+    occurrence_key = "program"
+    due_on = factory.LazyFunction(_today)
+    closes_on = factory.LazyAttribute(lambda o: _days_after(o.due_on, 21))
+    created_at = factory.LazyFunction(_now)

@@ -9,7 +9,9 @@ no link to its author that the application, its admin or a plain database read c
 There is no foreign key to the invitation or the participant, no timestamp, and both primary
 keys are random UUIDs (so row ids cannot be lined up with the audit trail). The author finds
 their own response through `respondent_key`, an HMAC of their invitation id keyed with the
-server's SECRET_KEY; without that secret the key cannot be recomputed. What a response does keep
+server's SECRET_KEY; without that secret the key cannot be recomputed. `person_key` (an HMAC of
+program and participant) lets thresholds count people rather than responses and pairs pre/post
+self-assessments; it too says nothing about whose responses they are. What a response does keep
 is what aggregates need: department, site, track and the month it fell due, for breakdowns that
 the selectors suppress below the program's anonymity threshold.
 """
@@ -308,9 +310,10 @@ class SurveyResponse(models.Model):
         related_name="named_survey_responses",
     )
     respondent_key = models.CharField(max_length=64, blank=True)
-    # Pre/post self-assessments only: the same value for one person's "before" and "after" in a
-    # program (an HMAC, so it pairs the two without saying whose they are).
-    pair_key = models.CharField(max_length=64, blank=True)
+    # The same value for every response one person gives in one program (an HMAC of program and
+    # participant): thresholds count distinct people, and pre/post pairs are found, without
+    # saying whose responses they are.
+    person_key = models.CharField(max_length=64)
     # What breakdowns and date filters need; copied when the response is first stored.
     department = models.ForeignKey(
         Department, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -328,7 +331,7 @@ class SurveyResponse(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["survey", "track"]),
-            models.Index(fields=["survey", "pair_key"]),
+            models.Index(fields=["survey", "person_key"]),
         ]
         constraints = [
             models.UniqueConstraint(
