@@ -58,8 +58,14 @@ def fake_match(people, policy, *, locks, seed=0, progress=None):
             )
     elif policy.format == "bipartite":
         side = scorer.side
-        hosts = [i for i in active if side[i] == 0]
-        remaining = {i: int(scorer.capacity[i]) for i in hosts}
+        # Fixed groups count against a host's capacity; the host may still take others.
+        fixed_heads = {
+            scorer.index(group[0]): len(group) - 1 for group in locks.fixed if len(group) > 1
+        }
+        hosts = [i for i in active if side[i] == 0] + [
+            i for i in fixed_heads if scorer.capacity[i] > fixed_heads[i]
+        ]
+        remaining = {i: int(scorer.capacity[i]) - fixed_heads.get(i, 0) for i in hosts}
         taken: dict[int, list[int]] = {i: [] for i in hosts}
         for b in [i for i in active if side[i] == 1]:
             options = [

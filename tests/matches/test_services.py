@@ -403,3 +403,33 @@ def test_preview_writes_nothing_and_samples_large_programs(world):
     assert preview.placed == 4 and preview.group_count == 2
     assert preview.groups[0].reasons
     assert not MatchRun.objects.exists() and not Proposal.objects.exists()
+
+
+def test_shadowing_rerun_keeps_a_locked_placement_and_the_host_takes_others(run_now, db):
+    world = MatchingWorld(format="shadowing", goals=["cross_functional"], people=0)
+    host = world.add(0, role="host", capacity=2, department=world.departments[0])
+    shadows = [
+        world.add(index, role="shadow", department=world.departments[1]) for index in (1, 2, 3)
+    ]
+    world.save_policy(constraint=[], criterion=[{"kind": "same", "field": "site", "weight": 1}])
+    run = run_now(world)
+    assert run.proposal_count == 2
+    kept = Proposal.objects.filter(run=run).order_by("id").first()
+    kept_shadow = kept.members.get(role="shadow").participant
+    services.proposal_set_locked(actor=world.manager, proposal=kept, is_locked=True)
+
+    rerun = services.match_run_rerun(actor=world.manager, run=run)
+    services.match_run_execute(run_id=rerun.pk)
+    rerun.refresh_from_db()
+    assert rerun.status == "succeeded", rerun.error_message
+    placements = {
+        (p.members.get(role="host").participant_id, p.members.get(role="shadow").participant_id)
+        for p in Proposal.objects.filter(run=rerun)
+    }
+    assert (host.pk, kept_shadow.pk) in placements
+    assert len(placements) == 2  # the host still takes a second shadow
+    assert (
+        Proposal.objects.get(run=rerun, is_locked=True).members.get(role="shadow").participant
+        == kept_shadow
+    )
+    assert len(shadows) == 3
