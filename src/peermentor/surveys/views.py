@@ -1,0 +1,363 @@
+"""Survey pages: thin views that parse a form, call one service or selector, and render.
+
+Managers' pages fetch through `get_program_for(write=True)` / `get_survey_for` (outsiders 404,
+people who see the program but do not manage it 403). Participants' pages fetch through
+`get_invitation_for`, which answers 404 to everyone but the invited person.
+"""
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from peermentor.core.errors import ApplicationError
+from peermentor.programs.permissions import get_program_for
+from peermentor.surveys import selectors, services
+from peermentor.surveys.forms import (
+    AnswerForm,
+    BreakdownForm,
+    CloseForm,
+    MoveForm,
+    QuestionForm,
+    SurveyForm,
+    TemplateForm,
+    show_error,
+)
+
+FORM_ERRORS = (ApplicationError, ValidationError)
+
+
+def _settings(form: SurveyForm) -> dict[str, Any]:
+    data = dict(form.cleaned_data)
+    data["is_anonymous"] = bool(data.get("is_anonymous"))
+    return data
+
+
+# --- managers ---------------------------------------------------------------------------------
+@login_required
+@require_GET
+def survey_list(request: HttpRequest, program_pk: int) -> HttpResponse:
+    program = get_program_for(request.user, program_pk, write=True)
+    rows = selectors.survey_list(viewer=request.user, program=program)
+    templates = selectors.available_templates(program=program)
+    return render(
+        request,
+        "surveys/survey_list.html",
+        {
+            "program": program,
+            "rows": rows,
+            "templates": templates,
+            "template_form": TemplateForm(templates=templates),
+        },
+    )
+
+
+@login_required
+@require_POST
+def survey_add_template(request: HttpRequest, program_pk: int) -> HttpResponse:
+    program = get_program_for(request.user, program_pk, write=True)
+    templates = selectors.available_templates(program=program)
+    form = TemplateForm(request.POST, templates=templates)
+    if form.is_valid():
+        try:
+            survey = services.survey_add_from_template(
+                actor=request.user,
+                program=program,
+                template_key=form.cleaned_data["template_key"],
+                send_on=form.cleaned_data["send_on"],
+            )
+        except FORM_ERRORS as error:
+            show_error(form, error)
+        else:
+            messages.success(request, f"“{survey.title}” added as a draft: check it, then open it.")
+            return redirect("survey_builder", pk=survey.pk)
+    rows = selectors.survey_list(viewer=request.user, program=program)
+    return render(
+        request,
+        "surveys/survey_list.html",
+        {"program": program, "rows": rows, "templates": templates, "template_form": form},
+        status=400,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def survey_create(request: HttpRequest, program_pk: int) -> HttpResponse:
+    program = get_program_for(request.user, program_pk, write=True)
+    form = SurveyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            survey = services.survey_create(actor=request.user, program=program, **_settings(form))
+        except FORM_ERRORS as error:
+            show_error(form, error)
+        else:
+            messages.success(request, "Survey created as a draft. Add its questions.")
+            return redirect("survey_builder", pk=survey.pk)
+    return render(
+        request,
+        "surveys/survey_form.html",
+        {"program": program, "form": form, "title": "New survey"},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def survey_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = selectors.get_survey_for(viewer=request.user, pk=pk)
+    form = SurveyForm(request.POST or None, initial=SurveyForm.initial_for(survey))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.survey_update(actor=request.user, survey=survey, **_settings(form))
+        except FORM_ERRORS as error:
+            show_error(form, error)
+        else:
+            messages.success(request, "Survey settings saved.")
+            return redirect("survey_builder", pk=survey.pk)
+    return render(
+        request,
+        "surveys/survey_form.html",
+        {"program": survey.program, "survey": survey, "form": form, "title": "Survey settings"},
+        status=400 if form.errors else 200,
+    )
+
+
+def _builder_page(
+    request: HttpRequest, survey: Any, question_form: QuestionForm, status: int = 200
+) -> HttpResponse:
+    builder = selectors.survey_builder(viewer=request.user, survey=survey)
+    return render(
+        request,
+        "surveys/survey_builder.html",
+        {
+            "program": survey.program,
+            "survey": survey,
+            "builder": builder,
+            "question_form": question_form,
+            "close_form": CloseForm(),
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_GET
+def survey_builder(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = selectors.get_survey_for(viewer=request.user, pk=pk)
+    return _builder_page(request, survey, QuestionForm())
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def survey_question_add(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = selectors.get_survey_for(viewer=request.user, pk=pk)
+    form = QuestionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.survey_question_add(
+                actor=request.user,
+                survey=survey,
+                kind=form.cleaned_data["kind"],
+                text=form.cleaned_data["text"],
+                key=form.cleaned_data["key"],
+                help_text=form.cleaned_data["help_text"],
+                choices=form.choice_list(),
+                is_required=form.cleaned_data["is_required"],
+            )
+        except FORM_ERRORS as error:
+            show_error(form, error)
+        else:
+            messages.success(request, "Question added.")
+            return redirect("survey_builder", pk=survey.pk)
+    return _builder_page(request, survey, form, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def survey_question_edit(request: HttpRequest, pk: int, question_pk: int) -> HttpResponse:
+    survey = selectors.get_survey_for(viewer=request.user, pk=pk)
+    question = selectors.get_question_for(survey=survey, pk=question_pk)
+    form = QuestionForm(request.POST or None, initial=QuestionForm.initial_for(question))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.survey_question_update(
+                actor=request.user,
+                question=question,
+                text=form.cleaned_data["text"],
+                help_text=form.cleaned_data["help_text"],
+                is_required=form.cleaned_data["is_required"],
+                kind=form.cleaned_data["kind"],
+                choices=form.choice_list(),
+                key=form.cleaned_data["key"],
+            )
+        except FORM_ERRORS as error:
+            show_error(form, error)
+        else:
+            messages.success(request, "Question saved.")
+            return redirect("survey_builder", pk=survey.pk)
+    return render(
+        request,
+        "surveys/question_form.html",
+        {"program": survey.program, "survey": survey, "question": question, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+def _act(request: HttpRequest, survey: Any, action: Any, success: str) -> HttpResponse:
+    try:
+        action()
+    except FORM_ERRORS as error:
+        messages.error(request, getattr(error, "message", None) or " ".join(error.messages))
+    else:
+        messages.success(request, success)
+    return redirect("survey_builder", pk=survey.pk)
+
+
+@login_required
+@require_POST
+def survey_question_delete(request: HttpRequest, pk: int, question_pk: int) -> HttpResponse:
+    survey = selectors.get_survey_for(viewer=request.user, pk=pk)
+    question = selectors.get_question_for(survey=survey, pk=question_pk)
+    return _act(
+        request,
+        survey,
+        lambda: services.survey_question_delete(actor=request.user, question=question),
+        "Question removed.",
+    )
+
+
+@login_required
+@require_POST
+def survey_question_move(request: HttpRequest, pk: int, question_pk: int) -> HttpResponse:
+    survey = selectors.get_survey_for(viewer=request.user, pk=pk)
+    question = selectors.get_question_for(survey=survey, pk=question_pk)
+    form = MoveForm(request.POST)
+    direction = form.cleaned_data["direction"] if form.is_valid() else ""
+    return _act(
+        request,
+        survey,
+        lambda: services.survey_question_move(
+            actor=request.user, question=question, direction=direction
+        ),
+        "Question moved.",
+    )
+
+
+@login_required
+@require_POST
+def survey_open(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = selectors.get_survey_for(viewer=request.user, pk=pk)
+    return _act(
+        request,
+        survey,
+        lambda: services.survey_open(actor=request.user, survey=survey),
+        "Survey open: people are asked as it falls due for them (the schedule runs hourly).",
+    )
+
+
+@login_required
+@require_POST
+def survey_close(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = selectors.get_survey_for(viewer=request.user, pk=pk)
+    form = CloseForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    return _act(
+        request,
+        survey,
+        lambda: services.survey_close(actor=request.user, survey=survey, reason=reason),
+        "Survey closed: nobody else is asked, and answers can no longer change.",
+    )
+
+
+@login_required
+@require_POST
+def survey_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = selectors.get_survey_for(viewer=request.user, pk=pk)
+    try:
+        services.survey_delete(actor=request.user, survey=survey)
+    except FORM_ERRORS as error:
+        messages.error(request, getattr(error, "message", None) or " ".join(error.messages))
+        return redirect("survey_builder", pk=survey.pk)
+    messages.success(request, "Draft survey deleted.")
+    return redirect("survey_list", program_pk=survey.program_id)
+
+
+@login_required
+@require_GET
+def survey_results(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = selectors.get_survey_for(viewer=request.user, pk=pk)
+    form = BreakdownForm(request.GET or None)
+    results = selectors.survey_results(viewer=request.user, survey=survey, breakdown=form.value())
+    return render(
+        request,
+        "surveys/survey_results.html",
+        {"program": survey.program, "survey": survey, "results": results, "form": form},
+    )
+
+
+@login_required
+@require_GET
+def survey_responses(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = selectors.get_survey_for(viewer=request.user, pk=pk)
+    found = selectors.named_responses(
+        viewer=request.user, survey=survey, page_number=request.GET.get("page")
+    )
+    return render(
+        request,
+        "surveys/survey_responses.html",
+        {
+            "program": survey.program,
+            "survey": survey,
+            "page": found.page,
+            "questions": found.questions,
+        },
+    )
+
+
+# --- participants -----------------------------------------------------------------------------
+@login_required
+@require_GET
+def my_surveys(request: HttpRequest) -> HttpResponse:
+    page = selectors.my_surveys(viewer=request.user, page_number=request.GET.get("page"))
+    return render(request, "surveys/my_surveys.html", {"page": page})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def survey_answer(request: HttpRequest, pk: int) -> HttpResponse:
+    own = selectors.get_invitation_for(viewer=request.user, pk=pk)
+    if not own.may_change:
+        if request.method == "POST":
+            messages.error(request, "This survey is closed: answers can no longer change.")
+        return redirect("survey_my_answers", pk=pk)
+    form = AnswerForm(request.POST or None, questions=own.questions, values=own.values)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.survey_answer(
+                actor=request.user, invitation=own.invitation, answers=form.answers()
+            )
+        except FORM_ERRORS as error:
+            show_error(form, error)
+        else:
+            messages.success(
+                request,
+                "Thank you: your answers are saved. You can change them until the survey closes.",
+            )
+            return redirect("survey_my_answers", pk=pk)
+    return render(
+        request,
+        "surveys/survey_answer.html",
+        {"own": own, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_GET
+def survey_my_answers(request: HttpRequest, pk: int) -> HttpResponse:
+    own = selectors.get_invitation_for(viewer=request.user, pk=pk)
+    return render(request, "surveys/my_answers.html", {"own": own})
