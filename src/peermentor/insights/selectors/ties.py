@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce
 
 from peermentor.connections.models import MET_STATUSES, ConnectionMember
 from peermentor.enrollment.models import ParticipantStatus
@@ -22,26 +23,39 @@ from peermentor.insights.tables import ChartSpec, Table, percent
 from peermentor.people.models import Department
 
 PARTNER = "connection__members__participant__person"
+OWN = "participant__person"
 
 
 def new_ties(scope: Scope) -> QuerySet[ConnectionMember]:
-    """One row per new tie (the member with the smaller person id, joined to the partner)."""
-    earlier = ConnectionMember.objects.filter(
-        participant__person_id=OuterRef("participant__person_id"),
-        connection__status__in=MET_STATUSES,
-        connection__members__participant__person_id=OuterRef(f"{PARTNER}_id"),
-    ).filter(
-        Q(connection__started_at__lt=OuterRef("connection__started_at"))
-        | Q(
-            connection__started_at=OuterRef("connection__started_at"),
-            connection_id__lt=OuterRef("connection_id"),
-        )
-    )
-    return (
+    """One row per new tie: the member with the smaller person id, joined once to the partner.
+
+    Each side's person, department and site are annotations (`own_*`, `partner_*`; a missing
+    department or site is 0), and everything below refers to them by name so that Django joins
+    the partner's row once instead of once per reference.
+    """
+    ties = (
         ConnectionMember.objects.filter(connection__in=scope.met_connections().values("pk"))
-        .filter(**{f"{PARTNER}_id__gt": F("participant__person_id")})
-        .filter(~Exists(earlier))
+        .annotate(
+            own_person=F(f"{OWN}_id"),
+            own_department=Coalesce(F(f"{OWN}__department_id"), 0),
+            own_site=Coalesce(F(f"{OWN}__site_id"), 0),
+            partner_person=F(f"{PARTNER}_id"),
+            partner_department=Coalesce(F(f"{PARTNER}__department_id"), 0),
+            partner_site=Coalesce(F(f"{PARTNER}__site_id"), 0),
+            started=F("connection__started_at"),
+        )
+        .filter(partner_person__gt=F("own_person"))
     )
+    earlier = ConnectionMember.objects.filter(
+        Q(connection__started_at__lt=OuterRef("started"))
+        | Q(
+            connection__started_at=OuterRef("started"), connection_id__lt=OuterRef("connection_id")
+        ),
+        participant__person_id=OuterRef("own_person"),
+        connection__status__in=MET_STATUSES,
+        connection__members__participant__person_id=OuterRef("partner_person"),
+    )
+    return ties.filter(~Exists(earlier))
 
 
 class TieFigures:
@@ -52,8 +66,8 @@ class TieFigures:
     @cached_property
     def summary(self) -> dict[str, Any]:
         ties = new_ties(self.scope)
-        other_department = ~Q(participant__person__department_id=F(f"{PARTNER}__department_id"))
-        other_site = ~Q(participant__person__site_id=F(f"{PARTNER}__site_id"))
+        other_department = ~Q(own_department=F("partner_department"))
+        other_site = ~Q(own_site=F("partner_site"))
         counts = ties.aggregate(
             ties=Count("pk"),
             cross_department=Count("pk", filter=other_department),
@@ -70,13 +84,10 @@ class TieFigures:
 
         def reached(differs: str) -> Exists:
             # The participant is either end of a new tie whose ends differ in `differs`.
-            mine = ties.filter(
-                ~Q(**{f"participant__person__{differs}_id": F(f"{PARTNER}__{differs}_id")})
-            )
+            mine = ties.filter(~Q(**{f"own_{differs}": F(f"partner_{differs}")}))
             return Exists(
                 mine.filter(
-                    Q(participant__person_id=OuterRef("person_id"))
-                    | Q(**{f"{PARTNER}_id": OuterRef("person_id")})
+                    Q(own_person=OuterRef("person_id")) | Q(partner_person=OuterRef("person_id"))
                 )
             )
 
@@ -138,14 +149,15 @@ class TieFigures:
         pairs = (
             new_ties(self.scope)
             .order_by()
-            .values_list("participant__person__department_id", f"{PARTNER}__department_id")
+            .values_list("own_department", "partner_department")
             .annotate(n=Count("pk"))
         )
         cells: dict[tuple[Any, Any], int] = {}
         for first, second, count in pairs:
             for key in {(first, second), (second, first)}:
                 cells[key] = cells.get(key, 0) + count
-        ids = sorted({key for pair in cells for key in pair}, key=lambda pk: (pk is None, pk))
+        # 0 stands for "no department" and sorts last.
+        ids = sorted({key for pair in cells for key in pair}, key=lambda pk: (pk == 0, pk))
         names = dict(
             Department.objects.filter(pk__in=[pk for pk in ids if pk]).values_list("pk", "name")
         )
