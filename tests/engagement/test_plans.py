@@ -214,6 +214,22 @@ def test_only_members_edit_the_plan(personas, pair, role):
         plan_item_set_done(actor=actor, item=item, is_done=True)
     with pytest.raises(PermissionDenied):
         plan_item_remove(actor=actor, item=item)
+    with pytest.raises(PermissionDenied):
+        plan_item_update(actor=actor, item=item, title="Hijacked")
+    with pytest.raises(PermissionDenied):
+        plan_item_move(actor=actor, item=item, direction="down")
+
+
+def test_plan_item_update_refuses_bad_input(personas, pair):
+    item = plan_instantiate(connection=pair).items.first()
+    with pytest.raises(ApplicationError) as error:
+        plan_item_update(actor=personas.participant, item=item, title="")
+    assert error.value.field == "title"
+    with pytest.raises(ApplicationError) as error:
+        plan_item_update(actor=personas.participant, item=item, title="Ok", due_on="soon")
+    assert error.value.field == "due_on"
+    item.refresh_from_db()
+    assert item.title != "Ok"
 
 
 def test_an_ended_connection_keeps_its_plan_read_only(personas, pair):
