@@ -190,3 +190,6 @@ class UnmatchedEntry(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["run", "participant"], name="matches_unmatched_unique")
         ]
+
+
+from peermentor.matches.models_requests import MatchRequest, SelfMatchSettings  # noqa: E402,F401
