@@ -27,6 +27,7 @@ from peermentor.surveys.services import (
     survey_question_move,
     survey_question_update,
     survey_update,
+    surveys_copy,
 )
 from tests.factories import ProgramFactory, SurveyInvitationFactory
 from tests.surveys.conftest import ANSWERS
@@ -386,3 +387,33 @@ def test_database_refuses_an_answer_with_two_values(personas, survey, invitation
     question = SurveyQuestion.objects.get(survey=survey, key="satisfaction")
     with pytest.raises(IntegrityError), transaction.atomic():
         SurveyAnswer.objects.create(response=response, question=question, number=3, text="x")
+
+
+# --- copying ----------------------------------------------------------------------------------
+def test_surveys_copy_to_the_next_cohort_without_answers(personas, survey, invitation):
+    survey_answer(actor=personas.participant, invitation=invitation, answers=ANSWERS)
+    survey_add_from_template(
+        actor=personas.manager, program=personas.program, template_key="pre_assessment"
+    )
+    personas.program.starts_on = datetime.date(2030, 1, 10)
+    personas.program.save()
+    cohort = ProgramFactory(starts_on=datetime.date(2030, 7, 10))
+    from tests.factories import ProgramManagerFactory
+
+    ProgramManagerFactory(program=cohort, user=personas.manager)
+    assert surveys_copy(actor=personas.manager, source=personas.program, target=cohort) == 2
+    copy = cohort.surveys.get(title=survey.title)
+    assert copy.status == "draft"
+    assert copy.send_on == survey.send_on + (cohort.starts_on - personas.program.starts_on)
+    assert list(copy.questions.values_list("key", "kind")) == list(
+        survey.questions.values_list("key", "kind")
+    )
+    assert not copy.responses.exists() and not copy.invitations.exists()
+    # A second copy adds the ordinary survey again but never a second self-assessment.
+    assert surveys_copy(actor=personas.manager, source=personas.program, target=cohort) == 1
+
+
+def test_surveys_copy_needs_both_programs(personas, survey):
+    with pytest.raises(PermissionDenied):
+        surveys_copy(actor=personas.manager, source=personas.program, target=personas.other_program)
+    assert not personas.other_program.surveys.exists()

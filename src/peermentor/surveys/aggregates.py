@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -423,11 +423,16 @@ def _program_answers(
     answers = SurveyAnswer.objects.filter(response__survey__program_id=program.pk)
     if track_id is not None:
         answers = answers.filter(response__track_id=track_id)
+    # Anonymous responses keep only the month they fell due: a period selects whole months.
     if since is not None:
-        answers = answers.filter(response__month__gte=since.replace(day=1))
+        answers = answers.filter(response__month__gte=_as_date(since).replace(day=1))
     if until is not None:
-        answers = answers.filter(response__month__lte=until)
+        answers = answers.filter(response__month__lte=_as_date(until))
     return answers
+
+
+def _as_date(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value
 
 
 def _summary(
