@@ -88,6 +88,7 @@ def test_on_date_asks_every_enrolled_participant_once_and_tells_them(personas, s
     invitation = SurveyInvitation.objects.get(participant=personas.participant_record)
     assert note.url == f"/surveys/invitations/{invitation.pk}/"
     assert survey.title in note.title
+    assert note.kind == "survey_due"
     assert invitation.closes_on == invitation.due_on + datetime.timedelta(days=survey.open_days)
 
 

@@ -44,6 +44,8 @@ from peermentor.connections.models import (
     ConnectionStatus,
 )
 from peermentor.enrollment.models import Participant, ParticipantStatus
+from peermentor.notifications.models import NotificationKind
+from peermentor.notifications.services import NotificationSpec, notifications_create
 from peermentor.programs.models import ProgramStatus
 from peermentor.surveys.models import (
     Survey,
@@ -215,18 +217,8 @@ def _invite(survey: Survey, today: date, now: datetime) -> int:
 
 
 # --- telling people ---------------------------------------------------------------------------
-def _notification_kind() -> str:
-    from peermentor.notifications.models import NotificationKind
-
-    # A survey kind is requested from the notifications app; until then surveys travel with
-    # the check-ins (docs/surveys.md).
-    return str(getattr(NotificationKind, "SURVEY_DUE", NotificationKind.CHECK_IN_DUE))
-
-
 def _tell(rows: list[tuple[Any, ...]], *, reminder: bool) -> int:
-    from peermentor.notifications.services import NotificationSpec, notifications_create
-
-    kind = _notification_kind()
+    kind = NotificationKind.SURVEY_DUE
     notes = []
     for invitation_id, user_id, title, program_name, closes_on in rows:
         prefix = "survey-reminder" if reminder else "survey"
