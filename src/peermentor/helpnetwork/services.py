@@ -67,9 +67,8 @@ def _participant(actor: Any, program: Program) -> Participant | None:
 
 def _require_taking_part(actor: Any, program: Program) -> Participant:
     participant = _participant(actor, program)
-    if not can_take_part(participant, program):
+    if participant is None or not can_take_part(participant, program):
         raise PermissionDenied("Only the program's enrolled participants ask and offer help.")
-    assert participant is not None
     return participant
 
 
