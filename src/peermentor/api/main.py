@@ -7,6 +7,8 @@ from csp.decorators import csp_exempt
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as SchemaValidationError
 from ninja.security import HttpBearer, django_auth
 
 from peermentor.api.services import api_token_authenticate
@@ -56,6 +58,48 @@ def validation_error(request: HttpRequest, error: ValidationError) -> HttpRespon
         field, messages = next(iter(error.message_dict.items()))
         return _error(request, " ".join(messages), 400, None if field == "__all__" else field)
     return _error(request, " ".join(error.messages), 400)
+
+
+# django-ninja answers bad input itself with {"detail": ...}; these keep its answers to the one
+# contract too, so a client handles every 4xx the same way.
+@api.exception_handler(SchemaValidationError)
+def schema_validation_error(request: HttpRequest, error: SchemaValidationError) -> HttpResponse:
+    first = error.errors[0] if error.errors else {}
+    return _error(request, _schema_message(first), 400, _schema_field(first))
+
+
+def _schema_field(detail: dict[str, Any]) -> str | None:
+    """The input's own field name: ("body", "payload", "goals", 0) → "goals"."""
+    location = list(detail.get("loc", ()))
+    if location and location[0] in {"body", "query", "path", "form", "file"}:
+        source = location.pop(0)
+        # A body or query schema is one parameter whose name clients never send; drop it.
+        if source in {"body", "query"} and len(location) > 1:
+            location.pop(0)
+    names = [str(part) for part in location if not isinstance(part, int)]
+    return ".".join(names) or None
+
+
+def _schema_message(detail: dict[str, Any]) -> str:
+    message = str(detail.get("msg") or "This value is not valid.")
+    if detail.get("type") == "missing":
+        return "This field is required."
+    return message.removeprefix("Value error, ")
+
+
+@api.exception_handler(AuthenticationError)
+def authentication_error(request: HttpRequest, error: AuthenticationError) -> HttpResponse:
+    return _error(
+        request, "Sign in, or send a valid token as `Authorization: Bearer <token>`.", 401
+    )
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+    message = error.message
+    if message.startswith("Cannot parse request body"):
+        message = "The request body is not valid JSON."
+    return _error(request, message, error.status_code)
 
 
 @api.exception_handler(PermissionDenied)
