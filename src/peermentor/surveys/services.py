@@ -709,6 +709,29 @@ def own_response(invitation: SurveyInvitation) -> SurveyResponse | None:
     return SurveyResponse.objects.filter(invitation_id=invitation.pk).first()
 
 
+def new_response(invitation: SurveyInvitation, *, now: Any) -> SurveyResponse:
+    """The (unsaved) response row for a first answer to `invitation`: named, or anonymous with
+    only its keyed hashes and the breakdown fields (see models.py)."""
+    survey = invitation.survey
+    participant = invitation.participant
+    response = SurveyResponse(
+        survey=survey,
+        is_anonymous=survey.is_anonymous,
+        person_key=keys.person_key(survey.program_id, participant.pk),
+        department_id=participant.person.department_id,
+        site_id=participant.person.site_id,
+        track_id=participant.track_id,
+        month=invitation.due_on.replace(day=1),
+    )
+    if survey.is_anonymous:
+        response.respondent_key = keys.respondent_key(invitation.pk)
+    else:
+        response.invitation = invitation
+        response.participant = participant
+        response.submitted_at = now
+    return response
+
+
 @transaction.atomic
 def survey_answer(
     *,
@@ -750,22 +773,7 @@ def survey_answer(
     now = timezone.now()
     is_change = response is not None
     if response is None:
-        participant = invitation.participant
-        response = SurveyResponse(
-            survey=survey,
-            is_anonymous=survey.is_anonymous,
-            person_key=keys.person_key(survey.program_id, participant.pk),
-            department_id=participant.person.department_id,
-            site_id=participant.person.site_id,
-            track_id=participant.track_id,
-            month=invitation.due_on.replace(day=1),
-        )
-        if survey.is_anonymous:
-            response.respondent_key = keys.respondent_key(invitation.pk)
-        else:
-            response.invitation = invitation
-            response.participant = participant
-            response.submitted_at = now
+        response = new_response(invitation, now=now)
         try:
             with transaction.atomic():
                 response.save(force_insert=True)
