@@ -1,0 +1,230 @@
+"""Connections over the API: my connections, one connection, a program's connections for its
+managers, and closing a connection early. Members and the program's managers see a
+connection; everyone else gets 404 (`get_connection_for`)."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema
+
+from peermentor.api.common import (
+    ERRORS,
+    READ_ERRORS,
+    FixedPageQuery,
+    Page,
+    Ref,
+    page_body,
+    require_page,
+)
+from peermentor.connections import selectors, services
+from peermentor.connections.models import ConnectionKind, ConnectionStatus, EndReason
+from peermentor.enrollment.models import ParticipantRole
+from peermentor.programs.permissions import get_program_for
+
+router = Router()
+
+
+class MemberOut(Schema):
+    participant_id: int
+    person_id: int
+    full_name: str
+    role: ParticipantRole
+    job_title: str
+    department: str | None
+    site: str | None
+
+    @staticmethod
+    def resolve_person_id(member: Any) -> int:
+        return member.participant.person_id
+
+    @staticmethod
+    def resolve_full_name(member: Any) -> str:
+        return member.participant.person.full_name
+
+    @staticmethod
+    def resolve_job_title(member: Any) -> str:
+        return member.participant.person.job_title
+
+    @staticmethod
+    def resolve_department(member: Any) -> str | None:
+        department = member.participant.person.department
+        return department.name if department else None
+
+    @staticmethod
+    def resolve_site(member: Any) -> str | None:
+        site = member.participant.person.site
+        return site.name if site else None
+
+
+class ConnectionOut(Schema):
+    id: int
+    program: Ref
+    track: Ref | None
+    kind: ConnectionKind
+    status: ConnectionStatus
+    reasons: str = Field(description="Why these people were matched, in plain language.")
+    started_at: datetime.datetime | None
+    planned_end_on: datetime.date | None
+    ended_at: datetime.datetime | None
+    end_reason: EndReason | None
+
+    @staticmethod
+    def resolve_end_reason(connection: Any) -> str | None:
+        return connection.end_reason or None
+
+
+class MyConnectionOut(ConnectionOut):
+    my_role: ParticipantRole
+    partners: list[MemberOut]
+    has_reflected: bool
+    next_step: str
+
+
+@router.get(
+    "/mine",
+    response={200: Page[MyConnectionOut], **READ_ERRORS},
+    summary="My connections: current ones first, with partners and why we were matched",
+)
+def my_connections(request: HttpRequest, page: Query[FixedPageQuery]) -> dict[str, Any]:
+    result = selectors.my_connections(viewer=request.user, page_number=page.page)
+    require_page(result, page.page)
+    items = [
+        {
+            **ConnectionOut.model_validate(row.connection).model_dump(),
+            "my_role": row.me.role,
+            "partners": row.partners,
+            "has_reflected": row.has_reflected,
+            "next_step": row.next_step,
+        }
+        for row in result.object_list
+    ]
+    return page_body(result, items)
+
+
+class ManagedConnectionOut(ConnectionOut):
+    source: str
+    score: float | None
+    created_at: datetime.datetime
+    end_reason_text: str
+    members: list[MemberOut]
+
+    @staticmethod
+    def resolve_members(connection: Any) -> list[Any]:
+        return list(connection.members.all())
+
+
+class StatusCountOut(Schema):
+    status: ConnectionStatus
+    label: str
+    count: int
+
+
+class ProgramConnectionPage(Page[ManagedConnectionOut]):
+    status_counts: list[StatusCountOut] = Field(description="Under the other filters.")
+    reflections_count: int
+    average_rating: float | None = Field(
+        description="Null until enough members reflected that no rating can be told apart."
+    )
+
+
+class ConnectionFilters(Schema):
+    status: ConnectionStatus | None = None
+    kind: ConnectionKind | None = None
+    track_id: int | None = None
+    search: str = Field("", max_length=100, description="Words in a member's name.")
+
+
+@router.get(
+    "/programs/{program_id}",
+    response={200: ProgramConnectionPage, **READ_ERRORS},
+    summary="A program's connections, newest first (its managers)",
+)
+def program_connections(
+    request: HttpRequest,
+    program_id: int,
+    filters: Query[ConnectionFilters],
+    page: Query[FixedPageQuery],
+) -> dict[str, Any]:
+    program = get_program_for(request.user, program_id, write=True)
+    result = selectors.connection_list(
+        viewer=request.user,
+        program=program,
+        status=filters.status.value if filters.status else None,
+        kind=filters.kind.value if filters.kind else None,
+        track_id=filters.track_id,
+        search=filters.search.strip(),
+        page_number=page.page,
+    )
+    require_page(result.page, page.page)
+    return page_body(
+        result.page,
+        list(result.page.object_list),
+        status_counts=[
+            {"status": status, "label": label, "count": count}
+            for status, label, count in result.status_counts
+        ],
+        reflections_count=result.reflections_count,
+        average_rating=result.average_rating,
+    )
+
+
+class ConnectionDetailOut(ConnectionOut):
+    is_manager: bool
+    my_role: ParticipantRole | None
+    partners: list[MemberOut] = Field(description="Everyone in it but the viewer.")
+    next_step: str
+
+
+def _detail_body(detail: selectors.ConnectionDetail) -> dict[str, Any]:
+    return {
+        **ConnectionOut.model_validate(detail.connection).model_dump(),
+        "is_manager": detail.is_manager,
+        "my_role": detail.me.role if detail.me else None,
+        "partners": detail.partners,
+        "next_step": detail.next_step,
+    }
+
+
+@router.get(
+    "/{connection_id}",
+    response={200: ConnectionDetailOut, **READ_ERRORS},
+    summary="One connection (its members and the program's managers)",
+)
+def connection_get(request: HttpRequest, connection_id: int) -> dict[str, Any]:
+    return _detail_body(selectors.connection_detail(viewer=request.user, pk=connection_id))
+
+
+class CloseEarlyIn(Schema):
+    reason_code: EndReason = Field(
+        description="Why: no_time, not_a_good_fit, left_organisation, goals_met or other."
+    )
+    reason_text: str = Field(
+        "", max_length=2000, description='In a few words; needed with "other".'
+    )
+
+
+@router.post(
+    "/{connection_id}/close",
+    response={200: ConnectionDetailOut, **ERRORS},
+    summary="Close an active connection early, with a reason (members or managers)",
+    description=(
+        "Ends the connection for every member and frees them to be matched again; the reason "
+        "is kept in its history. Only an active connection can close (409 otherwise)."
+    ),
+)
+def connection_close(
+    request: HttpRequest, connection_id: int, payload: CloseEarlyIn
+) -> dict[str, Any]:
+    connection, _me, _is_manager = selectors.get_connection_for(
+        viewer=request.user, pk=connection_id
+    )
+    services.connection_close_early(
+        actor=request.user,
+        connection=connection,
+        reason_code=payload.reason_code.value,
+        reason_text=payload.reason_text,
+    )
+    return _detail_body(selectors.connection_detail(viewer=request.user, pk=connection_id))
