@@ -10,14 +10,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from peermentor.connections.models import ConnectionMember
 from peermentor.core.pagination import PAGE_SIZE
-from peermentor.enrollment.models import Participant, ParticipantStatus
+from peermentor.enrollment.models import Answer, Participant, ParticipantStatus
 from peermentor.helpnetwork.models import (
     AskStatus,
     HelpAsk,
@@ -27,7 +28,7 @@ from peermentor.helpnetwork.models import (
 )
 from peermentor.helpnetwork.permissions import can_take_part, can_view_ask, is_help_program
 from peermentor.people.models import Skill
-from peermentor.programs.models import Format, Program, QuestionKind
+from peermentor.programs.models import Format, ProfileQuestion, Program, QuestionKind
 from peermentor.programs.permissions import can_manage_program, get_program_for
 
 CHUNK_SIZE = 900
@@ -61,8 +62,6 @@ class HelpProgramAccess:
 def get_help_program_for(*, viewer: Any, pk: Any, take_part: bool = False) -> HelpProgramAccess:
     """A help-network program the viewer may see: 404 for one they may not see (or that is not
     a help network); with `take_part`, 403 unless they are an enrolled participant."""
-    from django.core.exceptions import PermissionDenied
-
     program = get_program_for(viewer, pk)
     if not is_help_program(program):
         raise Http404("This program has no help network.")
@@ -78,8 +77,6 @@ def get_help_program_for(*, viewer: Any, pk: Any, take_part: bool = False) -> He
 
 # --- who can help --------------------------------------------------------------------------
 def offer_question_keys(program: Program) -> list[str]:
-    from peermentor.programs.models import ProfileQuestion
-
     return list(
         ProfileQuestion.objects.filter(
             program=program, kind=QuestionKind.SKILLS_OFFERED
@@ -90,8 +87,6 @@ def offer_question_keys(program: Program) -> list[str]:
 def participants_offering(*, program: Program, skill_name: str) -> list[int]:
     """Enrolled participants of `program` who offered `skill_name` in any of its "skills
     offered" questions (names compared without case). One query."""
-    from peermentor.enrollment.models import Answer
-
     wanted = skill_name.strip().casefold()
     found: list[int] = []
     for participant_id, value in (
@@ -454,7 +449,6 @@ __all__ = [
     "AskPage",
     "HelpHome",
     "OpenAsks",
-    "Prefetch",
     "Suggestion",
     "ask_page",
     "asks_with_waiting_offers",

@@ -38,7 +38,7 @@ from peermentor.helpnetwork.models import (
     OfferStatus,
 )
 from peermentor.helpnetwork.permissions import can_take_part, is_help_program
-from peermentor.helpnetwork.selectors import has_offered, participants_with_room
+from peermentor.helpnetwork.selectors import has_offered
 from peermentor.notifications.models import NotificationKind
 from peermentor.notifications.services import NotificationSpec, notifications_create, notify
 from peermentor.people.models import Skill
@@ -815,5 +815,4 @@ __all__ = [
     "help_ongoing_answer",
     "help_ongoing_propose",
     "help_thank",
-    "participants_with_room",
 ]
