@@ -59,6 +59,8 @@ def test_the_same_dedupe_key_is_written_once_per_recipient(personas):
         ({"kind": "gossip"}, "Unknown kind"),
         ({"title": "  "}, "needs a title"),
         ({"url": "https://evil.example/"}, "page of this site"),
+        ({"url": "//evil.example/path"}, "page of this site"),
+        ({"url": "/\\evil.example/path"}, "page of this site"),
     ],
 )
 def test_bad_notifications_are_refused(personas, fields, message):

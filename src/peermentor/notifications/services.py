@@ -13,6 +13,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from peermentor.core.errors import ApplicationError
 from peermentor.core.services import audit_record
@@ -57,7 +58,10 @@ def _checked(spec: NotificationSpec) -> NotificationSpec:
         raise ApplicationError("A notification needs a dedupe key of at most 200 characters.")
     if not str(spec.title).strip():
         raise ApplicationError("A notification needs a title.", field="title")
-    if spec.url and not str(spec.url).startswith("/"):
+    if spec.url and not (
+        str(spec.url).startswith("/")
+        and url_has_allowed_host_and_scheme(str(spec.url), allowed_hosts=None)
+    ):
         # Only links inside the site: a notification must never send people elsewhere.
         raise ApplicationError("A notification links to a page of this site.", field="url")
     return NotificationSpec(

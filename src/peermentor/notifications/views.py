@@ -63,7 +63,10 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
     """Mark it read and go where it leads."""
     notification = selectors.get_notification_for(viewer=request.user, pk=pk)
     services.notification_mark_read(actor=request.user, notification=notification)
-    return redirect(notification.url or reverse("notification_centre"))
+    target = notification.url
+    if not (target and url_has_allowed_host_and_scheme(target, allowed_hosts=None)):
+        target = reverse("notification_centre")
+    return redirect(target)
 
 
 @login_required
