@@ -153,24 +153,27 @@ def _find(programs: Sequence[Program], *, now: datetime) -> _Found:
     return found
 
 
-def _members(connection_ids: Iterable[int]) -> dict[int, list[Member]]:
-    """Current members of the connections, with their accounts; one query per 900."""
-    ids = sorted(set(connection_ids))
+def _members(found: _Found) -> dict[int, list[Member]]:
+    """Current members of the connections found, with their accounts (and each connection's
+    kind filled in where a finder did not give it); one query per 900 connections."""
+    ids = sorted(found.kinds)
     members: dict[int, list[Member]] = defaultdict(list)
     for start in range(0, len(ids), CHUNK_SIZE):
-        for connection_id, participant_id, user_id, is_active, full_name in (
+        for connection_id, kind, participant_id, user_id, is_active, full_name in (
             ConnectionMember.objects.filter(
                 connection_id__in=ids[start : start + CHUNK_SIZE], is_current=True
             )
             .order_by("connection_id", "id")
             .values_list(
                 "connection_id",
+                "connection__kind",
                 "participant_id",
                 "participant__person__user_id",
                 "participant__person__user__is_active",
                 "participant__person__full_name",
             )
         ):
+            found.kinds[connection_id] = kind
             members[connection_id].append(
                 Member(participant_id, user_id if is_active else None, full_name)
             )
@@ -225,7 +228,7 @@ def nudges_collect(*, now: datetime | None = None) -> list[NotificationSpec]:
     if not programs:
         return []
     found = _find(programs, now=now)
-    members = _members(found.kinds)
+    members = _members(found)
     notes: list[NotificationSpec] = []
 
     for pk, started_at, last_met_at in found.stalled:
@@ -308,7 +311,7 @@ def nudges_collect(*, now: datetime | None = None) -> list[NotificationSpec]:
                 )
             )
     for connection_id, participant_id, due_on in found.check_ins:
-        kind = found.kinds.get(connection_id) or ""
+        kind = found.kinds[connection_id]
         people = members[connection_id]
         for member, others in _for_each_member(people):
             if member.participant_id != participant_id:
