@@ -58,22 +58,30 @@ BoolArray = NDArray[np.bool_]
 # Up to this many people the pair scores live in a dense float32 matrix (576 MB at the limit).
 DENSE_LIMIT = 12_000
 # Candidate neighbourhood: each person's best allowed partners.
-NEIGHBOURS = 24
+NEIGHBOURS = 32
 # People evaluated together in one vectorised local-search step.
 BATCH = 256
 MAX_SWEEPS = 12
 # A sweep that improves the objective by less than this (relative) ends the search.
 MIN_SWEEP_GAIN = 1e-6
 # Weight of the balance penalty (per attribute, per squared head-count deviation).
-BALANCE_WEIGHT = 0.05
+BALANCE_WEIGHT = 0.2
 # Placing one more person always outranks any change of score.
 PLACE_BONUS = 1e3
 # About two million pairs per block in whole-population passes.
 BLOCK_PAIRS = 1 << 21
 # Below this much, a gain is rounding noise.
 EPSILON = 1e-9
+# Swaps are tried with the members of each person's most promising candidate circles.
+SWAP_CIRCLES = 8
+# Re-partition: each circle's most linked neighbouring circles, and pairs scored per batch.
+PAIRS_PER_CIRCLE = 8
+REPARTITION_BATCH = 256
 # Up to this many people, circles are chosen by exhaustive search (exactly optimal).
 EXACT_LIMIT = 12
+# Exhaustive re-forming around someone left out: window size and how many tries per round.
+WINDOW = 10
+MAX_WINDOW_REPAIRS = 200
 # Rounds of inserting and re-forming circles for people left out.
 REPAIR_ROUNDS = 4
 
@@ -360,7 +368,8 @@ class _State:
         self.size = np.zeros(capacity, dtype=np.int64)
         self.weight = np.zeros(capacity)  # sum of pair scores inside the circle
         self.own = np.zeros(n)  # each person's score sum with the rest of their circle
-        self.count = 0  # circles allocated (some may be empty after moves)
+        self.count = 0  # circle slots used so far (some may be empty again)
+        self.empty: list[int] = []  # dissolved slots to reuse
         self.balance = balance
         for attribute in balance:
             attribute.counts = np.zeros((capacity, len(attribute.shares)), dtype=np.int64)
@@ -385,8 +394,13 @@ class _State:
     # -- changes
 
     def new_circle(self, people: Sequence[int]) -> int:
-        circle = self.count
-        self.count += 1
+        if self.empty:
+            circle = self.empty.pop()
+        else:
+            circle = self.count
+            self.count += 1
+            if circle >= self.members.shape[0]:
+                self._grow()
         self.members[circle] = -1
         self.members[circle, : len(people)] = people
         self.size[circle] = len(people)
@@ -397,6 +411,29 @@ class _State:
             )
         self.refresh(np.array([circle], dtype=np.intp))
         return circle
+
+    def dissolve(self, circle: int) -> None:
+        """Everyone in the circle becomes unplaced; the slot is reused by the next circle."""
+        row = self.members[circle]
+        people = row[row >= 0]
+        self.circle_of[people] = -1
+        self.own[people] = 0.0
+        row[:] = -1
+        self.size[circle] = 0
+        self.weight[circle] = 0.0
+        for attribute in self.balance:
+            attribute.counts[circle] = 0
+        self.empty.append(circle)
+
+    def _grow(self) -> None:
+        extra = max(16, self.members.shape[0] // 2)
+        self.members = np.vstack([self.members, np.full((extra, self.hi), -1, dtype=np.intp)])
+        self.size = np.concatenate([self.size, np.zeros(extra, dtype=np.int64)])
+        self.weight = np.concatenate([self.weight, np.zeros(extra)])
+        for attribute in self.balance:
+            attribute.counts = np.vstack(
+                [attribute.counts, np.zeros((extra, len(attribute.shares)), dtype=np.int64)]
+            )
 
     def remove(self, person: int) -> None:
         circle = int(self.circle_of[person])
@@ -409,6 +446,17 @@ class _State:
         self.own[person] = 0.0
         for attribute in self.balance:
             attribute.counts[circle, attribute.codes[person]] -= 1
+
+    def replace(self, circle: int, people: Sequence[int]) -> None:
+        """Make `people` the whole of `circle` (call refresh afterwards)."""
+        self.members[circle] = -1
+        self.members[circle, : len(people)] = people
+        self.size[circle] = len(people)
+        self.circle_of[list(people)] = circle
+        for attribute in self.balance:
+            attribute.counts[circle] = np.bincount(
+                attribute.codes[list(people)], minlength=len(attribute.shares)
+            )
 
     def add(self, person: int, circle: int) -> None:
         self.members[circle, self.size[circle]] = person
@@ -522,28 +570,41 @@ def _repair(state: _State, neighbours: _Neighbourhoods, rng: np.random.Generator
         before = state.placed()
         _insert_unplaced(state, neighbours)
         _form_from_leftovers(state, neighbours, rng)
+        if state.placed() == before:
+            _window_repair(state, neighbours, rng)
         if state.placed() == before or state.placed() == state.n:
             break
     return state.placed() > start
 
 
 def _solve_small(state: _State) -> None:
-    """Up to EXACT_LIMIT people: the best circles by exhaustive search over subsets (most people
-    placed, then the greatest total)."""
-    n, lo, hi = state.n, state.lo, state.hi
-    people = np.arange(n, dtype=np.intp)
-    first, second = np.meshgrid(people, people, indexing="ij")
+    """Up to EXACT_LIMIT people: the best circles by exhaustive search (most people placed, then
+    the greatest total)."""
+    _, _, circles = _best_partition(state, list(range(state.n)))
+    for members in circles:
+        state.new_circle(members)
+
+
+def _best_partition(state: _State, people: list[int]) -> tuple[int, float, list[list[int]]]:
+    """The best circles among `people` (at most ~14) by exhaustive search: (placed, total,
+    circles). Scores are exact."""
+    n, lo, hi = len(people), state.lo, state.hi
+    index = np.asarray(people, dtype=np.intp)
+    first, second = np.meshgrid(index, index, indexing="ij")
     scores, allowed = state.oracle.exact(first.ravel(), second.ravel())
     scores = scores.reshape(n, n)
     allowed = allowed.reshape(n, n)
-    circles: list[tuple[int, float]] = []
+    # Valid circles, filed under their lowest member: a circle inside the free people that
+    # contains the lowest free person has that person as its lowest member.
+    by_lowest: list[list[tuple[int, float]]] = [[] for _ in range(n)]
     for size in range(lo, min(hi, n) + 1):
+        upper = np.triu_indices(size, 1)
         for combo in itertools.combinations(range(n), size):
-            index = np.asarray(combo)
-            block = allowed[np.ix_(index, index)]
-            if block[np.triu_indices(size, 1)].all():
-                weight = float(scores[np.ix_(index, index)][np.triu_indices(size, 1)].sum())
-                circles.append((sum(1 << k for k in combo), 2.0 * weight / (size - 1)))
+            chosen = np.asarray(combo)
+            if allowed[np.ix_(chosen, chosen)][upper].all():
+                weight = float(scores[np.ix_(chosen, chosen)][upper].sum())
+                mask = sum(1 << k for k in combo)
+                by_lowest[combo[0]].append((mask, 2.0 * weight / (size - 1)))
     memo: dict[int, tuple[int, float, tuple[int, ...]]] = {}
 
     def best(free: int) -> tuple[int, float, tuple[int, ...]]:
@@ -553,8 +614,8 @@ def _solve_small(state: _State) -> None:
             return memo[free]
         low = free & -free
         placed, value, chosen = best(free & ~low)
-        for mask, circle_value in circles:
-            if mask & low and mask & free == mask:
+        for mask, circle_value in by_lowest[low.bit_length() - 1]:
+            if mask & free == mask:
                 rest = best(free & ~mask)
                 option = (rest[0] + mask.bit_count(), rest[1] + circle_value, (mask, *rest[2]))
                 if option[0] > placed or (option[0] == placed and option[1] > value + EPSILON):
@@ -562,8 +623,50 @@ def _solve_small(state: _State) -> None:
         memo[free] = (placed, value, chosen)
         return memo[free]
 
-    for mask in best((1 << n) - 1)[2]:
-        state.new_circle([k for k in range(n) if mask >> k & 1])
+    placed, value, masks = best((1 << n) - 1)
+    return placed, value, [[people[k] for k in range(n) if mask >> k & 1] for mask in masks]
+
+
+def _window_repair(state: _State, neighbours: _Neighbourhoods, rng: np.random.Generator) -> bool:
+    """For each person still left out: take them, their unplaced neighbours and the circles of
+    their placed neighbours (up to WINDOW people), and re-form circles there by exhaustive
+    search; keep the result if it places more people (or as many, scoring higher)."""
+    changed = False
+    tries = 0
+    for person in _difficulty_order(neighbours, rng).tolist():
+        if state.circle_of[person] >= 0 or neighbours.degree[person] < state.lo - 1:
+            continue
+        tries += 1
+        if tries > MAX_WINDOW_REPAIRS:
+            break
+        window = [person]
+        circles: list[int] = []
+        for partner in neighbours.partners[person].tolist():
+            if partner < 0 or partner in window:
+                continue
+            circle = int(state.circle_of[partner])
+            joining = (
+                [partner] if circle < 0 else state.members[circle][: state.size[circle]].tolist()
+            )
+            if len(window) + len(joining) > WINDOW:
+                continue
+            window += joining
+            if circle >= 0:
+                circles.append(circle)
+        if len(window) < state.lo:
+            continue
+        placed_now = sum(int(state.size[c]) for c in circles)
+        placed, _, best = _best_partition(state, window)
+        # Only more people placed counts here; quality among the same people is the local
+        # search's job.
+        if placed <= placed_now:
+            continue
+        for circle in circles:
+            state.dissolve(circle)
+        for members in best:
+            state.new_circle(members)
+        changed = True
+    return changed
 
 
 def _insert_unplaced(state: _State, neighbours: _Neighbourhoods) -> None:
@@ -769,26 +872,49 @@ def _local_search(
     rng: np.random.Generator,
     progress: ProgressCallback,
 ) -> int:
-    """Sweeps of batched moves and swaps until a sweep gains (almost) nothing."""
+    """Sweeps of batched moves and swaps, then re-partitions of neighbouring circles, until a
+    sweep gains (almost) nothing. After the first sweep only people near a circle that changed
+    are looked at again (nothing else can have a new improving move)."""
     sweeps = 0
+    dirty: BoolArray | None = None
     for sweep in range(MAX_SWEEPS):
         before = state.objective() + PLACE_BONUS * state.placed()
         order = rng.permutation(state.n).astype(np.intp)
-        for start in range(0, state.n, BATCH):
-            _improve_batch(state, neighbours, order[start : start + BATCH])
+        if dirty is not None:
+            order = order[_near_dirty(state, neighbours, order, dirty)]
+        changed: list[int] = []
+        for start in range(0, len(order), BATCH):
+            changed += _improve_batch(state, neighbours, order[start : start + BATCH])
+        changed += _repartition(state, neighbours, dirty)
         sweeps += 1
         after = state.objective() + PLACE_BONUS * state.placed()
         progress("improving circles", 0.5 + 0.4 * (sweep + 1) / MAX_SWEEPS)
-        if after - before <= MIN_SWEEP_GAIN * max(1.0, abs(before)):
+        if not changed or after - before <= MIN_SWEEP_GAIN * max(1.0, abs(before)):
             break
+        dirty = np.zeros(state.members.shape[0], dtype=bool)
+        dirty[changed] = True
     return sweeps
 
 
-def _improve_batch(state: _State, neighbours: _Neighbourhoods, people: IntArray) -> None:
-    """Evaluate every move and swap for a batch at once; apply the best disjoint improvements."""
+def _near_dirty(
+    state: _State, neighbours: _Neighbourhoods, people: IntArray, dirty: BoolArray
+) -> BoolArray:
+    """Which of `people` are unplaced, in a changed circle, or have a neighbour in one."""
+    home = state.circle_of[people]
+    near = np.where(home >= 0, dirty[np.maximum(home, 0)], True)
+    listed = neighbours.partners[people]
+    circles = np.where(listed >= 0, state.circle_of[np.maximum(listed, 0)], -1)
+    near |= (dirty[np.maximum(circles, 0)] & (circles >= 0)).any(axis=1)
+    return near
+
+
+def _improve_batch(state: _State, neighbours: _Neighbourhoods, people: IntArray) -> list[int]:
+    """Evaluate every move and swap for a batch at once; apply the best disjoint improvements.
+
+    Returns the circles that changed."""
     people = people[neighbours.degree[people] >= state.lo - 1]
     if len(people) == 0:
-        return
+        return []
     lo, hi = state.lo, state.hi
     home = state.circle_of[people]  # (B,)
     placed = home >= 0
@@ -833,14 +959,29 @@ def _improve_batch(state: _State, neighbours: _Neighbourhoods, people: IntArray)
         move_gain -= _balance_move(state, people, home, circles)
     move_gain = np.where(move_ok, move_gain, -np.inf)
 
-    # Swaps with a member q of the candidate circle.
+    # Swaps with a member q of one of the most promising candidate circles (the person may
+    # conflict with q only, as q leaves).
+    promise = np.where(has_circle & (conflicts <= 1), total, -np.inf)
+    width = min(SWAP_CIRCLES, circles.shape[1])
+    top = np.argsort(-promise, axis=1, kind="stable")[:, :width]
+    swap_circles = np.take_along_axis(circles, top, axis=1)
+    swap_circles = np.where(np.isfinite(np.take_along_axis(promise, top, axis=1)), swap_circles, -1)
+    q = np.take_along_axis(rows, top[:, :, None], axis=1)  # (B, S, hi)
+    q = np.where(swap_circles[:, :, None] >= 0, q, -1)
+    q_valid = q >= 0
+    q_safe = np.maximum(q, 0)
+    scores_s = np.take_along_axis(scores, top[:, :, None], axis=1)
+    allowed_s = np.take_along_axis(allowed, top[:, :, None], axis=1)
+    total_s = np.take_along_axis(total, top, axis=1)
+    conflicts_s = np.take_along_axis(conflicts, top, axis=1)
+    size_s = np.take_along_axis(size_c, top, axis=1)
+    weight_s = np.take_along_axis(weight_c, top, axis=1)
+    base_s = np.take_along_axis(base_c, top, axis=1)
     home_rows = state.members[safe_home]  # (B, hi)
     home_rows = np.where(placed[:, None] & (home_rows != people[:, None]), home_rows, -1)
-    q = rows  # (B, K, hi)
-    q_safe = np.maximum(q, 0)
     pair_first = np.broadcast_to(q_safe[:, :, :, None], (*q.shape, hi))
     pair_second = np.broadcast_to(home_rows[:, None, None, :], (*q.shape, hi))
-    pair_valid = valid[:, :, :, None] & (pair_second >= 0)
+    pair_valid = q_valid[:, :, :, None] & (pair_second >= 0)
     q_scores = np.zeros(pair_first.shape)
     q_allowed = np.ones(pair_first.shape, dtype=bool)
     if pair_valid.any():
@@ -849,19 +990,19 @@ def _improve_batch(state: _State, neighbours: _Neighbourhoods, people: IntArray)
         q_allowed[pair_valid] = ok
     q_home_total = q_scores.sum(axis=3)  # q's sum with home minus the person
     q_home_conflicts = (~q_allowed).sum(axis=3)
-    person_conflicts_without_q = conflicts[:, :, None] - (~allowed).astype(np.int64)
-    swap_ok = valid & (person_conflicts_without_q == 0)
+    person_conflicts_without_q = conflicts_s[:, :, None] - (~allowed_s).astype(np.int64)
+    swap_ok = q_valid & (person_conflicts_without_q == 0)
     swap_ok &= np.where(placed[:, None, None], q_home_conflicts == 0, True)
-    new_weight_c = weight_c[:, :, None] - state.own[q_safe] + total[:, :, None] - scores
+    new_weight_c = weight_s[:, :, None] - state.own[q_safe] + total_s[:, :, None] - scores_s
     new_weight_h = weight_h[:, None, None] - own[:, None, None] + q_home_total
-    swap_gain = _value(size_c[:, :, None], new_weight_c) - base_c[:, :, None]
+    swap_gain = _value(size_s[:, :, None], new_weight_c) - base_s[:, :, None]
     swap_gain += np.where(
         placed[:, None, None],
         _value(size_h[:, None, None], new_weight_h) - base_h[:, None, None],
         0.0,
     )
     if state.balance:
-        swap_gain -= _balance_swap(state, people, home, circles, q)
+        swap_gain -= _balance_swap(state, people, home, swap_circles, q)
     swap_gain = np.where(swap_ok, swap_gain, -np.inf)
 
     best_move = np.argmax(move_gain, axis=1)
@@ -882,7 +1023,7 @@ def _improve_batch(state: _State, neighbours: _Neighbourhoods, people: IntArray)
         origin = int(home[k])
         if use_swap[k]:
             slot = int(best_swap[k])
-            target = int(circles[k, slot // hi])
+            target = int(swap_circles[k, slot // hi])
             other = int(q[k, slot // hi, slot % hi])
         else:
             target = int(circles[k, best_move[k]])
@@ -902,6 +1043,166 @@ def _improve_batch(state: _State, neighbours: _Neighbourhoods, people: IntArray)
         changed.extend(involved)
     if changed:
         state.refresh(np.asarray(changed, dtype=np.intp))
+    return changed
+
+
+def _repartition(
+    state: _State, neighbours: _Neighbourhoods, dirty: BoolArray | None = None
+) -> list[int]:
+    """Re-split the members of two neighbouring circles in the best way, for many pairs at once.
+
+    Two circles of sizes s and t are pooled and every split into two valid sizes is scored
+    (at most a few thousand splits: C(14, 7) = 3432); this covers every move and swap between
+    them and every multiple exchange. Pairs of circles are those linked most often by members'
+    neighbourhoods; the best improving re-splits of disjoint pairs are applied. With `dirty`,
+    only pairs with a circle that changed since the last look. Returns the circles changed.
+    """
+    pairs = _linked_circle_pairs(state, neighbours)
+    if dirty is not None and len(pairs):
+        pairs = pairs[dirty[pairs[:, 0]] | dirty[pairs[:, 1]]]
+    if len(pairs) == 0:
+        return []
+    totals = state.size[pairs[:, 0]] + state.size[pairs[:, 1]]
+    best_gain = np.full(len(pairs), -np.inf)
+    best_split: list[BoolArray | None] = [None] * len(pairs)
+    for total in np.unique(totals).tolist():
+        masks = _split_masks(int(total), state.lo, state.hi)
+        chosen = np.flatnonzero(totals == total)
+        if len(masks) == 0:
+            continue
+        for start in range(0, len(chosen), REPARTITION_BATCH):
+            group = chosen[start : start + REPARTITION_BATCH]
+            gains, picks = _score_splits(state, pairs[group], masks)
+            best_gain[group] = gains
+            for k, pick in zip(group.tolist(), picks.tolist(), strict=True):
+                best_split[k] = masks[pick]
+    used: set[int] = set()
+    changed: list[int] = []
+    for k in np.argsort(-best_gain, kind="stable").tolist():
+        if not best_gain[k] > EPSILON:
+            break
+        first, second = int(pairs[k, 0]), int(pairs[k, 1])
+        if first in used or second in used:
+            continue
+        used |= {first, second}
+        split = best_split[k]
+        assert split is not None
+        pooled = _pooled(state, pairs[k : k + 1])[0]
+        state.replace(first, pooled[split].tolist())
+        state.replace(second, pooled[~split].tolist())
+        changed += [first, second]
+    if changed:
+        state.refresh(np.asarray(changed, dtype=np.intp))
+    return changed
+
+
+def _linked_circle_pairs(state: _State, neighbours: _Neighbourhoods) -> IntArray:
+    """Pairs of circles (first < second) most linked by members' neighbour lists."""
+    placed = np.flatnonzero(state.circle_of >= 0)
+    if len(placed) == 0:
+        return np.zeros((0, 2), dtype=np.intp)
+    partners = neighbours.partners[placed]
+    own = np.repeat(state.circle_of[placed], partners.shape[1])
+    other = np.where(partners >= 0, state.circle_of[np.maximum(partners, 0)], -1).ravel()
+    keep = (other >= 0) & (other != own)
+    low = np.minimum(own[keep], other[keep]).astype(np.int64)
+    high = np.maximum(own[keep], other[keep]).astype(np.int64)
+    keys, counts = np.unique(low * state.members.shape[0] + high, return_counts=True)
+    first = keys // state.members.shape[0]
+    second = keys % state.members.shape[0]
+    # Keep each circle's most linked partners.
+    order = np.lexsort((-counts, first))
+    rank = np.arange(len(order)) - np.searchsorted(first[order], first[order])
+    kept = order[rank < PAIRS_PER_CIRCLE]
+    return np.stack([first[kept], second[kept]], axis=1).astype(np.intp)
+
+
+def _pooled(state: _State, pairs: IntArray) -> IntArray:
+    """The members of both circles of each pair, side by side (same total size per call)."""
+    rows = np.concatenate([state.members[pairs[:, 0]], state.members[pairs[:, 1]]], axis=1)
+    order = np.argsort(rows < 0, axis=1, kind="stable")
+    rows = np.take_along_axis(rows, order, axis=1)
+    total = int(state.size[pairs[0, 0]] + state.size[pairs[0, 1]])
+    pooled: IntArray = rows[:, :total]
+    return pooled
+
+
+_MASK_CACHE: dict[tuple[int, int, int], BoolArray] = {}
+
+
+def _split_masks(total: int, lo: int, hi: int) -> BoolArray:
+    """Every split of `total` pooled people into two valid circles (first part as a mask)."""
+    key = (total, lo, hi)
+    if key not in _MASK_CACHE:
+        masks: list[list[bool]] = []
+        for size in range(lo, hi + 1):
+            rest = total - size
+            if not lo <= rest <= hi or size > rest:
+                continue
+            for combo in itertools.combinations(range(total), size):
+                if size == rest and combo[0] != 0:
+                    continue  # the same split with the parts swapped
+                mask = [False] * total
+                for k in combo:
+                    mask[k] = True
+                masks.append(mask)
+        _MASK_CACHE[key] = np.asarray(masks, dtype=bool).reshape(len(masks), total)
+    return _MASK_CACHE[key]
+
+
+def _score_splits(state: _State, pairs: IntArray, masks: BoolArray) -> tuple[FloatArray, IntArray]:
+    """For each pair of circles, the gain of its best valid split and which split it is."""
+    pooled = _pooled(state, pairs)  # (P, t)
+    count, total = pooled.shape
+    first = np.broadcast_to(pooled[:, :, None], (count, total, total))
+    second = np.broadcast_to(pooled[:, None, :], (count, total, total))
+    off_diagonal = ~np.eye(total, dtype=bool)
+    scores = np.zeros((count, total, total))
+    allowed = np.ones((count, total, total), dtype=bool)
+    values, ok = state.oracle.pairs(first[:, off_diagonal], second[:, off_diagonal])
+    scores[:, off_diagonal] = values
+    allowed[:, off_diagonal] = ok
+    inside = masks.astype(np.float64).T  # (t, M)
+    outside = 1.0 - inside
+    conflicts = (~allowed).astype(np.float64)
+
+    def within(matrix: FloatArray, part: FloatArray) -> FloatArray:
+        result: FloatArray = np.einsum("pim,im->pm", matrix @ part, part) / 2.0
+        return result
+
+    size_in = inside.sum(axis=0)
+    size_out = total - size_in
+    value = 2.0 * within(scores, inside) / (size_in - 1) + 2.0 * within(scores, outside) / (
+        size_out - 1
+    )
+    bad = within(conflicts, inside) + within(conflicts, outside)
+    if state.balance:
+        value -= _split_penalty(state, pooled, inside)
+    value = np.where(bad > 0.5, -np.inf, value)
+    pick = np.argmax(value, axis=1).astype(np.intp)
+    current = _value(state.size[pairs[:, 0]], state.weight[pairs[:, 0]]) + _value(
+        state.size[pairs[:, 1]], state.weight[pairs[:, 1]]
+    )
+    if state.balance:
+        current -= state.penalty(pairs[:, 0]) + state.penalty(pairs[:, 1])
+    gain = value[np.arange(count), pick] - current
+    return gain, pick
+
+
+def _split_penalty(state: _State, pooled: IntArray, inside: FloatArray) -> FloatArray:
+    """Balance penalty of both parts of every split (P, M)."""
+    total = np.zeros((pooled.shape[0], inside.shape[1]))
+    size_in = inside.sum(axis=0)
+    size_out = pooled.shape[1] - size_in
+    for attribute in state.balance:
+        one_hot = np.eye(len(attribute.shares))[attribute.codes[pooled]]  # (P, t, cats)
+        counts_in = np.einsum("ptc,tm->pmc", one_hot, inside)
+        counts_out = one_hot.sum(axis=1)[:, None, :] - counts_in
+        expected_in = size_in[None, :, None] * attribute.shares[None, None, :]
+        expected_out = size_out[None, :, None] * attribute.shares[None, None, :]
+        total += ((counts_in - expected_in) ** 2).sum(axis=2)
+        total += ((counts_out - expected_out) ** 2).sum(axis=2)
+    return BALANCE_WEIGHT * total
 
 
 def _balance_move(state: _State, people: IntArray, home: IntArray, circles: IntArray) -> FloatArray:
@@ -995,7 +1296,7 @@ def _result(
         circles.append([int(pool[p]) for p in row[row >= 0].tolist()])
         is_fixed.append(False)
 
-    scored = [_exact_circle(scorer, members) for members in circles]
+    scored = _exact_circles(scorer, circles)
     # The oracle decides allowed pairs exactly; this is a guard, never expected to fire.
     for k, (members, (_, allowed)) in enumerate(zip(circles, scored, strict=True)):
         if not is_fixed[k] and not allowed.all():
@@ -1058,20 +1359,34 @@ def _result(
     )
 
 
-def _exact_circle(scorer: Scorer, members: list[int]) -> tuple[FloatArray, BoolArray]:
-    """Exact pair scores and allowed flags inside a circle (diagonal: 0 and True)."""
-    size = len(members)
-    index = np.asarray(members, dtype=np.intp)
-    first, second = np.triu_indices(size, 1)
-    scores = np.zeros((size, size))
-    allowed = np.ones((size, size), dtype=bool)
-    if len(first):
-        values, ok = scorer.pair_scores(index[first], index[second])
-        scores[first, second] = values
-        scores[second, first] = values
-        allowed[first, second] = ok
-        allowed[second, first] = ok
-    return scores, allowed
+def _exact_circles(scorer: Scorer, circles: list[list[int]]) -> list[tuple[FloatArray, BoolArray]]:
+    """Exact pair scores and allowed flags inside each circle (diagonal: 0 and True), scored
+    in one call."""
+    uppers = [np.triu_indices(len(members), 1) for members in circles]
+    first = [
+        np.asarray(members, dtype=np.intp)[upper[0]]
+        for members, upper in zip(circles, uppers, strict=True)
+    ]
+    second = [
+        np.asarray(members, dtype=np.intp)[upper[1]]
+        for members, upper in zip(circles, uppers, strict=True)
+    ]
+    if circles and sum(len(f) for f in first):
+        values, ok = scorer.pair_scores(np.concatenate(first), np.concatenate(second))
+    else:
+        values, ok = np.zeros(0), np.zeros(0, dtype=bool)
+    result: list[tuple[FloatArray, BoolArray]] = []
+    offset = 0
+    for members, (rows, cols) in zip(circles, uppers, strict=True):
+        size = len(members)
+        count = len(rows)
+        scores = np.zeros((size, size))
+        allowed = np.ones((size, size), dtype=bool)
+        scores[rows, cols] = scores[cols, rows] = values[offset : offset + count]
+        allowed[rows, cols] = allowed[cols, rows] = ok[offset : offset + count]
+        offset += count
+        result.append((scores, allowed))
+    return result
 
 
 def _unmatched(
