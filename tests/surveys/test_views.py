@@ -295,3 +295,15 @@ def test_my_surveys_queries_do_not_grow_with_invitations(
         SurveyInvitationFactory(survey=survey, participant=personas.participant_record)
     with django_assert_max_num_queries(6):
         assert "S5" in client.get(reverse("my_surveys")).content.decode()
+
+
+def test_surveys_to_answer_lists_only_the_viewers_open_unanswered_ones(
+    personas, survey, invitation
+):
+    from peermentor.surveys.selectors import surveys_to_answer
+
+    SurveyInvitationFactory(survey=survey, participant=personas.other_participant_record)
+    assert surveys_to_answer(viewer=personas.participant) == [invitation]
+    survey_answer(actor=personas.participant, invitation=invitation, answers=ANSWERS)
+    assert surveys_to_answer(viewer=personas.participant) == []
+    assert surveys_to_answer(viewer=personas.manager) == []

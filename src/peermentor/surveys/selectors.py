@@ -92,6 +92,7 @@ __all__ = [
     "survey_builder",
     "survey_list",
     "survey_results",
+    "surveys_to_answer",
 ]
 
 PAGE_SIZE = 25
@@ -262,6 +263,25 @@ def my_surveys(*, viewer: Any, page_number: Any = None, today: date | None = Non
         .order_by("-is_open_now", "-due_on", "-id")
     )
     return Paginator(invitations, PAGE_SIZE).get_page(page_number)
+
+
+def surveys_to_answer(*, viewer: Any, limit: int = 5, today: date | None = None) -> list[Any]:
+    """The viewer's invitations still waiting for an answer (open survey, window not passed),
+    soonest closing first, at most `limit` — for a home page's "what needs you now". One
+    query."""
+    if not getattr(viewer, "is_authenticated", False):
+        return []
+    today = today or timezone.localdate()
+    return list(
+        SurveyInvitation.objects.filter(
+            participant__person__user_id=viewer.pk,
+            answered_at__isnull=True,
+            survey__status=SurveyStatus.OPEN,
+            closes_on__gte=today,
+        )
+        .select_related("survey__program")
+        .order_by("closes_on", "id")[:limit]
+    )
 
 
 @dataclass(frozen=True)
