@@ -91,16 +91,13 @@ class MyConnectionOut(ConnectionOut):
 def my_connections(request: HttpRequest, page: Query[FixedPageQuery]) -> dict[str, Any]:
     result = selectors.my_connections(viewer=request.user, page_number=page.page)
     require_page(result, page.page)
-    items = [
-        {
-            **ConnectionOut.model_validate(row.connection).model_dump(),
-            "my_role": row.me.role,
-            "partners": row.partners,
-            "has_reflected": row.has_reflected,
-            "next_step": row.next_step,
-        }
-        for row in result.object_list
-    ]
+    items = []
+    for row in result.object_list:
+        connection = row.connection
+        connection.my_role = row.me.role
+        connection.partners = row.partners
+        connection.next_step = row.next_step
+        items.append(connection)
     return page_body(result, items)
 
 
@@ -178,14 +175,14 @@ class ConnectionDetailOut(ConnectionOut):
     next_step: str
 
 
-def _detail_body(detail: selectors.ConnectionDetail) -> dict[str, Any]:
-    return {
-        **ConnectionOut.model_validate(detail.connection).model_dump(),
-        "is_manager": detail.is_manager,
-        "my_role": detail.me.role if detail.me else None,
-        "partners": detail.partners,
-        "next_step": detail.next_step,
-    }
+def _detail_body(detail: selectors.ConnectionDetail) -> Any:
+    # The schema reads attributes; the selector's extras ride on the connection itself.
+    connection = detail.connection
+    connection.is_manager = detail.is_manager
+    connection.my_role = detail.me.role if detail.me else None
+    connection.partners = detail.partners
+    connection.next_step = detail.next_step
+    return connection
 
 
 @router.get(
@@ -193,7 +190,7 @@ def _detail_body(detail: selectors.ConnectionDetail) -> dict[str, Any]:
     response={200: ConnectionDetailOut, **READ_ERRORS},
     summary="One connection (its members and the program's managers)",
 )
-def connection_get(request: HttpRequest, connection_id: int) -> dict[str, Any]:
+def connection_get(request: HttpRequest, connection_id: int) -> Any:
     return _detail_body(selectors.connection_detail(viewer=request.user, pk=connection_id))
 
 
@@ -215,9 +212,7 @@ class CloseEarlyIn(Schema):
         "is kept in its history. Only an active connection can close (409 otherwise)."
     ),
 )
-def connection_close(
-    request: HttpRequest, connection_id: int, payload: CloseEarlyIn
-) -> dict[str, Any]:
+def connection_close(request: HttpRequest, connection_id: int, payload: CloseEarlyIn) -> Any:
     connection, _me, _is_manager = selectors.get_connection_for(
         viewer=request.user, pk=connection_id
     )

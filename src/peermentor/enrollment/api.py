@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from peermentor.api.common import ERRORS, READ_ERRORS, Page, PageQuery, Ref, paginate
 from peermentor.core.errors import ApplicationError
@@ -150,7 +150,7 @@ class EnrollIn(Schema):
         'manager\'s approval answer with status "pending_approval".'
     ),
 )
-def enroll(request: HttpRequest, program_id: int, payload: EnrollIn) -> tuple[int, Any]:
+def enroll(request: HttpRequest, program_id: int, payload: EnrollIn) -> Status[Any]:
     program = get_program_for(request.user, program_id)
     track = None
     if payload.track is not None:
@@ -163,4 +163,4 @@ def enroll(request: HttpRequest, program_id: int, payload: EnrollIn) -> tuple[in
         track=track,
         role=payload.role.value if payload.role else None,
     )
-    return 201, participant
+    return Status(201, participant)

@@ -11,7 +11,7 @@ import datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from peermentor.api.common import (
     ERRORS,
@@ -83,7 +83,7 @@ class RunStartIn(Schema):
         "at a time per program (or track); poll the run until it is no longer active."
     ),
 )
-def run_start(request: HttpRequest, program_id: int, payload: RunStartIn) -> tuple[int, Any]:
+def run_start(request: HttpRequest, program_id: int, payload: RunStartIn) -> Status[Any]:
     program = get_managed_program(request.user, program_id)
     track = None
     if payload.track is not None:
@@ -93,7 +93,7 @@ def run_start(request: HttpRequest, program_id: int, payload: RunStartIn) -> tup
     run = services.match_run_start(
         actor=request.user, program=program, track=track, seed=payload.seed
     )
-    return 201, run
+    return Status(201, run)
 
 
 class RunCountsOut(Schema):

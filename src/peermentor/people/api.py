@@ -10,7 +10,7 @@ import datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Field, File, Query, Router, Schema
+from ninja import Field, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from peermentor.api.common import (
@@ -100,7 +100,7 @@ class ImportRejectedOut(ErrorOut):
         'changes. A batch with status "ready" can be applied; "invalid" lists every bad row.'
     ),
 )
-def import_preview(request: HttpRequest, file: File[UploadedFile]) -> tuple[int, Any]:
+def import_preview(request: HttpRequest, file: File[UploadedFile]) -> Status[Any]:
     form = ImportUploadForm(data={}, files={"file": file})
     if not form.is_valid():
         raise ApplicationError(" ".join(form.errors["file"]), field="file")
@@ -108,7 +108,7 @@ def import_preview(request: HttpRequest, file: File[UploadedFile]) -> tuple[int,
     batch = services.people_import_preview(
         actor=request.user, file_name=upload.name or "upload", content=upload.read()
     )
-    return 201, batch
+    return Status(201, batch)
 
 
 @router.get(
@@ -142,7 +142,7 @@ def import_apply(request: HttpRequest, batch_id: int, payload: ImportApplyIn) ->
             actor=request.user, batch=batch, deactivate_missing=payload.deactivate_missing
         )
     except services.ImportRejected as rejected:
-        return 409, {"message": rejected.message, "field": None, "errors": rejected.errors}
+        return Status(409, {"message": rejected.message, "field": None, "errors": rejected.errors})
 
 
 # --- people --------------------------------------------------------------------------------
@@ -174,8 +174,8 @@ class PersonOut(Schema):
 
 class PersonDetailOut(PersonOut):
     reporting_chain: list[PersonRef] = Field(description="Managers, the direct one first.")
-    report_count: int
-    reports: list[PersonRef] = Field(
+    direct_report_count: int
+    direct_reports: list[PersonRef] = Field(
         description=f"Direct reports by name (the first {selectors.REPORTS_SHOWN})."
     )
 
@@ -212,11 +212,10 @@ def person_list(
     response={200: PersonDetailOut, **READ_ERRORS},
     summary="One person, with their reporting line",
 )
-def person_detail(request: HttpRequest, person_id: int) -> dict[str, Any]:
+def person_detail(request: HttpRequest, person_id: int) -> Any:
     detail = selectors.person_detail(viewer=request.user, pk=person_id)
-    return {
-        **PersonOut.model_validate(detail.person).model_dump(),
-        "reporting_chain": detail.reporting_chain,
-        "report_count": detail.report_count,
-        "reports": detail.reports,
-    }
+    person = detail.person
+    person.reporting_chain = detail.reporting_chain
+    person.direct_report_count = detail.report_count
+    person.direct_reports = detail.reports
+    return person

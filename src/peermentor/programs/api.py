@@ -7,7 +7,7 @@ import datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from peermentor.api.common import ERRORS, READ_ERRORS, Page, PageQuery, Ref, paginate
 from peermentor.programs import services
@@ -185,7 +185,7 @@ class ProgramCreateIn(Schema):
         "success metrics; all can be changed on the program's pages."
     ),
 )
-def program_create(request: HttpRequest, payload: ProgramCreateIn) -> tuple[int, Any]:
+def program_create(request: HttpRequest, payload: ProgramCreateIn) -> Status[Any]:
     data = payload.model_dump()
     # Plain strings, not enum members, go into the program's JSON fields and audit trail.
     data["goals"] = [goal.value for goal in payload.goals]
@@ -193,7 +193,7 @@ def program_create(request: HttpRequest, payload: ProgramCreateIn) -> tuple[int,
     if payload.eligibility is not None:
         data["eligibility"] = payload.eligibility.model_dump(exclude_defaults=True)
     program = services.program_create(actor=request.user, **data)
-    return 201, _detail_body(request, program)
+    return Status(201, _detail_body(request, program))
 
 
 @router.get(
