@@ -109,6 +109,10 @@ class MatchRun(models.Model):
     def progress_percent(self) -> int:
         return round(self.progress * 100)
 
+    @property
+    def gap_percent(self) -> float | None:
+        return None if self.gap is None else self.gap * 100
+
 
 # Roles in which one person may appear in several proposals of a run.
 MULTI_PLACE_ROLES = [ParticipantRole.FACILITATOR, ParticipantRole.HOST, ParticipantRole.BUDDY]

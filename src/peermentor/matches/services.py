@@ -183,6 +183,10 @@ class PreviewResult:
     def is_sample(self) -> bool:
         return self.sample_size < self.participant_count
 
+    @property
+    def gap_percent(self) -> float | None:
+        return None if self.gap is None else self.gap * 100
+
 
 def relative_gap(total: float, bound: float | None) -> float | None:
     if bound is None:
