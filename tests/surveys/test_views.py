@@ -2,6 +2,7 @@ import re
 
 import pytest
 from django.urls import URLPattern, reverse
+from django.utils.html import escape
 
 from peermentor.surveys import urls as survey_urls
 from peermentor.surveys.models import Survey, SurveyInvitation
@@ -242,7 +243,7 @@ def test_results_page_never_names_anonymous_authors(
         for invitation in SurveyInvitation.objects.exclude(participant=personas.participant_record)
     ]
     for name in names:
-        assert name not in html
+        assert escape(name) not in html
 
 
 def test_results_page_queries_do_not_grow_with_responses(
@@ -307,3 +308,28 @@ def test_surveys_to_answer_lists_only_the_viewers_open_unanswered_ones(
     survey_answer(actor=personas.participant, invitation=invitation, answers=ANSWERS)
     assert surveys_to_answer(viewer=personas.participant) == []
     assert surveys_to_answer(viewer=personas.manager) == []
+
+
+def test_named_responses_page_queries_do_not_grow(
+    client, personas, named_survey, make_respondent, django_assert_max_num_queries
+):
+    def add(count):
+        for _ in range(count):
+            invitation = make_respondent(named_survey)
+            survey_answer(
+                actor=invitation.participant.person.user, invitation=invitation, answers=ANSWERS
+            )
+
+    add(2)
+    client.force_login(personas.manager)
+    url = reverse("survey_responses", args=[named_survey.pk])
+    with django_assert_max_num_queries(10):
+        client.get(url)
+    add(12)
+    with django_assert_max_num_queries(10):
+        html = client.get(url).content.decode()
+    assert "Meetings; Plan" in html
+    names = SurveyInvitation.objects.filter(survey=named_survey).values_list(
+        "participant__person__full_name", flat=True
+    )
+    assert all(escape(name) in html for name in names)
