@@ -311,14 +311,21 @@ def _reporting_tree(
     return managers
 
 
-def policy_toml(format_name: str, variant: str = "realistic", *, objective: str = "quality") -> str:
+def policy_toml(
+    format_name: str,
+    variant: str = "realistic",
+    *,
+    objective: str = "quality",
+    balance: tuple[str, ...] = (),
+) -> str:
     """A POLICY.toml for the given format and variant (see the module docstring)."""
     lines = [f'format = "{format_name}"', f'objective = "{objective}"']
     if format_name == "bipartite":
         lines.append('sides = { field = "role", a = "host", b = "shadow" }')
     if format_name == "circles":
         lines.append("group_size = [5, 7]")
-        lines.append('balance = ["level"]')
+    if balance:
+        lines.append("balance = [" + ", ".join(f'"{name}"' for name in balance) + "]")
     if variant == "ties":
         lines.append("min_score = 0.0")
         criteria = [
