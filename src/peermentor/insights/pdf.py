@@ -8,6 +8,7 @@ a program's description can never make the server reach out to the network.
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from typing import Any
 from django.contrib.staticfiles import finders
 
 STYLESHEETS = ("peermentor/app.css", "peermentor/charts.css")
+# WeasyPrint logs every layout step at INFO; only its warnings are worth a log line.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 
 class PdfUnavailable(RuntimeError):
