@@ -24,6 +24,7 @@ every allowed pair. Larger pools go through five steps, none of which loops in P
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -63,7 +64,14 @@ _EPSILON_START = 0.05
 _PRICED_PER_PERSON = 6
 _PRICING_MARGIN = 0.02
 # Exact re-optimisation windows around people the rounding could not settle.
-_WINDOW = 1000
+_WINDOW = 300
+_WHOLE_BELOW = 2500
+_WINDOW_SLACK = 0.05
+_WINDOW_DEGREE = 10
+# People the rounding could not settle get this many extra candidates (within a budget).
+_ENLARGE_PER_PERSON = 16
+_ENLARGE_BUDGET = 3000
+_WINDOW_BUDGET = 3000  # people re-solved exactly, plus one in twenty of the pool
 # How many pairs the certificate may price exactly (a few seconds of matrix products).
 _PRICING_PAIRS = 400_000_000
 
@@ -201,7 +209,7 @@ def _solve_large(
         epsilon_start=_EPSILON_START,
         finish_assignment=False,
     )
-    first_dual = _score_dual(cover, prices, bonus)
+    first_dual = _score_dual(tighten_dual(cover, cover.matching_dual(prices)), bonus)
 
     # Pass 2: with those duals, each person's partners of best reduced cost; and for everybody
     # a bound on every pair left out, which the certificate uses.
@@ -235,14 +243,19 @@ def _solve_large(
         stats["total_rounded"] = edges.total(rounded)
         rounded, _ = _repair(scorer, pool, fast, rounded, edges, bonus)
         stats["total_repaired"] = edges.total(rounded)
-        seeds = np.flatnonzero((rounded < 0) | (assigned[assigned] != np.arange(m)))
-        rounded = _exact_windows(rounded, edges, bonus, seeds)
+        cover_dual = tighten_dual(cover, cover.matching_dual(prices))
+        paired_in_relaxation = (assigned >= 0) & (assigned[np.maximum(assigned, 0)] == np.arange(m))
+        seeds = np.flatnonzero((rounded < 0) | ~paired_in_relaxation)
+        stats["candidate_edges_enlarged"] = float(
+            _enlarge(scorer, pool, fast, edges, seeds, rounded, cover_dual, bonus)
+        )
+        rounded = _exact_windows(rounded, edges, bonus, seeds, cover_dual)
         stats["total_windows"] = edges.total(rounded)
         rounded = _local_search(scorer, pool, rounded, edges, bonus)
         stats["total_local_search"] = edges.total(rounded)
         mate = _best_of(mate, rounded, edges, bonus)
         report("certifying", 0.85)
-        dual = _score_dual(cover, prices, bonus)
+        dual = _score_dual(cover_dual, bonus)
         certified, violated, certificate_stats = _certify(fast, dual, priced)
         stats.update(certificate_stats)
         bound = min(bound, float(certified.sum()))
@@ -260,13 +273,12 @@ def _solve_large(
     return _Solution(mate, bound, stats)
 
 
-def _score_dual(cover: DoubleCover, prices: FloatArray, bonus: float) -> FloatArray:
-    """The matching dual for the scores themselves (without the participation bonus)."""
-    dual = tighten_dual(cover, cover.matching_dual(prices))
-    if bonus:
-        # u' covers w + bonus; u = max(0, u' - bonus / 2) covers w itself.
-        dual = np.maximum(dual - bonus * 0.5, 0.0)
-    return dual
+def _score_dual(cover_dual: FloatArray, bonus: float) -> FloatArray:
+    """The matching dual for the scores themselves, from one for scores plus `bonus`."""
+    if not bonus:
+        return cover_dual
+    # u' covers w + bonus; u = max(0, u' - bonus / 2) covers w itself.
+    return np.maximum(cover_dual - bonus * 0.5, 0.0)
 
 
 class _EdgeSet:
@@ -658,49 +670,119 @@ def _repair(
     return mate, added
 
 
+def _enlarge(
+    scorer: Scorer,
+    pool: IndexArray,
+    fast: FastScores,
+    edges: _EdgeSet,
+    seeds: IndexArray,
+    mate: IndexArray,
+    dual: FloatArray,
+    bonus: float,
+) -> int:
+    """Give the people the rounding could not settle their best partners by reduced cost.
+
+    Where an odd cycle of the relaxation must be broken, the optimal matching needs pairs
+    that are as good as the ones used but were never listed (ties make this common). Returns
+    how many candidate edges were added.
+    """
+    m = len(mate)
+    free_first = np.concatenate([seeds[mate[seeds] < 0], seeds[mate[seeds] >= 0]])
+    rows_all = free_first[: _ENLARGE_BUDGET + m // 50]
+    shift = (dual - bonus * 0.5).astype(np.float32) if bonus else dual.astype(np.float32)
+    owners: list[IndexArray] = []
+    partners: list[IndexArray] = []
+    take = min(_ENLARGE_PER_PERSON, m - 1)
+    if take <= 0:
+        return 0
+    for start in range(0, len(rows_all), _ROW_BLOCK):
+        rows = rows_all[start : start + _ROW_BLOCK]
+        keys = fast.keys(rows, slice(0, m))
+        keys[keys < np.float32(fast.min_score - fast.error)] = -np.inf
+        ranked = keys - shift[None, :]
+        best = np.argpartition(-ranked, take - 1, axis=1)[:, :take]
+        ok = np.isfinite(np.take_along_axis(ranked, best, axis=1)).ravel()
+        owners.append(np.repeat(rows, take)[ok])
+        partners.append(best.ravel()[ok])
+    if not owners:
+        return 0
+    return edges.add(scorer, pool, np.concatenate(owners), np.concatenate(partners))
+
+
 def _exact_windows(
-    mate: IndexArray, edges: _EdgeSet, bonus: float, seeds: IndexArray
+    mate: IndexArray, edges: _EdgeSet, bonus: float, seeds: IndexArray, dual: FloatArray
 ) -> IndexArray:
     """Re-solve exactly (blossom) the candidate graph around `seeds`, window by window.
 
     A window holds seeds, their partners, and candidate neighbours with their partners, so
     every pair touching the window lies inside it and can be re-paired freely. Windows are
-    grown breadth-first so that people who could exchange partners end up together.
+    grown breadth-first so that people who could exchange partners end up together. Only
+    pairs whose reduced cost w_ij - u_i - u_j is near zero (the ones an optimal matching uses,
+    by complementary slackness) and current pairs enter the windows, which keeps them sparse
+    when thousands of pairs tie.
     """
     m = len(mate)
     if len(seeds) == 0:
         return mate
     mate = mate.copy()
-    first = np.concatenate([edges.first, edges.second])
-    second = np.concatenate([edges.second, edges.first])
-    weight = np.concatenate([edges.weight, edges.weight])
+    if m <= _WHOLE_BELOW:
+        # Small enough to solve the whole candidate graph exactly in one window.
+        window = m
+        useful = np.ones(len(edges.weight), dtype=np.bool_)
+    else:
+        # The blossom algorithm's time varies wildly with ties beyond a few hundred people.
+        window = _WINDOW
+        reduced = edges.weight + bonus - dual[edges.first] - dual[edges.second]
+        near = reduced >= -_WINDOW_SLACK
+        useful = (
+            near & (_ranked_within(edges.first, -reduced, m) < _WINDOW_DEGREE)
+            | near & (_ranked_within(edges.second, -reduced, m) < _WINDOW_DEGREE)
+            | (mate[edges.first] == edges.second)
+        )
+    first = np.concatenate([edges.first[useful], edges.second[useful]])
+    second = np.concatenate([edges.second[useful], edges.first[useful]])
+    weight = np.concatenate([edges.weight[useful], edges.weight[useful]])
     order = np.argsort(first, kind="stable")
     first, second, weight = first[order], second[order], weight[order]
     start_of = np.searchsorted(first, np.arange(m + 1))
     in_window = np.zeros(m, dtype=np.bool_)
-    pending = [int(x) for x in np.unique(seeds)]
+    # People without a partner first: they have the most to gain.
+    seeds = np.unique(seeds)
+    pending = [*seeds[mate[seeds] < 0].tolist(), *seeds[mate[seeds] >= 0].tolist()]
     cursor = 0
-    while cursor < len(pending):
+    budget = _WINDOW_BUDGET + m // 20
+    while cursor < len(pending) and budget > 0:
         members: list[int] = []
-        queue: list[int] = []
-        while cursor < len(pending) and len(members) < _WINDOW:
+        queue: deque[int] = deque()
+        while cursor < len(pending) and len(members) < window:
             seed = pending[cursor]
             cursor += 1
             if not in_window[seed]:
                 queue.append(seed)
-            while queue and len(members) < _WINDOW:
-                person = queue.pop(0)
+            while queue and len(members) < window:
+                person = queue.popleft()
                 for unit in (person, int(mate[person])):
                     if unit >= 0 and not in_window[unit]:
                         in_window[unit] = True
                         members.append(unit)
                         neighbours = second[start_of[unit] : start_of[unit + 1]]
                         queue.extend(int(x) for x in neighbours[~in_window[neighbours]][:8])
+        budget -= len(members)
         if len(members) >= 2:
             _solve_window(
                 mate, np.array(members, dtype=np.intp), first, second, weight, start_of, bonus
             )
     return mate
+
+
+def _ranked_within(group: IndexArray, key: FloatArray, size: int) -> IndexArray:
+    """The rank of each item within its group when ordered by key (0 = smallest)."""
+    order = np.lexsort((key, group))
+    sorted_group = group[order]
+    starts = np.searchsorted(sorted_group, np.arange(size))
+    rank = np.empty(len(group), dtype=np.intp)
+    rank[order] = np.arange(len(group)) - starts[sorted_group]
+    return rank
 
 
 def _solve_window(
