@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaValidationError
+from ninja.parser import Parser
 from ninja.security import HttpBearer, django_auth
 
 from peermentor.api.services import api_token_authenticate
@@ -23,6 +24,17 @@ class TokenAuth(HttpBearer):
         return user
 
 
+class ObjectBodyParser(Parser):
+    """Request bodies are JSON objects. Without this check ninja reads `[]`, `null` or `42` as
+    an empty object, and an endpoint whose fields are all optional would act on it."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        data = super().parse_body(request)
+        if not isinstance(data, dict):
+            raise ValueError("The request body is not a JSON object.")
+        return data
+
+
 api = NinjaAPI(
     title="Peermentor API",
     version="1",
@@ -32,10 +44,14 @@ api = NinjaAPI(
         '`{"message": str, "field": str | null}` with a 4xx status.'
     ),
     urls_namespace="api-v1",
+    parser=ObjectBodyParser(),
     auth=[TokenAuth(), django_auth],
     # Swagger's page runs an inline script; the rest of the site keeps the strict policy.
     docs_decorator=csp_exempt(),
 )
+
+
+BODY_NOT_AN_OBJECT = "The request body must be a JSON object."
 
 
 class ErrorOut(Schema):
@@ -64,27 +80,27 @@ def validation_error(request: HttpRequest, error: ValidationError) -> HttpRespon
 # contract too, so a client handles every 4xx the same way.
 @api.exception_handler(SchemaValidationError)
 def schema_validation_error(request: HttpRequest, error: SchemaValidationError) -> HttpResponse:
-    first = error.errors[0] if error.errors else {}
-    return _error(request, _schema_message(first), 400, _schema_field(first))
+    detail = error.errors[0] if error.errors else {}
+    source, field = _schema_field(detail)
+    if source == "body" and field is None:
+        message = BODY_NOT_AN_OBJECT
+    elif detail.get("type") == "missing":
+        message = "This field is required."
+    else:
+        message = str(detail.get("msg") or "This value is not valid.").removeprefix("Value error, ")
+    return _error(request, message, 400, field)
 
 
-def _schema_field(detail: dict[str, Any]) -> str | None:
-    """The input's own field name: ("body", "payload", "goals", 0) → "goals"."""
-    location = list(detail.get("loc", ()))
-    if location and location[0] in {"body", "query", "path", "form", "file"}:
-        source = location.pop(0)
-        # A body or query schema is one parameter whose name clients never send; drop it.
-        if source in {"body", "query"} and len(location) > 1:
-            location.pop(0)
-    names = [str(part) for part in location if not isinstance(part, int)]
-    return ".".join(names) or None
-
-
-def _schema_message(detail: dict[str, Any]) -> str:
-    message = str(detail.get("msg") or "This value is not valid.")
-    if detail.get("type") == "missing":
-        return "This field is required."
-    return message.removeprefix("Value error, ")
+def _schema_field(detail: dict[str, Any]) -> tuple[str, str | None]:
+    """Where the bad value was, and the input's own field name:
+    ("body", "payload", "goals", 0) → ("body", "goals"); ("query", "page") → ("query", "page").
+    """
+    location = [str(part) for part in detail.get("loc", ()) if not isinstance(part, int)]
+    source = location.pop(0) if location else ""
+    # A body, or a query schema, is one parameter whose name clients never send: drop it.
+    if source == "body" or (source == "query" and len(location) > 1):
+        location = location[1:]
+    return source, ".".join(location) or None
 
 
 @api.exception_handler(AuthenticationError)
@@ -98,7 +114,7 @@ def authentication_error(request: HttpRequest, error: AuthenticationError) -> Ht
 def http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
     message = error.message
     if message.startswith("Cannot parse request body"):
-        message = "The request body is not valid JSON."
+        message = BODY_NOT_AN_OBJECT
     return _error(request, message, error.status_code)
 
 

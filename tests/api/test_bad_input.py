@@ -1,0 +1,128 @@
+"""Nothing a client can send gives a 500: every endpoint answers bad input with a 4xx and the
+one error body {"message", "field"}."""
+
+import json
+import re
+
+import pytest
+
+from tests.api.world import ENDPOINTS, World, call, token_for
+
+pytestmark = pytest.mark.django_db
+
+WITH_IDS = [endpoint for endpoint in ENDPOINTS if "{" in endpoint.path]
+JSON_BODIES = [
+    endpoint
+    for endpoint in ENDPOINTS
+    if endpoint.method == "POST" and endpoint.body is not None and not endpoint.is_multipart
+]
+SIZED_LISTS = ["/api/v1/people", "/api/v1/programs", "/api/v1/enrollment/participations/mine"]
+# Its selector pages by itself, 50 a page: it takes no page size.
+LISTS = [*SIZED_LISTS, "/api/v1/connections/mine"]
+
+
+def _name(endpoint):
+    return " ".join(endpoint.key)
+
+
+def _assert_error(response, status, field="any"):
+    assert response.status_code == status, response.content[:500]
+    body = response.json()
+    assert set(body) >= {"message", "field"} and body["message"], body
+    if field != "any":
+        assert body["field"] == field, body
+    return body
+
+
+@pytest.fixture
+def admin_world(personas):
+    return World(personas), token_for(personas.admin)
+
+
+def _post(client, url, data, token):
+    return client.post(
+        url, data, content_type="application/json", headers={"Authorization": f"Bearer {token}"}
+    )
+
+
+@pytest.mark.parametrize("endpoint", WITH_IDS, ids=_name)
+def test_unknown_ids_answer_404(client, admin_world, endpoint):
+    world, token = admin_world
+    params = dict.fromkeys(re.findall(r"{(\w+)}", endpoint.path), 999999)
+    url = endpoint.path.format(**params)
+    body = endpoint.body(world) if endpoint.body else None
+    _assert_error(call(client, endpoint, url, body, token), 404)
+
+
+@pytest.mark.parametrize("endpoint", WITH_IDS, ids=_name)
+def test_ids_that_are_not_numbers_answer_400_naming_the_parameter(client, admin_world, endpoint):
+    world, token = admin_world
+    names = re.findall(r"{(\w+)}", endpoint.path)
+    url = endpoint.path.format(**dict.fromkeys(names, "abc"))
+    body = endpoint.body(world) if endpoint.body else None
+    _assert_error(call(client, endpoint, url, body, token), 400, names[0])
+
+
+@pytest.mark.parametrize("endpoint", JSON_BODIES, ids=_name)
+def test_malformed_json_answers_400(client, admin_world, endpoint):
+    world, token = admin_world
+    body = _assert_error(_post(client, endpoint.url(world), "{'not': json", token), 400, None)
+    assert body["message"] == "The request body must be a JSON object."
+
+
+@pytest.mark.parametrize("endpoint", JSON_BODIES, ids=_name)
+@pytest.mark.parametrize("payload", ["[]", '"text"', "null", "42"])
+def test_a_body_that_is_not_an_object_answers_400(client, admin_world, endpoint, payload):
+    world, token = admin_world
+    body = _assert_error(_post(client, endpoint.url(world), payload, token), 400, None)
+    assert body["message"] == "The request body must be a JSON object."
+
+
+@pytest.mark.parametrize("endpoint", JSON_BODIES, ids=_name)
+def test_fields_of_the_wrong_type_answer_400_naming_the_field(client, admin_world, endpoint):
+    world, token = admin_world
+    valid = endpoint.body(world)
+    if not valid:
+        pytest.skip("every field of this body is optional: see the endpoint's own tests")
+    name = next(iter(valid))
+    wrong = {**valid, name: {"nested": ["object"]}}
+    _assert_error(_post(client, endpoint.url(world), json.dumps(wrong), token), 400, name)
+
+
+@pytest.mark.parametrize("query", ["page=abc", "page=0", "page=-1", "page=1.5"])
+@pytest.mark.parametrize("url", LISTS)
+def test_bad_page_numbers_answer_400(client, admin_world, url, query):
+    _world, token = admin_world
+    response = client.get(f"{url}?{query}", headers={"Authorization": f"Bearer {token}"})
+    _assert_error(response, 400, "page")
+
+
+@pytest.mark.parametrize("query", ["page_size=0", "page_size=201", "page_size=many"])
+@pytest.mark.parametrize("url", SIZED_LISTS)
+def test_bad_page_sizes_answer_400(client, admin_world, url, query):
+    _world, token = admin_world
+    response = client.get(f"{url}?{query}", headers={"Authorization": f"Bearer {token}"})
+    _assert_error(response, 400, "page_size")
+
+
+@pytest.mark.parametrize("url", LISTS)
+def test_a_page_past_the_last_answers_404(client, admin_world, url):
+    _world, token = admin_world
+    response = client.get(f"{url}?page=50", headers={"Authorization": f"Bearer {token}"})
+    body = _assert_error(response, 404, "page")
+    assert "last one is 1" in body["message"]
+
+
+def test_a_missing_body_is_refused_when_fields_are_required(client, admin_world):
+    world, token = admin_world
+    response = client.post(
+        f"/api/v1/programs/{world.program.pk}/transition",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    body = _assert_error(response, 400, None)
+    assert body["message"] == "The request body must be a JSON object."
+
+
+def test_an_unauthenticated_request_gets_the_error_body(client):
+    body = _assert_error(client.get("/api/v1/programs"), 401, None)
+    assert "Bearer" in body["message"]
