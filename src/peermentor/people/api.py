@@ -132,7 +132,7 @@ def import_errors(request: HttpRequest, batch_id: int, page: Query[PageQuery]) -
 
 @router.post(
     "/imports/{batch_id}/apply",
-    response={200: ImportSummaryOut, 409: ImportRejectedOut, **ERRORS},
+    response={200: ImportSummaryOut, **ERRORS, 409: ImportRejectedOut},
     summary="Apply a previewed import to the directory, all or nothing",
 )
 def import_apply(request: HttpRequest, batch_id: int, payload: ImportApplyIn) -> Any:
