@@ -175,15 +175,8 @@ def _describe(constraint: Constraint, labels: dict[str, str]) -> str:
 
 
 def _reasons(scorer: Any, i: int, j: int, *, directed: bool) -> str:
-    try:
-        from peermentor.matching.explain import reasons
-    except ImportError:  # the engine's explain module lands separately
-        parts = [
-            f"{criterion.kind} {criterion.field or criterion.want}"
-            for criterion, value in scorer.contributions(i, j, directed=directed)
-            if value > 0
-        ]
-        return "; ".join(parts)
+    from peermentor.matching.explain import reasons
+
     return str(reasons(scorer, i, j, directed=directed))
 
 
@@ -192,7 +185,7 @@ def manual_pair_check(
 ) -> PairCheck:
     """Score, reasons and warnings for pairing `first` with `second` in `run` (circles:
     `first` joining the circle `second` is in). `refusal` says why it cannot be done at all."""
-    from peermentor.matching.scoring import Scorer
+    from peermentor.matching.api import build_scorer
 
     program = run.program
     _require_manager(viewer, program)
@@ -266,7 +259,7 @@ def manual_pair_check(
     forbidden = tuple(
         (pair[0], pair[1]) for pair in run.parameters.get("forbidden", []) if len(pair) == 2
     )
-    scorer = Scorer(
+    scorer = build_scorer(
         engine_input.people,
         engine_input.policy,
         locks=Locks(context=engine_input.context_ids, forbidden=forbidden),
