@@ -75,6 +75,9 @@ CANDIDATES_PER_B = 4
 CANDIDATES_PER_A_BASE = 4
 CANDIDATES_PER_A_PER_SLOT = 4
 NEAR_PRICE = 0.02
+# A pricing block keeps all its near pairs (and chooses later) when they are at most this many
+# per host of the block; otherwise it chooses on the spot with partial sorts.
+SPARSE_PRICING = 64
 # The first rounds rebuild the candidates around the latest duals (keeping the assignment), so
 # the assignment problem stays small; later rounds only add pairs, which guarantees termination.
 REBUILD_ROUNDS = 4
@@ -395,7 +398,7 @@ def _price(
         unplaced = assignment < 0
     spare_w = np.full(n_b, -np.inf)
     spare_a = np.full(n_b, -1, dtype=np.intp)
-    columns = np.arange(n_b)
+    sparse: list[tuple[IntArray, IntArray, FloatArray, FloatArray]] = []
     look_for_room = assignment is not None and bool(has_room.any()) and bool(unplaced.any())
     jitter = _jitter(weights.rows_per_block, n_b)
 
@@ -407,6 +410,15 @@ def _price(
         cost += v[None, :]
         max_reduced = max(max_reduced, -float(cost.min()))
         cost -= jitter[: stop - start]
+        if not first:
+            near = cost < NEAR_PRICE
+            if int(np.count_nonzero(near)) <= SPARSE_PRICING * (stop - start):
+                # Few pairs come close to pricing out: keep them all, choose at the end.
+                rows, cols = np.nonzero(near)
+                sparse.append((rows + start, cols, cost[rows, cols], weight[rows, cols]))
+                if look_for_room:
+                    _note_room(weight, start, stop, has_room, unplaced, spare_w, spare_a)
+                continue
         # Each host's best (or most violating) partners.
         need = CANDIDATES_PER_A_BASE + CANDIDATES_PER_A_PER_SLOT * capacity[start:stop]
         per_a = int(min(need.max(), n_b))
@@ -436,21 +448,59 @@ def _price(
         top_a = np.take_along_axis(stacked_a, best, axis=0)
         top_w = np.take_along_axis(stacked_w, best, axis=0)
         if look_for_room:
-            room = np.where(has_room[start:stop, None] & unplaced[None, :], weight, -np.inf)
-            best_row = room.argmax(axis=0)
-            best_w = room[best_row, columns]
-            better = best_w > spare_w
-            spare_w[better] = best_w[better]
-            spare_a[better] = best_row[better] + start
+            _note_room(weight, start, stop, has_room, unplaced, spare_w, spare_a)
     keep_top = top_cost < -threshold
     ranks, cols = np.nonzero(keep_top)
     parts.append(_Edges(top_a[ranks, cols], cols.astype(np.intp), top_w[ranks, cols]))
+    if sparse:
+        parts.append(_select_near(sparse, keep_b, capacity))
     return _Pricing(
         edges=_Edges.concat(parts),
         max_reduced=max_reduced if np.isfinite(max_reduced) else -1.0,
         best_response_v=np.maximum(best_response, 0.0),
         spare_a=spare_a,
     )
+
+
+def _note_room(
+    weight: FloatArray,
+    start: int,
+    stop: int,
+    has_room: NDArray[np.bool_],
+    unplaced: NDArray[np.bool_],
+    spare_w: FloatArray,
+    spare_a: IntArray,
+) -> None:
+    """Remember, per unplaced side-b person, the best allowed host of the block with room."""
+    room = np.where(has_room[start:stop, None] & unplaced[None, :], weight, -np.inf)
+    best_row = room.argmax(axis=0)
+    best_w = room[best_row, np.arange(room.shape[1])]
+    better = best_w > spare_w
+    spare_w[better] = best_w[better]
+    spare_a[better] = best_row[better] + start
+
+
+def _select_near(
+    sparse: list[tuple[IntArray, IntArray, FloatArray, FloatArray]],
+    keep_b: int,
+    capacity: NDArray[np.int64],
+) -> _Edges:
+    """From pairs near pricing out, each side-b person's and each host's most violating ones."""
+    a = np.concatenate([part[0] for part in sparse]).astype(np.intp)
+    b = np.concatenate([part[1] for part in sparse]).astype(np.intp)
+    cost = np.concatenate([part[2] for part in sparse])
+    weight = np.concatenate([part[3] for part in sparse])
+    keep = np.zeros(len(a), dtype=bool)
+    for group, limit in (
+        (b, np.full(len(a), keep_b)),
+        (a, CANDIDATES_PER_A_BASE + CANDIDATES_PER_A_PER_SLOT * capacity[a]),
+    ):
+        order = np.lexsort((cost, group))
+        sorted_group = group[order]
+        first = np.searchsorted(sorted_group, sorted_group, side="left")
+        rank = np.arange(len(order)) - first
+        keep[order[rank < limit[order]]] = True
+    return _Edges(a[keep], b[keep], weight[keep])
 
 
 def _jitter(rows: int, n_b: int) -> FloatArray:
