@@ -150,7 +150,9 @@ class EnrollIn(Schema):
         'manager\'s approval answer with status "pending_approval".'
     ),
 )
-def enroll(request: HttpRequest, program_id: int, payload: EnrollIn) -> Status[Any]:
+def enroll(request: HttpRequest, program_id: int, payload: EnrollIn | None = None) -> Status[Any]:
+    # Every field is optional, so no body at all is as good as {}.
+    payload = payload or EnrollIn()
     program = get_program_for(request.user, program_id)
     track = None
     if payload.track is not None:

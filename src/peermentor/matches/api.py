@@ -83,7 +83,10 @@ class RunStartIn(Schema):
         "at a time per program (or track); poll the run until it is no longer active."
     ),
 )
-def run_start(request: HttpRequest, program_id: int, payload: RunStartIn) -> Status[Any]:
+def run_start(
+    request: HttpRequest, program_id: int, payload: RunStartIn | None = None
+) -> Status[Any]:
+    payload = payload or RunStartIn()  # every field is optional: no body is as good as {}
     program = get_managed_program(request.user, program_id)
     track = None
     if payload.track is not None:

@@ -135,7 +135,8 @@ def import_errors(request: HttpRequest, batch_id: int, page: Query[PageQuery]) -
     response={200: ImportSummaryOut, **ERRORS, 409: ImportRejectedOut},
     summary="Apply a previewed import to the directory, all or nothing",
 )
-def import_apply(request: HttpRequest, batch_id: int, payload: ImportApplyIn) -> Any:
+def import_apply(request: HttpRequest, batch_id: int, payload: ImportApplyIn | None = None) -> Any:
+    payload = payload or ImportApplyIn()  # every field is optional: no body is as good as {}
     batch = selectors.import_batch_get(viewer=request.user, pk=batch_id)
     try:
         return services.people_import_apply(
