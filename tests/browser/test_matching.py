@@ -1,7 +1,6 @@
 """An admin runs matching on a program, locks one proposal and publishes; a participant then
 sees the connection and why they were matched."""
 
-import importlib.util
 import re
 
 import pytest
@@ -14,14 +13,6 @@ from tests.factories import PASSWORD
 from tests.matches.conftest import MatchingWorld
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def engine(monkeypatch):
-    if importlib.util.find_spec("peermentor.matching.api") is None:
-        from tests.matches.fake_engine import fake_match
-
-        monkeypatch.setattr("peermentor.matches.services.engine_match", fake_match)
 
 
 def sign_in(page, live_server, email):

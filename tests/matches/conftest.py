@@ -1,5 +1,3 @@
-import importlib.util
-
 import pytest
 
 from peermentor.programs.models import ProfileQuestion
@@ -12,19 +10,6 @@ from tests.factories import (
     SiteFactory,
     UserFactory,
 )
-
-HAS_ENGINE = importlib.util.find_spec("peermentor.matching.api") is not None
-
-
-@pytest.fixture(autouse=True)
-def engine(monkeypatch):
-    """The real engine once its api module exists; a greedy stand-in until then."""
-    if not HAS_ENGINE:
-        from tests.matches.fake_engine import fake_match
-
-        monkeypatch.setattr("peermentor.matches.services.engine_match", fake_match)
-    return HAS_ENGINE
-
 
 SKILLS = ["Python", "SQL", "Negotiation", "Public speaking", "Design", "Finance"]
 
