@@ -211,21 +211,26 @@ class _KeyPass:
         self.min_score = scorer.policy.min_score
         self.rows_per_block = max(1, BLOCK_PAIRS // max(len(pool), 1))
 
-    def allowed_keys(self, start: int, stop: int) -> tuple[NDArray[np.float32], BoolArray]:
-        """Keys of rows start:stop against everyone, and exactly which of those pairs are allowed.
+    def allowed_keys(
+        self, start: int, stop: int, first_column: int = 0
+    ) -> tuple[NDArray[np.float32], BoolArray]:
+        """Keys of rows start:stop against columns first_column:, and exactly which of those
+        pairs are allowed.
 
         A key at least the error above min_score is surely allowed, one the error below surely not
         (constraint violations and exclusions push keys far below); keys in between are settled
         with the exact scorer.
         """
         n = len(self.pool)
-        keys = self.fast.keys(slice(start, stop), slice(0, n))
+        keys = self.fast.keys(slice(start, stop), slice(first_column, n))
         error = self.fast.error
         maybe = keys >= self.min_score - error
         band = maybe & (keys < self.min_score + error)
         if band.any():
             rows, cols = np.nonzero(band)
-            _, allowed = self.scorer.pair_scores(self.pool[rows + start], self.pool[cols])
+            _, allowed = self.scorer.pair_scores(
+                self.pool[rows + start], self.pool[cols + first_column]
+            )
             maybe[rows[~allowed], cols[~allowed]] = False
         return keys, maybe
 
@@ -267,12 +272,20 @@ class _DenseOracle(_Oracle):
         top_mean = np.zeros(n)
         if self._pass is None:
             return _Neighbourhoods(partners, degree, top_mean)
+        # Scores are symmetric: compute the upper triangle by blocks and mirror it.
+        step = max(1, 2 * self._pass.rows_per_block)
+        for start in range(0, n, step):
+            progress("scoring candidate partners", 0.2 * (1 - (1 - start / n) ** 2))
+            stop = min(n, start + step)
+            keys, allowed = self._pass.allowed_keys(start, stop, first_column=start)
+            block = np.where(allowed, keys, np.float32(np.nan))
+            self.matrix[start:stop, start:] = block
+            self.matrix[start:, start:stop] = block.T
         step = self._pass.rows_per_block
         for start in range(0, n, step):
-            progress("scoring candidate partners", 0.3 * start / n)
             stop = min(n, start + step)
-            keys, allowed = self._pass.allowed_keys(start, stop)
-            self.matrix[start:stop] = np.where(allowed, keys, np.float32(np.nan))
+            keys = self.matrix[start:stop]
+            allowed = ~np.isnan(keys)
             part, deg, mean = _top_partners(keys, allowed, k, bound_size, self._pass.fast.error)
             partners[start:stop, : part.shape[1]] = part
             degree[start:stop] = deg
