@@ -205,7 +205,7 @@ def test_popular_people_are_held_back_and_counted(client, world):
     page = response.context["page"]
     assert popular.pk not in {row.participant_id for row in page.result.rows}
     assert page.result.held_back == 1
-    assert "1 more person who would fit is not shown" in text(response)
+    assert "1 person who would have been in this list is not shown" in text(response)
     # Those who asked the popular person still see them, with their request.
     client.force_login(user_of(world.participants[2]))
     page = client.get(reverse("match_recommendations", args=[world.program.pk])).context["page"]

@@ -3,10 +3,10 @@
 Only matches/ calls the engine (ARCHITECTURE.md). The engine input comes from
 `adapter.build_engine_input`, built ONCE per page for the whole program (a fixed number of
 queries whatever its size): ready participants with room, their answers, and `avoid` (blocks
-either way, and past partners unless the program allows repeats). The engine's scorer then
-scores the viewer against every candidate in one vectorised call and keeps only the pairs the
-program's policy allows (constraints, avoid, min_score), best first with ties by id — the
-engine's `recommend` rule — and explains each in plain language.
+either way, and past partners unless the program allows repeats). The engine's `recommend`
+then scores the viewer against every candidate in one vectorised call and returns the top
+allowed partners under the program's policy (constraints, avoid, min_score) by exact score,
+ties by id, each explained in plain language.
 
 Filters (department, site, an offered skill, a name) narrow the candidates before ranking, so
 the top of a filtered list is exactly the best allowed partners among those who match.
@@ -18,8 +18,6 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-import numpy as np
 
 from peermentor.enrollment.models import Participant, ParticipantRole, ParticipantStatus
 from peermentor.matches.adapter import EngineInput, ParticipantRow, build_engine_input
@@ -90,10 +88,10 @@ class Recommendations:
     me: ParticipantRow | None = None
     problem: str = ""
     rows: list[Recommendation] = field(default_factory=list)
-    # Allowed partners who match the filters but hold the most unanswered requests they may:
-    # not offered until they answer some (DOMAIN.md: popular people get every request).
+    # Allowed partners who would have made the list but hold the most unanswered requests
+    # they may: not offered until they answer some (DOMAIN.md: popular people get every
+    # request).
     held_back: int = 0
-    matched_filters: int = 0
     departments: list[str] = field(default_factory=list)
     sites: list[str] = field(default_factory=list)
     skills: list[str] = field(default_factory=list)
@@ -127,52 +125,41 @@ def offered_skill_keys(program: Program) -> list[str]:
     ]
 
 
-def _scorer(engine_input: EngineInput) -> Any:
-    from peermentor.matching.scoring import Scorer
-
-    return Scorer(
-        engine_input.people, engine_input.policy, locks=Locks(context=engine_input.context_ids)
-    )
-
-
-def _rank(
+def _engine_recommend(
     engine_input: EngineInput,
-    scorer: Any,
     me: ParticipantRow,
     candidates: Sequence[ParticipantRow],
-) -> list[tuple[ParticipantRow, float]]:
-    """Every allowed candidate with its score, best first, ties by participant id."""
-    if not candidates:
+    top: int,
+) -> list[tuple[ParticipantRow, float, str]]:
+    """The engine's `recommend`: the `top` allowed partners of `me` among `candidates` by
+    exact score (ties by id), with reasons.
+
+    Everyone else stays in the population as context (never a partner), so that a reporting
+    line running through someone who is not a candidate is still seen.
+    """
+    from peermentor.matching.api import recommend
+
+    if not candidates or top <= 0:
         return []
-    me_index = scorer.index(str(me.person_id))
-    others = np.array([scorer.index(str(row.person_id)) for row in candidates], dtype=np.intp)
-    mine = np.full(len(others), me_index, dtype=np.intp)
-    bipartite = engine_input.policy.format == "bipartite"
-    if bipartite and me.role in SIDE_A_ROLES:
-        scores, allowed = scorer.pair_scores(mine, others, directed=True)
-    elif bipartite:
-        scores, allowed = scorer.pair_scores(others, mine, directed=True)
-    else:
-        scores, allowed = scorer.pair_scores(mine, others)
-    ranked = [(row, float(scores[k])) for k, row in enumerate(candidates) if bool(allowed[k])]
-    ranked.sort(key=lambda item: (-round(item[1], 9), item[0].pk))
-    return ranked
-
-
-def _explain(
-    engine_input: EngineInput, scorer: Any, me: ParticipantRow, rows: Sequence[ParticipantRow]
-) -> list[str]:
-    from peermentor.matching.explain import reasons_for_pairs
-
-    if not rows:
-        return []
-    me_index = scorer.index(str(me.person_id))
-    others = np.array([scorer.index(str(row.person_id)) for row in rows], dtype=np.intp)
-    mine = np.full(len(others), me_index, dtype=np.intp)
-    if engine_input.policy.format == "bipartite":
-        first, second = (mine, others) if me.role in SIDE_A_ROLES else (others, mine)
-        return list(reasons_for_pairs(scorer, first, second, directed=True))
-    return list(reasons_for_pairs(scorer, mine, others))
+    by_engine_id = {str(row.person_id): row for row in candidates}
+    my_id = str(me.person_id)
+    not_partners = tuple(
+        person.id
+        for person in engine_input.people
+        if person.id != my_id and person.id not in by_engine_id
+    )
+    found = recommend(
+        engine_input.people,
+        engine_input.policy,
+        my_id,
+        top=top,
+        locks=Locks(context=not_partners),
+    )
+    return [
+        (by_engine_id[item.person_id], item.score, item.reasons)
+        for item in found.items
+        if item.person_id in by_engine_id
+    ]
 
 
 def _matches_filters(
@@ -223,9 +210,9 @@ def recommendations_for(
     """The best `top` allowed partners for `participant` among those who match `filters`.
 
     Candidates are ready participants of the program with room, of the role that pairs with
-    the participant's. `held_back_ids` are left out (people at their limit of unanswered
-    requests) and counted in `held_back` when the engine would have allowed them. Never
-    raises for a policy the engine refuses: `problem` says so instead.
+    the participant's. `held_back_ids` (people at their limit of unanswered requests) are
+    never shown; `held_back` counts those of them who would otherwise have made the list.
+    Never raises for a policy the engine refuses: `problem` says so instead.
     """
     result = Recommendations()
     if participant is None or participant.ready_at is None:
@@ -270,14 +257,15 @@ def recommendations_for(
         for row in candidates
         if _matches_filters(row, attributes[str(row.person_id)], filters, skill_keys)
     ]
-    scorer = _scorer(engine_input)
-    ranked = _rank(engine_input, scorer, me, candidates)
     held = set(held_back_ids)
-    offered = [(row, score) for row, score in ranked if row.pk not in held]
-    result.matched_filters = len(ranked)
-    result.held_back = len(ranked) - len(offered)
-    shown = offered[: max(1, min(top, MAX_TOP))]
-    reasons = _explain(engine_input, scorer, me, [row for row, _ in shown])
+    top = max(1, min(top, MAX_TOP))
+    # Asking for `top` more per person held back still yields the best `top` of the others;
+    # the held-back people ranked above the last one shown are those the limit kept out.
+    held_candidates = sum(1 for row in candidates if row.pk in held)
+    ranked = _engine_recommend(engine_input, me, candidates, top + held_candidates)
+    shown = [item for item in ranked if item[0].pk not in held][:top]
+    cut = len(ranked) if len(shown) < top else ranked.index(shown[-1])
+    result.held_back = sum(1 for row, _, _ in ranked[:cut] if row.pk in held)
     result.rows = [
         Recommendation(
             participant_id=row.pk,
@@ -289,7 +277,7 @@ def recommendations_for(
             score=round(score, 6),
             reasons=why,
         )
-        for (row, score), why in zip(shown, reasons, strict=True)
+        for row, score, why in shown
     ]
     return result
 
@@ -309,12 +297,11 @@ def pair_fit(*, program: Program, requester: Participant, recipient: Participant
     if me is None or other is None:
         # The callers check room and readiness first and say which; this is the fallback.
         return PairFit(is_allowed=False, problem="One of you cannot take a new connection now.")
-    scorer = _scorer(engine_input)
-    ranked = _rank(engine_input, scorer, me, [other])
+    ranked = _engine_recommend(engine_input, me, [other], 1)
     if not ranked:
         return PairFit(
             is_allowed=False,
             problem="The program's matching rules do not allow the two of you to be matched.",
         )
-    (_row, score), why = ranked[0], _explain(engine_input, scorer, me, [other])[0]
+    _row, score, why = ranked[0]
     return PairFit(is_allowed=True, score=round(score, 6), reasons=why)
