@@ -91,7 +91,8 @@ def test_every_chart_is_a_named_image_with_escaped_text(kind):
     svg = str(charts.render(_table(kind, aim=70.0, aim_label="Aim 70 %"), prefix="x-"))
     assert svg.startswith("<svg")
     assert 'role="img"' in svg
-    assert 'aria-labelledby="x-chart-demo-title x-chart-demo-desc"' in svg
+    assert 'aria-labelledby="x-chart-demo-title"' in svg
+    assert 'aria-describedby="x-chart-demo-desc"' in svg
     assert '<title id="x-chart-demo-title">Match rate &lt;by&gt; team</title>' in svg
     assert "Eng &amp; Ops" in svg
     assert "<by>" not in svg
