@@ -156,9 +156,13 @@ def program_connections(
         page_number=page.page,
     )
     require_page(result.page, page.page)
+    items = list(result.page.object_list)
+    for connection in items:
+        # Every row is of this program: share the object rather than load it once per row.
+        connection.program = program
     return page_body(
         result.page,
-        list(result.page.object_list),
+        items,
         status_counts=[
             {"status": status, "label": label, "count": count}
             for status, label, count in result.status_counts
