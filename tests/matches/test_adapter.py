@@ -204,3 +204,24 @@ def test_queries_do_not_grow_with_participants(world, django_assert_max_num_quer
     with django_assert_max_num_queries(len(small.captured_queries)):
         people, _, _ = build_engine_input(world.program)
     assert len(people) == 46
+
+
+def test_respect_room_false_keeps_people_who_hold_a_place(world):
+    connected = world.participants[0]
+    ConnectionMemberFactory(
+        connection=ConnectionFactory(
+            program=world.program, status="active", started_at=timezone.now()
+        ),
+        participant=connected,
+    )
+    _, _, id_map = build_engine_input(world.program, respect_room=False)
+    assert str(connected.person_id) in id_map
+    _, _, id_map = build_engine_input(world.program)
+    assert str(connected.person_id) not in id_map
+
+
+def test_help_network_people_are_read_as_peers(db):
+    world = MatchingWorld(format="help_network", goals=[], people=3)
+    policy = {"criterion": [{"kind": "overlap", "field": "skills_offered", "weight": 1}]}
+    people, engine_policy, _ = build_engine_input(world.program, policy=policy)
+    assert engine_policy.format == "pairs" and len(people) == 3

@@ -39,6 +39,8 @@ BIPARTITE_SIDES = {
 }
 MATCHED_ROLES = {
     Format.PAIRS: (ParticipantRole.PEER,),
+    # Not matched by runs, but help recommendations read its people through this adapter.
+    Format.HELP_NETWORK: (ParticipantRole.PEER,),
     Format.SHADOWING: BIPARTITE_SIDES[Format.SHADOWING],
     Format.BUDDIES: BIPARTITE_SIDES[Format.BUDDIES],
     Format.CIRCLES: (ParticipantRole.MEMBER,),
@@ -337,6 +339,7 @@ def build_engine_input(
     policy: Mapping[str, Any] | None = None,
     at: dt.datetime | None = None,
     include_context: bool = True,
+    respect_room: bool = True,
 ) -> EngineInput:
     """Engine people, policy and id map for the ready participants of `program` (or `track`).
 
@@ -344,8 +347,10 @@ def build_engine_input(
     has room: nobody with a current connection, except hosts and buddies, whose capacity shrinks
     by the places they already hold. `participants` restricts the input to those given (the
     same room rules apply). `policy` replaces the stored policy (the settings page previews
-    unsaved settings with it). `id_map` maps engine ids to `ParticipantRow`s. Raises
-    InputError for a policy the engine would refuse.
+    unsaved settings with it). With `respect_room=False` people are included whatever places
+    they hold now, hosts and buddies with their full capacity (one-off help meetings check room
+    when accepted). `id_map` maps engine ids to `ParticipantRow`s. Raises InputError for a
+    policy the engine would refuse.
     """
     at = at or timezone.now()
     policy_mapping = dict(policy) if policy is not None else stored_policy(program, track)
@@ -386,7 +391,7 @@ def build_engine_input(
     people: list[Person] = []
     id_map: dict[str, ParticipantRow] = {}
     for row in rows:
-        used = facts.current_count.get(row.pk, 0)
+        used = facts.current_count.get(row.pk, 0) if respect_room else 0
         capacity = 1
         if sides is not None and row.role == sides[0]:
             capacity = row.capacity - used
