@@ -27,11 +27,16 @@ from peermentor.programs.permissions import get_program_for
 router = Router()
 
 
+# Output fields the database does not constrain to a set of values are plain strings, so that
+# an unexpected stored value is shown rather than turned into a 500; the values are documented.
+ROLE = Field(description="One of: " + ", ".join(ParticipantRole.values) + ".")
+
+
 class MemberOut(Schema):
     participant_id: int
     person_id: int
     full_name: str
-    role: ParticipantRole
+    role: str = ROLE
     job_title: str
     department: str | None
     site: str | None
@@ -63,13 +68,13 @@ class ConnectionOut(Schema):
     id: int
     program: Ref
     track: Ref | None
-    kind: ConnectionKind
-    status: ConnectionStatus
+    kind: str = Field(description="One of: " + ", ".join(ConnectionKind.values) + ".")
+    status: str = Field(description="One of: " + ", ".join(ConnectionStatus.values) + ".")
     reasons: str = Field(description="Why these people were matched, in plain language.")
     started_at: datetime.datetime | None
     planned_end_on: datetime.date | None
     ended_at: datetime.datetime | None
-    end_reason: EndReason | None
+    end_reason: str | None = Field(description="One of: " + ", ".join(EndReason.values) + ".")
 
     @staticmethod
     def resolve_end_reason(connection: Any) -> str | None:
@@ -77,7 +82,7 @@ class ConnectionOut(Schema):
 
 
 class MyConnectionOut(ConnectionOut):
-    my_role: ParticipantRole
+    my_role: str = ROLE
     partners: list[MemberOut]
     has_reflected: bool
     next_step: str
@@ -114,7 +119,7 @@ class ManagedConnectionOut(ConnectionOut):
 
 
 class StatusCountOut(Schema):
-    status: ConnectionStatus
+    status: str
     label: str
     count: int
 
@@ -174,7 +179,7 @@ def program_connections(
 
 class ConnectionDetailOut(ConnectionOut):
     is_manager: bool
-    my_role: ParticipantRole | None
+    my_role: str | None = ROLE
     partners: list[MemberOut] = Field(description="Everyone in it but the viewer.")
     next_step: str
 

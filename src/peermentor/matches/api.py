@@ -140,7 +140,8 @@ def run_cancel(request: HttpRequest, run_id: int) -> Any:
 class ProposalMemberOut(Schema):
     participant_id: int
     person: PersonRef
-    role: ParticipantRole
+    # Not constrained in the database: a plain string, so an odd value can't become a 500.
+    role: str = Field(description="One of: " + ", ".join(ParticipantRole.values) + ".")
     department: str | None
     site: str | None
     reasons: str
