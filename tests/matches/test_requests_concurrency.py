@@ -18,6 +18,7 @@ from peermentor.connections.services import placing
 from peermentor.core.errors import ApplicationError
 from peermentor.matches import request_services as services
 from peermentor.matches.models import MatchRequest, SelfMatchSettings
+from peermentor.matches.request_services import asking
 from tests.matches.requests_world import add_ready, self_match_world, send, user_of
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
@@ -67,14 +68,14 @@ def slow_placement(monkeypatch):
 @pytest.fixture
 def slow_counts(monkeypatch):
     """Hold each send open after it has checked the room of the two people."""
-    real = services._current_places
+    real = asking._current_places
 
     def slowly(ids):
         result = real(ids)
         time.sleep(0.4)
         return result
 
-    monkeypatch.setattr(services, "_current_places", slowly)
+    monkeypatch.setattr(asking, "_current_places", slowly)
 
 
 def test_two_recipients_accept_the_same_requester_at_once_one_connection(slow_placement):
