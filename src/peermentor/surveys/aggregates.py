@@ -3,7 +3,7 @@
 The rules (docs/surveys.md explains them for people):
 
 1. Every figure counts PEOPLE, not responses (one person answering three closing surveys is one
-   person), through the response's `person_key`. A figure based on fewer people than the
+   person), through `person_number`. A figure based on fewer people than the
    program's `anonymity_threshold` is suppressed: no number, a note instead. That holds for a
    whole survey, for each question, and for each group of a breakdown.
 2. A breakdown (by department, site or track) never lets a hidden group be worked out by
@@ -26,9 +26,11 @@ from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import Avg, Count, Q, QuerySet
 
-from peermentor.programs.models import Program, ProgramManager
+from peermentor.people.models import Department, Site
+from peermentor.programs.models import Program, ProgramManager, Track
 from peermentor.surveys.defaults import ASSESSMENT_DIMENSIONS, SATISFACTION_KEY
 from peermentor.surveys.models import (
     NUMBER_RANGE,
@@ -42,19 +44,15 @@ from peermentor.surveys.models import (
 )
 from peermentor.surveys.permissions import can_manage_surveys
 
-# breakdown → (id field, name field, label of the group without one, label of the dimension)
-BREAKDOWNS: dict[str, tuple[str, str, str, str]] = {
-    "department": (
-        "response__department_id",
-        "response__department__name",
-        "No department",
-        "Department",
-    ),
-    "site": ("response__site_id", "response__site__name", "No site", "Site"),
-    "track": ("response__track_id", "response__track__name", "No track", "Track"),
+# breakdown → (id field, model holding the names, label of the group without one, label of
+# the dimension)
+BREAKDOWNS: dict[str, tuple[str, type[models.Model], str, str]] = {
+    "department": ("department_id", Department, "No department", "Department"),
+    "site": ("site_id", Site, "No site", "Site"),
+    "track": ("track_id", Track, "No track", "Track"),
 }
 TEXT_ANSWERS_LIMIT = 500
-PERSON = "response__person_key"
+PERSON = "person_number"
 
 
 def suppression_note(threshold: int) -> str:
@@ -190,33 +188,40 @@ def hidden_groups(group_people: dict[Any, int], total_people: int, threshold: in
 
 
 def _tally(
-    answers: QuerySet[SurveyAnswer], *, by: str | None, breakdown: str | None, value_field: str
+    answers: QuerySet[SurveyAnswer], *, by: str | None, breakdown: str | None
 ) -> tuple[dict[Any, _Tally], dict[Any, str]]:
     """Tallies keyed by `by` (a field such as "question_id", or None for one pooled figure), in
-    three or four queries: the values, the people per figure, and per figure and group."""
+    two or three grouped scans of the answers: the values (a number or a chosen option; texts
+    are not tallied), the people per figure (texts included), and the people per figure and
+    group."""
     tallies: dict[Any, _Tally] = defaultdict(_Tally)
     labels: dict[Any, str] = {}
     head = [by] if by else []
     dimension: list[str] = []
     if breakdown:
-        id_field, name_field, empty_label, _ = BREAKDOWNS[breakdown]
-        dimension = [id_field, name_field]
-    rows = answers.values(*head, *dimension, value_field).annotate(n=Count("pk")).order_by()
+        id_field, names_model, empty_label, _ = BREAKDOWNS[breakdown]
+        dimension = [id_field]
+    counted = answers.filter(text="")
+    rows = counted.values(*head, *dimension, "number", "choice").annotate(n=Count("pk")).order_by()
     for row in rows:
         tally = tallies[row[by] if by else None]
-        value = row[value_field]
+        value = row["number"] if row["number"] is not None else row["choice"]
         tally.values[value] += row["n"]
         if breakdown:
             group = row[dimension[0]]
-            labels[group] = row[dimension[1]] or empty_label
+            labels[group] = empty_label
             tally.group_values[group][value] += row["n"]
+    if breakdown and labels:
+        # Names in one small query rather than a join and a GROUP BY on text over every answer.
+        names = names_model.objects.filter(pk__in=[key for key in labels if key is not None])
+        labels.update(names.values_list("pk", "name"))
     if by:
         for row in answers.values(by).annotate(people=Count(PERSON, distinct=True)).order_by():
             tallies[row[by]].people = row["people"]
     else:
         tallies[None].people = answers.aggregate(people=Count(PERSON, distinct=True))["people"]
     if breakdown:
-        grouped = answers.values(*head, dimension[0]).annotate(people=Count(PERSON, distinct=True))
+        grouped = counted.values(*head, dimension[0]).annotate(people=Count(PERSON, distinct=True))
         for row in grouped.order_by():
             tallies[row[by] if by else None].group_people[row[dimension[0]]] = row["people"]
     return tallies, labels
@@ -282,7 +287,7 @@ def survey_results(*, viewer: Any, survey: Survey, breakdown: str | None = None)
     note = suppression_note(threshold)
     questions = list(survey.questions.all())
     people = SurveyResponse.objects.filter(survey_id=survey.pk).aggregate(
-        people=Count("person_key", distinct=True)
+        people=Count("person_number", distinct=True)
     )["people"]
     rate = _response_rate(SurveyInvitation.objects.filter(survey_id=survey.pk))
     breakdown_label = BREAKDOWNS[breakdown][3] if breakdown else ""
@@ -298,23 +303,9 @@ def survey_results(*, viewer: Any, survey: Survey, breakdown: str | None = None)
             questions=[QuestionResult(q, True, note, None, None, [], []) for q in questions],
             response_rate=rate,
         )
-    answers = SurveyAnswer.objects.filter(response__survey_id=survey.pk)
-    numbers, number_labels = _tally(
-        answers.filter(number__isnull=False),
-        by="question_id",
-        breakdown=breakdown,
-        value_field="number",
-    )
-    choices, choice_labels = _tally(
-        answers.exclude(choice=""), by="question_id", breakdown=breakdown, value_field="choice"
-    )
-    text_people = {
-        row["question_id"]: row["people"]
-        for row in answers.exclude(text="")
-        .values("question_id")
-        .annotate(people=Count(PERSON, distinct=True))
-        .order_by()
-    }
+    answers = SurveyAnswer.objects.filter(survey_id=survey.pk)
+    tallies, labels = _tally(answers, by="question_id", breakdown=breakdown)
+    text_people = {key: tally.people for key, tally in tallies.items()}
     readable_text_ids = [
         q.pk
         for q in questions
@@ -347,8 +338,6 @@ def survey_results(*, viewer: Any, survey: Survey, breakdown: str | None = None)
                 )
             )
             continue
-        is_number = question.kind in NUMBER_RANGE
-        tallies, labels = (numbers, number_labels) if is_number else (choices, choice_labels)
         tally = tallies.get(question.pk, _Tally())
 
         def make_stats(counts: dict[Any, int], question: SurveyQuestion = question) -> Any:
@@ -420,14 +409,14 @@ def _program_answers(
     since: date | None,
     until: date | None,
 ) -> QuerySet[SurveyAnswer]:
-    answers = SurveyAnswer.objects.filter(response__survey__program_id=program.pk)
+    answers = SurveyAnswer.objects.filter(survey__program_id=program.pk)
     if track_id is not None:
-        answers = answers.filter(response__track_id=track_id)
+        answers = answers.filter(track_id=track_id)
     # Anonymous responses keep only the month they fell due: a period selects whole months.
     if since is not None:
-        answers = answers.filter(response__month__gte=_as_date(since).replace(day=1))
+        answers = answers.filter(month__gte=_as_date(since).replace(day=1))
     if until is not None:
-        answers = answers.filter(response__month__lte=_as_date(until))
+        answers = answers.filter(month__lte=_as_date(until))
     return answers
 
 
@@ -444,7 +433,7 @@ def _summary(
 ) -> tuple[int | None, bool, str, Any, list[Group]]:
     _check_breakdown(breakdown)
     threshold = program.anonymity_threshold
-    tallies, labels = _tally(answers, by=None, breakdown=breakdown, value_field="number")
+    tallies, labels = _tally(answers, by=None, breakdown=breakdown)
     tally = tallies.get(None, _Tally())
 
     def make_stats(counts: dict[Any, int]) -> Any:
@@ -555,15 +544,15 @@ def assessment_change(
     note = suppression_note(threshold)
     before_after = (SurveyPurpose.PRE_ASSESSMENT, SurveyPurpose.POST_ASSESSMENT)
     answers = SurveyAnswer.objects.filter(
-        response__survey__program_id=program.pk,
-        response__survey__purpose__in=before_after,
+        survey__program_id=program.pk,
+        survey__purpose__in=before_after,
         question__key__in=list(ASSESSMENT_DIMENSIONS),
         number__isnull=False,
     )
     if track_id is not None:
-        answers = answers.filter(response__track_id=track_id)
+        answers = answers.filter(track_id=track_id)
     rows = (
-        answers.values_list(PERSON, "question__key", "response__survey__purpose")
+        answers.values_list(PERSON, "question__key", "survey__purpose")
         .annotate(value=Avg("number"))
         .order_by()
     )
@@ -651,21 +640,17 @@ def programs_survey_overview(
     allowed = _manageable_ids(viewer, programs)
     if not allowed:
         return {}
-    by_program = "response__survey__program_id"
-    base = SurveyAnswer.objects.filter(
-        response__survey__program_id__in=list(allowed), number__isnull=False
-    )
+    by_program = "survey__program_id"
+    base = SurveyAnswer.objects.filter(survey__program_id__in=list(allowed), number__isnull=False)
     satisfaction, _ = _tally(
         base.filter(question__key=SATISFACTION_KEY, question__kind=QuestionKind.RATING),
         by=by_program,
         breakdown=None,
-        value_field="number",
     )
     nps, _ = _tally(
         base.filter(question__kind=QuestionKind.NPS),
         by=by_program,
         breakdown=None,
-        value_field="number",
     )
     rates = {
         row["survey__program_id"]: ResponseRate(row["invited"], row["answered"])

@@ -28,7 +28,6 @@ from peermentor.surveys.defaults import SurveyTemplate, template_for
 from peermentor.surveys.models import (
     QuestionKind,
     Survey,
-    SurveyAnswer,
     SurveyInvitation,
     SurveyPurpose,
     SurveyQuestion,
@@ -36,7 +35,7 @@ from peermentor.surveys.models import (
     SurveyStatus,
 )
 from peermentor.surveys.schedules import PROGRAM_OCCURRENCE, connection_occurrence
-from peermentor.surveys.services import clean_answer, new_response
+from peermentor.surveys.services import answers_store, clean_answer, new_response
 
 ANSWER_SHARE = 0.8
 COMMENTS = [
@@ -129,9 +128,7 @@ def _answer(
     ]
     response = new_response(invitation, now=now)
     response.save(force_insert=True)
-    for row in rows:
-        row.response = response
-    SurveyAnswer.objects.bulk_create(rows)
+    answers_store(response, rows)
     invitation.answered_at = now
     invitation.save(update_fields=["answered_at"])
 

@@ -32,6 +32,8 @@ def respondent_keys(invitation_id: int) -> list[str]:
     return [_digest(RESPONDENT_SALT, str(invitation_id), secret) for secret in _secrets()]
 
 
-def person_key(program_id: int, participant_id: int) -> str:
-    """One pseudonym per person and program: counts people, pairs before and after."""
-    return _digest(PERSON_SALT, f"{program_id}:{participant_id}", settings.SECRET_KEY)
+def person_number(program_id: int, participant_id: int) -> int:
+    """One pseudonym per person and program (60 bits: collisions are negligible at any program
+    size, and it fits a signed 64-bit column): counts people, pairs before and after."""
+    digest = _digest(PERSON_SALT, f"{program_id}:{participant_id}", settings.SECRET_KEY)
+    return int(digest[:15], 16)

@@ -717,7 +717,7 @@ def new_response(invitation: SurveyInvitation, *, now: Any) -> SurveyResponse:
     response = SurveyResponse(
         survey=survey,
         is_anonymous=survey.is_anonymous,
-        person_key=keys.person_key(survey.program_id, participant.pk),
+        person_number=keys.person_number(survey.program_id, participant.pk),
         department_id=participant.person.department_id,
         site_id=participant.person.site_id,
         track_id=participant.track_id,
@@ -730,6 +730,20 @@ def new_response(invitation: SurveyInvitation, *, now: Any) -> SurveyResponse:
         response.participant = participant
         response.submitted_at = now
     return response
+
+
+def answers_store(response: SurveyResponse, rows: list[SurveyAnswer]) -> None:
+    """Insert `rows` (from clean_answer) as the answers of the saved `response`, each with the
+    response's survey, person number and breakdown fields copied on."""
+    for row in rows:
+        row.response = response
+        row.survey_id = response.survey_id
+        row.person_number = response.person_number
+        row.department_id = response.department_id
+        row.site_id = response.site_id
+        row.track_id = response.track_id
+        row.month = response.month
+    SurveyAnswer.objects.bulk_create(rows)
 
 
 @transaction.atomic
@@ -793,9 +807,7 @@ def survey_answer(
             update_fields.append("updated_at")
         if update_fields:
             response.save(update_fields=update_fields)
-    for row in rows:
-        row.response = response
-    SurveyAnswer.objects.bulk_create(rows)
+    answers_store(response, rows)
     if invitation.answered_at is None:
         invitation.answered_at = now
         invitation.save(update_fields=["answered_at"])
