@@ -292,6 +292,21 @@ def test_accept_refused_once_answered_or_expired(world):
     assert not Connection.objects.exists()
 
 
+def test_accept_refused_once_the_program_closed_or_turned_self_match_off(world):
+    ana, ben = world.participants[:2]
+    request = send(world, ana, ben)
+    world.program.status = "closed"
+    world.program.save()
+    with pytest.raises(ApplicationError, match="no longer lets participants"):
+        services.request_accept(actor=user_of(ben), request=request)
+    world.program.status = "running"
+    world.program.is_self_match_enabled = False
+    world.program.save()
+    with pytest.raises(ApplicationError, match="no longer lets participants"):
+        services.request_accept(actor=user_of(ben), request=request)
+    assert not Connection.objects.exists()
+
+
 def test_accept_after_the_requester_was_matched_elsewhere_closes_the_request(world):
     ana, ben, cleo = world.participants[:3]
     request = send(world, ana, ben)

@@ -211,7 +211,7 @@ def request_accept(*, actor: Any, request: MatchRequest) -> MatchRequest:
     now = timezone.now()
     _require_pending(request, now)
     program = request.program
-    if not offers_self_match(program):
+    if not offers_self_match(program) or program.status not in OPEN_STATUSES:
         raise ApplicationError("This program no longer lets participants choose one another.")
     from peermentor.connections import services as connection_services
 
