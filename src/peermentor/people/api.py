@@ -29,15 +29,14 @@ from peermentor.people.forms import ImportUploadForm
 
 router = Router()
 
-# Routes are matched in the order they are declared, and "/{person_id}" would also take
-# "/imports": the import routes come first.
-
 # An invalid file can list a problem for every one of 20,000 rows: the batch shows the first
 # ones, the errors endpoint pages through all of them.
 ERRORS_SHOWN = 100
 
 
 # --- the HR import ---------------------------------------------------------------------------
+# Routes match in the order they are declared and "/{person_id}" would also take "/imports":
+# the import routes come first.
 class ImportProblemOut(Schema):
     line: int | None = None
     field: str | None = None
