@@ -72,8 +72,11 @@ class DoubleCover:
         return result
 
     def matching_dual(self, prices: FloatArray) -> FloatArray:
-        """u_i = (pi_i + p_i) / 2: feasible for the matching dual on the candidate edges."""
-        result: FloatArray = (self.profits(prices) + prices) * 0.5
+        """u_i = (pi_i + p_i) / 2: feasible for the matching dual on the candidate edges.
+
+        A margin far below any score difference absorbs floating-point rounding.
+        """
+        result: FloatArray = (self.profits(prices) + prices) * 0.5 + _DUAL_MARGIN
         return result
 
     def value_of(self, bidder: IndexArray, obj: IndexArray) -> FloatArray:

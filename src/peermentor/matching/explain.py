@@ -34,23 +34,26 @@ def _plural(label: str) -> str:
 
 
 class _Display:
-    """Values as people wrote them (normalised value -> original text), per column, cached."""
+    """Values as people wrote them (normalised value -> original text), parsed on demand."""
 
     def __init__(self, scorer: Scorer) -> None:
         self.scorer = scorer
-        self._columns: dict[str, list[dict[str, str]]] = {}
+        self._cells: dict[tuple[str, int], dict[str, str]] = {}
 
     def values(self, i: int, column: str) -> dict[str, str]:
-        if column not in self._columns:
-            self._columns[column] = [
-                {
-                    normalise_value(text): text.strip()
-                    for text in reversed(cell.split(";"))
-                    if text.strip()
-                }
-                for cell in self.scorer.raw_column(column)
-            ]
-        return self._columns[column][i]
+        key = (column, i)
+        if key not in self._cells:
+            self._cells[key] = self._parse(self.scorer.raw_column(column)[i])
+        return self._cells[key]
+
+    @staticmethod
+    def _parse(cell: str) -> dict[str, str]:
+        """In the order written; the first spelling of a repeated value wins."""
+        result: dict[str, str] = {}
+        for text in cell.split(";"):
+            if text.strip():
+                result.setdefault(normalise_value(text), text.strip())
+        return result
 
 
 def _join(items: Sequence[str]) -> str:
@@ -76,7 +79,7 @@ def _phrases(
         for giver, taker in directions:
             offered = display.values(giver, criterion.offer)
             wanted = display.values(taker, criterion.want)
-            shared = [wanted[key] for key in sorted(wanted) if key in offered]
+            shared = [wanted[key] for key in wanted if key in offered]
             if shared:
                 result.append(
                     f"{scorer.names[giver]} can help with the {_join(shared)} "
@@ -95,7 +98,7 @@ def _phrases(
         return [f"different {_plural(label)}"]
     mine = display.values(i, criterion.field)
     theirs = display.values(j, criterion.field)
-    shared = [mine[key] for key in sorted(mine) if key in theirs]
+    shared = [mine[key] for key in mine if key in theirs]
     if not shared:
         return []
     if criterion.kind == "same":

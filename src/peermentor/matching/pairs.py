@@ -23,9 +23,11 @@ every allowed pair. Larger pools go through five steps, none of which loops in P
 
 from __future__ import annotations
 
+import os
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -74,6 +76,7 @@ _ENLARGE_BUDGET = 3000
 _WINDOW_BUDGET = 3000  # people re-solved exactly, plus one in twenty of the pool
 # How many pairs the certificate may price exactly (a few seconds of matrix products).
 _PRICING_PAIRS = 400_000_000
+_MAX_WORKERS = 8
 
 
 def _no_progress(stage: str, fraction: float) -> None:
@@ -116,7 +119,7 @@ def solve_pairs(
         in_fixed[[a, b]] = True
     pool = np.flatnonzero(scorer.active & ~in_fixed).astype(np.intp)
     report("scoring", 0.0)
-    if len(pool) <= exact_below:
+    if len(pool) <= max(exact_below, 2):
         solution = _solve_exact(scorer, pool, policy)
     else:
         solution = _solve_large(scorer, pool, policy, seed, report, candidates)
@@ -343,6 +346,7 @@ class _Lists:
     partner: IndexArray
     bound: FloatArray
     shift: FloatArray
+    error: float  # of the shifted keys the pass compared
 
 
 def _sample_thresholds(
@@ -412,7 +416,13 @@ def _ranked_lists(
     # everyone not listed ranked below the starting threshold.
     full = top_partner[:, size] >= 0
     bound = np.where(full, top_key[:, size], initial).astype(np.float64)
-    return _Lists(owner[listed].astype(np.intp), partner[listed], bound, shift.astype(np.float64))
+    return _Lists(
+        owner[listed].astype(np.intp),
+        partner[listed],
+        bound,
+        shift.astype(np.float64),
+        fast.set_shift(shift),
+    )
 
 
 def _symmetric_pass(
@@ -427,55 +437,84 @@ def _symmetric_pass(
 
     Partner j is ranked for person i by key_ij - shift_j and kept when that reaches
     threshold_i; thresholds rise as the lists fill. Pairs that are certainly not allowed never
-    enter a list.
+    enter a list. The product gives c_ij = key_ij - shift_i - shift_j directly, so both sides
+    of a pair are tested against it: i keeps j when c_ij >= threshold_i - shift_i, and j keeps
+    i when c_ij >= threshold_j - shift_j. Row blocks run on all cores (numpy and BLAS release
+    the interpreter lock); lists are merged in block order, so results do not depend on timing.
     """
     m = len(fast.pool)
-    floor = np.float32(fast.min_score - fast.error)
+    error = fast.set_shift(shift)
+    floor = np.float32(fast.min_score - error)
     blocks = list(range(0, m, _ROW_BLOCK))
     # Merging sorts the touched lists: batch the survivors so that each list is sorted rarely.
     merge_every = max(1 << 20, 2 * m * top_key.shape[1])
-    pending_owners: list[IndexArray] = []
-    pending_partners: list[IndexArray] = []
-    pending_values: list[Float32Array] = []
-    buffered = 0
-    for number, start in enumerate(blocks):
+
+    def scan(start: int) -> tuple[IndexArray, IndexArray, Float32Array]:
         stop = min(m, start + _ROW_BLOCK)
+        owners: list[IndexArray] = []
+        partners: list[IndexArray] = []
+        values: list[Float32Array] = []
+        row_shift = shift[start:stop]
         for column_start in range(start, m, _COLUMN_BLOCK):
             column_stop = min(m, column_start + _COLUMN_BLOCK)
-            keys = fast.keys(slice(start, stop), slice(column_start, column_stop))
-            # Keys below the floor are never allowed; below -2 they already rank nowhere.
-            if fast.min_score > 0:
-                keys[keys < floor] = -np.inf
+            reduced = fast.shifted_keys(slice(start, stop), slice(column_start, column_stop))
             width = column_stop - column_start
-            ranked = keys - shift[None, column_start:column_stop]
-            hits = np.flatnonzero(ranked >= threshold[start:stop, None])
-            pending_owners.append(start + hits // width)
-            pending_partners.append(column_start + hits % width)
-            pending_values.append(ranked.ravel()[hits])
-            # The column side, for columns past this row block (each pair is seen once).
-            beyond = max(column_start, stop)
-            if column_stop > beyond:
-                offset = beyond - column_start
-                sub = keys[:, offset:] - shift[start:stop, None]
-                sub_width = column_stop - beyond
-                hits = np.flatnonzero(sub >= threshold[None, beyond:column_stop])
-                pending_owners.append(beyond + hits % sub_width)
-                pending_partners.append(start + hits // sub_width)
-                pending_values.append(sub.ravel()[hits])
-            buffered += len(pending_owners[-1]) + len(hits)
-        if buffered > merge_every or number == len(blocks) - 1:
-            _merge(
-                top_key,
-                top_partner,
-                threshold,
-                np.concatenate(pending_owners),
-                np.concatenate(pending_partners),
-                np.concatenate(pending_values),
-            )
-            pending_owners, pending_partners, pending_values = [], [], []
-            buffered = 0
-        if number % 16 == 0:
-            on_progress(number / len(blocks))
+            row_level = (threshold[start:stop] - row_shift)[:, None]
+            column_level = threshold[column_start:column_stop] - shift[column_start:column_stop]
+            hit = reduced >= row_level
+            hit |= reduced >= column_level[None, :]
+            flat = np.flatnonzero(hit)
+            if len(flat) == 0:
+                continue
+            row, column = flat // width, flat % width
+            value = reduced.ravel()[flat]
+            raw = value + row_shift[row] + shift[column_start + column]
+            keep = raw >= floor
+            row, column, value = row[keep], column[keep], value[keep]
+            person, partner = start + row, column_start + column
+            # Row side: person keeps partner, ranked by key - shift_partner.
+            mine = value >= row_level[row, 0]
+            owners.append(person[mine])
+            partners.append(partner[mine])
+            values.append(value[mine] + row_shift[row[mine]])
+            # Column side, for partners past this row block (each pair is seen once).
+            theirs = (value >= column_level[column]) & (partner >= stop)
+            owners.append(partner[theirs])
+            partners.append(person[theirs])
+            values.append(value[theirs] + shift[partner[theirs]])
+        if not owners:
+            empty = np.zeros(0, dtype=np.intp)
+            return empty, empty, np.zeros(0, dtype=np.float32)
+        return np.concatenate(owners), np.concatenate(partners), np.concatenate(values)
+
+    pending: list[tuple[IndexArray, IndexArray, Float32Array]] = []
+    buffered = 0
+    with ThreadPoolExecutor(max_workers=_workers()) as pool:
+        for number, found in enumerate(pool.map(scan, blocks)):
+            pending.append(found)
+            buffered += len(found[0])
+            if buffered > merge_every or number == len(blocks) - 1:
+                _merge(
+                    top_key,
+                    top_partner,
+                    threshold,
+                    np.concatenate([p[0] for p in pending]),
+                    np.concatenate([p[1] for p in pending]),
+                    np.concatenate([p[2] for p in pending]),
+                )
+                pending = []
+                buffered = 0
+            if number % 16 == 0:
+                on_progress(number / len(blocks))
+
+
+def _workers() -> int:
+    """Threads for whole-population passes: the cores this process may use."""
+    try:
+        available = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        available = os.cpu_count() or 1
+    return max(1, min(available, _MAX_WORKERS))
 
 
 def _merge(
@@ -958,7 +997,7 @@ def _certify(
     m = len(dual)
     rounding = 2e-6  # float32 arithmetic on keys and duals of size <= 2
     error = fast.error + rounding
-    cap = priced.bound + priced.shift + error
+    cap = priced.bound + priced.shift + priced.error + rounding
     unpriced_value = np.maximum(dual, cap * 0.5)
     deficiency = unpriced_value - dual
     order = np.argsort(-deficiency, kind="stable")

@@ -779,8 +779,12 @@ class FastScores:
         left.append(jitter_vectors * (jitter / 4.0))
         right.append(jitter_vectors)
         self.dimensions = sum(x.shape[1] for x in left)
+        # Two spare dimensions carry a shift (see set_shift): key - s_i - s_j in the same product.
+        left.append(np.zeros((m, 2)))
+        right.append(np.zeros((m, 2)))
         self._left = np.ascontiguousarray(np.hstack(left), dtype=np.float32)
         self._right_t = np.ascontiguousarray(np.hstack(right).T, dtype=np.float32)
+        self._shift_size = 0.0
         # Violated-constraint counts as a second product; counts are whole numbers, so an error
         # far below 0.5 decides them exactly.
         violation_left: list[FloatArray] = []
@@ -811,13 +815,39 @@ class FastScores:
         self._excluded = scorer.excluded[pool][:, pool].tocsr()
         # Rounding of a float32 dot product of D terms whose absolute products sum to at most
         # 1 + jitter, plus the direct terms added in float32, plus the jitter itself.
-        terms = self.dimensions + 2 * len(self._direct_criteria) + 4
+        self._jitter = jitter
+        self.error = self._error(0.0)
+
+    def _error(self, shift_size: float) -> float:
+        terms = self.dimensions + 2 + 2 * len(self._direct_criteria) + 4
         roundoff = terms * _UNIT_ROUNDOFF_32 / (1.0 - terms * _UNIT_ROUNDOFF_32) * 1.05
-        self.error = float(roundoff * (1.0 + jitter) + jitter)
+        return float(roundoff * (1.0 + self._jitter + 2.0 * shift_size) + self._jitter)
+
+    def set_shift(self, shift: Float32Array) -> float:
+        """Make `shifted_keys` return key_ij - shift_i - shift_j; returns its error bound."""
+        dimensions = self.dimensions
+        self._left[:, dimensions] = -shift
+        self._left[:, dimensions + 1] = 1.0
+        self._right_t[dimensions, :] = 1.0
+        self._right_t[dimensions + 1, :] = -shift
+        self._shift_size = float(np.abs(shift).max()) if len(shift) else 0.0
+        return self._error(self._shift_size)
 
     def keys(self, rows: slice | IndexArray, cols: slice | IndexArray) -> Float32Array:
         """Keys for pool positions rows x cols (see the class docstring)."""
+        dimensions = self.dimensions
+        keys: Float32Array = self._left[rows, :dimensions] @ self._right_t[:dimensions, cols]
+        return self._finish(keys, rows, cols)
+
+    def shifted_keys(self, rows: slice | IndexArray, cols: slice | IndexArray) -> Float32Array:
+        """key_ij - shift_i - shift_j (set_shift), within set_shift's error of the exact value
+        for allowed pairs; certainly-not-allowed pairs are still pushed far below."""
         keys: Float32Array = self._left[rows] @ self._right_t[:, cols]
+        return self._finish(keys, rows, cols)
+
+    def _finish(
+        self, keys: Float32Array, rows: slice | IndexArray, cols: slice | IndexArray
+    ) -> Float32Array:
         row_people = self.pool[rows]
         col_people = self.pool[cols]
         a, b = row_people[:, None], col_people[None, :]
