@@ -433,3 +433,49 @@ def test_shadowing_rerun_keeps_a_locked_placement_and_the_host_takes_others(run_
         == kept_shadow
     )
     assert len(shadows) == 3
+
+
+def test_manual_host_and_shadow_respects_the_host_capacity(run_now, db):
+    world = MatchingWorld(format="shadowing", goals=["cross_functional"], people=0)
+    host = world.add(0, role="host", capacity=1)
+    first, second = world.add(1, role="shadow"), world.add(2, role="shadow")
+    world.save_policy(constraint=[])
+    run = run_now(world)
+    placed = Proposal.objects.get(run=run).members.get(role="shadow").participant
+    waiting = second if placed == first else first
+    with pytest.raises(ApplicationError, match="no free place"):
+        services.proposal_create_manual(actor=world.manager, run=run, first=waiting, second=host)
+    with pytest.raises(ApplicationError, match="one host and one shadow"):
+        services.proposal_create_manual(actor=world.manager, run=run, first=first, second=second)
+    # Dropping the host's proposal frees the place; the order of the two does not matter.
+    Proposal.objects.filter(run=run).update(is_excluded=True)
+    proposal = services.proposal_create_manual(
+        actor=world.manager, run=run, first=waiting, second=host
+    )
+    roles = dict(proposal.members.values_list("role", "participant_id"))
+    assert roles == {"host": host.pk, "shadow": waiting.pk}
+
+
+def test_manual_join_moves_someone_from_an_excluded_circle_into_another(run_now, db):
+    world = MatchingWorld(
+        format="circles", goals=["wellbeing"], people=8, group_size_min=4, group_size_max=5
+    )
+    world.save_policy(constraint=[])
+    run = run_now(world)
+    dropped, kept = Proposal.objects.filter(run=run).order_by("id")
+    assert dropped.size == kept.size == 4
+    mover, second_mover = [m.participant for m in dropped.members.all()[:2]]
+    anchor = kept.members.first().participant
+    with pytest.raises(ApplicationError, match="exclude that circle first"):
+        services.proposal_create_manual(actor=world.manager, run=run, first=mover, second=anchor)
+    services.proposal_set_excluded(actor=world.manager, proposal=dropped, is_excluded=True)
+    proposal = services.proposal_create_manual(
+        actor=world.manager, run=run, first=mover, second=anchor
+    )
+    assert proposal.pk == kept.pk and proposal.is_manual and proposal.is_locked
+    assert proposal.members.count() == 5 and proposal.size == 5
+    assert not dropped.members.filter(participant=mover).exists()
+    with pytest.raises(ApplicationError, match="already has 5"):
+        services.proposal_create_manual(
+            actor=world.manager, run=run, first=second_mover, second=anchor
+        )
