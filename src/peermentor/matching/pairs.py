@@ -77,6 +77,7 @@ _WINDOW_BUDGET = 3000  # people re-solved exactly, plus one in twenty of the poo
 # How many pairs the certificate may price exactly (a few seconds of matrix products).
 _PRICING_PAIRS = 400_000_000
 _MAX_WORKERS = 8
+_FINAL_REPAIRS = 5
 
 
 def _no_progress(stage: str, fraction: float) -> None:
@@ -255,6 +256,12 @@ def _solve_large(
         rounded = _exact_windows(rounded, edges, bonus, seeds, cover_dual)
         stats["total_windows"] = edges.total(rounded)
         rounded = _local_search(scorer, pool, rounded, edges, bonus)
+        # Nobody is left out who has an allowed partner that is also left out.
+        for _ in range(_FINAL_REPAIRS):
+            before = int(np.sum(rounded < 0))
+            rounded, _ = _repair(scorer, pool, fast, rounded, edges, bonus)
+            if int(np.sum(rounded < 0)) == before:
+                break
         stats["total_local_search"] = edges.total(rounded)
         mate = _best_of(mate, rounded, edges, bonus)
         report("certifying", 0.85)
