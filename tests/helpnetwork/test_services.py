@@ -177,6 +177,38 @@ def test_recommendations_leave_out_blocked_busy_and_the_asker(
     assert [s.participant for s in recommendations(ask=ask)] == [free]
 
 
+def test_someone_helping_right_now_still_gets_suggestions_and_free_helpers_are_suggested(
+    personas, help_program, python, sql, make_helper
+):
+    busy_helper = make_helper("Hal Helper", department="Sales", site="Leeds", capacity=2)
+    other_asker = make_helper("Olga Other", offers=None, capacity=2)
+    first = services.help_ask_create(
+        actor=other_asker.person.user,
+        program=help_program,
+        skill=python,
+        description="Decorators confuse me.",
+    )
+    # Ana helps Olga with SQL right now (a flash meeting), and Hal helps Olga with Python.
+    question = help_program.questions.get(key="skills_offered")
+    from tests.factories import AnswerFactory
+
+    AnswerFactory(participant=personas.participant_record, question=question, value=["SQL"])
+    sql_ask = services.help_ask_create(
+        actor=other_asker.person.user,
+        program=help_program,
+        skill=sql,
+        description="Joins confuse me too.",
+    )
+    for ask, helper in ((first, busy_helper.person.user), (sql_ask, personas.participant)):
+        offer = services.help_offer_create(actor=helper, ask=ask)
+        services.help_offer_accept(actor=other_asker.person.user, offer=offer)
+
+    ask = _ask(personas, python)
+
+    # Hal has a second free place; Olga is busy with two flash meetings and offered nothing.
+    assert [s.participant for s in recommendations(ask=ask)] == [busy_helper]
+
+
 # --- offers -------------------------------------------------------------------------------------
 def test_offer_notifies_the_asker_and_can_be_withdrawn_and_renewed(
     personas, help_program, python, offers_python

@@ -17,7 +17,6 @@ be filtered to those who offered the skill and have room (helpnetwork.selectors 
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from peermentor.enrollment.models import Participant
 from peermentor.matches.adapter import ParticipantRow, build_engine_input
 from peermentor.matching.model import InputError
 from peermentor.matching.scoring import Scorer
-from peermentor.programs.models import Format, Program
+from peermentor.programs.models import Program
 
 WANT_FIELD = "help_topic"
 DEFAULT_TOP = 10
@@ -103,16 +102,15 @@ def recommend_helpers(
     if not candidate_ids or top <= 0:
         return []
     wanted = [Participant(pk=pk) for pk in (asker_id, *candidate_ids)]
-    # The adapter knows the formats that match runs place; to it, help-network peers are the
-    # peers of a pairs program (same role, same attributes). The copy is never saved.
-    as_pairs = copy.copy(program)
-    as_pairs.format = Format.PAIRS
     try:
         engine_input = build_engine_input(
-            as_pairs,
+            program,
             participants=wanted,
             policy=help_policy(offer_field.lower()),
             include_context=False,
+            # Someone helping in a flash meeting now may still ask or be suggested; room for
+            # the new flash meeting is checked by the caller and again when an offer is taken.
+            respect_room=False,
         )
     except InputError:
         return []
