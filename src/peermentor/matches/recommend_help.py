@@ -22,12 +22,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from peermentor.enrollment.models import Participant
 from peermentor.matches.adapter import ParticipantRow, build_engine_input
+from peermentor.matching.api import recommend
 from peermentor.matching.model import InputError
-from peermentor.matching.scoring import Scorer
 from peermentor.programs.models import Program
 
 WANT_FIELD = "help_topic"
@@ -95,7 +93,7 @@ def recommend_helpers(
     candidate_ids: Sequence[int],
     top: int = DEFAULT_TOP,
 ) -> list[HelperSuggestion]:
-    """The `top` best candidates for the ask, best first (ties by participant id): only
+    """The `top` best candidates for the ask, best first (ties by the engine's id): only
     candidates the engine allows with the asker (no block, not met before), ranked by the
     policy above, each with plain-language reasons. Empty when there is nobody to suggest."""
     candidate_ids = [pk for pk in dict.fromkeys(candidate_ids) if pk != asker_id]
@@ -125,35 +123,20 @@ def recommend_helpers(
         else person
         for person in engine_input.people
     ]
-    scorer = Scorer(people, engine_input.policy)
-    asker_index = scorer.index(str(asker_row.person_id))
-    candidates = [
-        (scorer.index(str(row.person_id)), row)
-        for row in engine_input.id_map.values()
-        if row.pk != asker_id
+    # The engine's recommend: exactly the `top` allowed partners by score, ties by engine id.
+    found = recommend(people, engine_input.policy, str(asker_row.person_id), top=top)
+    ranked = [
+        (item.score, engine_input.id_map[item.person_id])
+        for item in found.items
+        if item.person_id in engine_input.id_map
     ]
-    if not candidates:
-        return []
-    helpers = np.array([index for index, _ in candidates], dtype=np.intp)
-    # Directed: the complement criterion reads "the helper offers what the asker wants".
-    scores, allowed = scorer.pair_scores(
-        helpers, np.full(len(helpers), asker_index, dtype=np.intp), directed=True
-    )
-    ranked = sorted(
-        (
-            (-float(scores[k]), row.pk, row)
-            for k, (_, row) in enumerate(candidates)
-            if bool(allowed[k])
-        ),
-        key=lambda item: (item[0], item[1]),
-    )[:top]
     suggestions = []
-    for negative_score, _, row in ranked:
+    for score, row in ranked:
         reasons, outside_team, outside_site = explain(asker_row, row, skill_name)
         suggestions.append(
             HelperSuggestion(
                 participant_id=row.pk,
-                score=round(-negative_score, 6),
+                score=round(score, 6),
                 reasons=reasons,
                 is_outside_team=outside_team,
                 is_outside_site=outside_site,
