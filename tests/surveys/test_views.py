@@ -333,3 +333,26 @@ def test_named_responses_page_queries_do_not_grow(
         "participant__person__full_name", flat=True
     )
     assert all(escape(name) in html for name in names)
+
+
+def test_settings_page_locks_what_cannot_change_once_sent(client, personas, survey, invitation):
+    client.force_login(personas.manager)
+    url = reverse("survey_edit", args=[survey.pk])
+    page = client.get(url).content.decode()
+    assert re.search(r'name="is_anonymous"[^>]*disabled', page)
+    response = client.post(
+        url,
+        {
+            "title": "Renamed",
+            "purpose": "closing",
+            "audience": "participants",
+            "schedule": "on_date",
+            "send_on": survey.send_on.isoformat(),
+            "open_days": "21",
+            "reminder_after_days": "5",
+        },
+    )
+    assert response.status_code == 302
+    survey.refresh_from_db()
+    # The unticked (disabled) box and the new purpose were ignored, the title was not.
+    assert (survey.title, survey.is_anonymous, survey.purpose) == ("Renamed", True, "custom")

@@ -81,6 +81,16 @@ class SurveyForm(forms.Form):
         help_text="One reminder to those who have not answered; 0 for none.",
     )
 
+    # Fixed once anyone was asked (services.FIXED_ONCE_SENT says why).
+    FIXED_FIELDS = ("is_anonymous", "audience", "schedule", "purpose")
+
+    def __init__(self, *args: Any, is_sent: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if is_sent:
+            for name in self.FIXED_FIELDS:
+                self.fields[name].disabled = True
+                self.fields[name].help_text = "People have been asked: this can no longer change."
+
     @classmethod
     def initial_for(cls, survey: Any) -> dict[str, Any]:
         return {name: getattr(survey, name) for name in cls.base_fields}

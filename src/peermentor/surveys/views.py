@@ -109,7 +109,12 @@ def survey_create(request: HttpRequest, program_pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def survey_edit(request: HttpRequest, pk: int) -> HttpResponse:
     survey = selectors.get_survey_for(viewer=request.user, pk=pk)
-    form = SurveyForm(request.POST or None, initial=SurveyForm.initial_for(survey))
+    builder = selectors.survey_builder(viewer=request.user, survey=survey)
+    form = SurveyForm(
+        request.POST or None,
+        initial=SurveyForm.initial_for(survey),
+        is_sent=builder.has_invitations,
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.survey_update(actor=request.user, survey=survey, **_settings(form))
