@@ -171,8 +171,8 @@ def test_new_cross_team_ties(known):
     assert summary["people_other_department"] == 4  # B, D, J, K
     assert summary["people_other_site"] == 2  # B, D
     rows = _rows(tables["ties"])
-    assert rows["Matched participants who gained a tie in another department"] == [4, 66.7]
-    assert rows["Matched participants who gained a tie at another site"] == [2, 33.3]
+    assert rows["People matched who gained a tie in another department"] == [4, 66.7]
+    assert rows["People matched who gained a tie at another site"] == [2, 33.3]
     matrix = tables["ties_matrix"]
     assert matrix.columns == ["Department", "Eng", "Sales", "Ops"]
     assert matrix.rows == [["Eng", 0, 1, 1], ["Sales", 1, 0, 0], ["Ops", 1, 0, 0]]

@@ -116,7 +116,8 @@ def _open(table: Table, spec: ChartSpec, height: int, prefix: str) -> list[str]:
     ident = f"{prefix}chart-{table.key}"
     return [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-{spec.kind}" role="img" '
-        f'aria-labelledby="{ident}-title" aria-describedby="{ident}-desc" viewBox="0 0 {WIDTH} {height}" '
+        f'aria-labelledby="{ident}-title" aria-describedby="{ident}-desc" '
+        f'viewBox="0 0 {WIDTH} {height}" '
         f'width="100%" preserveAspectRatio="xMinYMin meet" {FONT}>',
         f'<title id="{ident}-title">{escape(table.title)}</title>',
         f'<desc id="{ident}-desc">{escape(table.description)} {escape(_summary(table, spec))}'

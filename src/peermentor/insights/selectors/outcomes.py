@@ -74,13 +74,12 @@ class OutcomeFigures:
 
     def _participants(self) -> QuerySet[Person]:
         """People matched in this program (in the scope)."""
+        # IN (subquery), not a correlated EXISTS: the database reads the connections once
+        # instead of once for each of the directory's people.
         return Person.objects.filter(
-            Exists(
-                ConnectionMember.objects.filter(
-                    participant__person_id=OuterRef("pk"),
-                    connection__in=self.scope.met_connections().values("pk"),
-                )
-            )
+            pk__in=ConnectionMember.objects.filter(
+                connection__in=self.scope.met_connections().values("pk")
+            ).values("participant__person_id")
         )
 
     def _comparison(self) -> QuerySet[Person]:

@@ -9,15 +9,15 @@ each query once and an export asks only for the table it writes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, timedelta
+from datetime import date, timedelta
 from functools import cached_property
 from typing import Any
 
 from django.db.models import (
     Avg,
+    BooleanField,
     Count,
     DateTimeField,
-    DurationField,
     ExpressionWrapper,
     F,
     IntegerField,
@@ -27,7 +27,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
 )
-from django.db.models.functions import Coalesce, Least, Trunc, TruncDate
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -49,6 +49,7 @@ from peermentor.engagement.models import (
 )
 from peermentor.enrollment.models import ParticipantStatus
 from peermentor.insights.selectors import surveys
+from peermentor.insights.selectors.expressions import DaysBetween, UtcDate
 from peermentor.insights.selectors.health import health_counts
 from peermentor.insights.selectors.scope import Scope, has_met_connection
 from peermentor.insights.tables import (
@@ -64,33 +65,26 @@ from peermentor.insights.tables import (
 from peermentor.matches.models import MatchRun, RunStatus, UnmatchedEntry
 
 MATCH_RATE_AIM = 70.0
+# Breakdown → (id column, name column) of a participant.
+BREAKDOWN_COLUMNS = {
+    "track": ("track_id", "track__name"),
+    "department": ("person__department_id", "person__department__name"),
+    "site": ("person__site_id", "person__site__name"),
+}
 NO_SURVEY_DATA = "No survey data yet."
 
 
-def _days_between(later: Any, earlier: Any) -> ExpressionWrapper:
-    """Whole UTC days from `earlier` to `later` as a duration, so that grouping by it gives one
-    row per distinct number of days (a histogram)."""
-    return ExpressionWrapper(
-        TruncDate(later, tzinfo=UTC) - TruncDate(earlier, tzinfo=UTC),
-        output_field=DurationField(),
-    )
-
-
 def _histogram(queryset: QuerySet[Any], expression: Any) -> list[tuple[float, int]]:
+    """(value, how many rows) for each distinct value of `expression`; rows where it is NULL
+    (nothing to measure yet) are left out. One row per distinct value comes back, so callers
+    get percentiles and means without a row per person."""
     rows = (
         queryset.annotate(insights_value=expression)
-        .filter(insights_value__isnull=False)
         .order_by()
-        .values("insights_value")
+        .values_list("insights_value")
         .annotate(n=Count("pk"))
     )
-    return [(_as_days(row["insights_value"]), row["n"]) for row in rows]
-
-
-def _as_days(value: Any) -> float:
-    if isinstance(value, timedelta):
-        return value.days + value.seconds / 86400
-    return float(value)
+    return [(value, n) for value, n in rows if value is not None]
 
 
 def _earliest(first: Any, second: Any) -> Least:
@@ -142,6 +136,15 @@ def _held_count(connection_ref: str, now: Any) -> Any:
     return count(meetings) + count(sessions)
 
 
+def _by_period(days: list[tuple[date, int]], kind: str) -> dict[date, int]:
+    """Day counts summed per week (starting Monday) or per month."""
+    totals: dict[date, int] = {}
+    for day, count in days:
+        start = day.replace(day=1) if kind == "month" else day - timedelta(days=day.weekday())
+        totals[start] = totals.get(start, 0) + count
+    return totals
+
+
 class ProgramFigures:
     """Every figure of one program's dashboard for one scope (program, track, period)."""
 
@@ -152,25 +155,49 @@ class ProgramFigures:
 
     # --- queries, each run once ------------------------------------------------------------
     @cached_property
-    def participant_counts(self) -> dict[str, Any]:
-        enrolled = Q(status=ParticipantStatus.ENROLLED)
-        counts = (
+    def participant_groups(self) -> list[dict[str, Any]]:
+        """Participants counted per (status, readiness, track, department, site), with how
+        many are matched: one scan of the program's participants feeds the funnel, the cards
+        and the three breakdowns. Rows are bounded by the number of groups, not of people."""
+        return list(
             self.scope.participants()
-            .annotate(insights_met=has_met_connection())
-            .aggregate(
-                pending=Count("pk", filter=Q(status=ParticipantStatus.PENDING_APPROVAL)),
-                enrolled=Count("pk", filter=enrolled),
-                ready=Count("pk", filter=Q(ready_at__isnull=False)),
-                declined=Count("pk", filter=Q(status=ParticipantStatus.DECLINED)),
-                withdrawn=Count("pk", filter=Q(status=ParticipantStatus.WITHDRAWN)),
-                matched=Count("pk", filter=enrolled & Q(insights_met=True)),
-                waiting=Count(
-                    "pk",
-                    filter=enrolled & Q(ready_at__isnull=False) & Q(insights_met=False),
+            .annotate(
+                insights_met=has_met_connection(),
+                insights_ready=ExpressionWrapper(
+                    Q(ready_at__isnull=False), output_field=BooleanField()
                 ),
+            )
+            .order_by()
+            .values(
+                "status",
+                "insights_ready",
+                *(column for columns in BREAKDOWN_COLUMNS.values() for column in columns),
+            )
+            .annotate(
+                n=Count("pk"),
+                matched=Count("pk", filter=Q(insights_met=True)),
                 first_enrolled_at=Min("enrolled_at"),
             )
         )
+
+    @cached_property
+    def participant_counts(self) -> dict[str, Any]:
+        groups = self.participant_groups
+
+        def total(**wanted: Any) -> int:
+            return sum(row["n"] for row in groups if all(row[k] == v for k, v in wanted.items()))
+
+        enrolled = [row for row in groups if row["status"] == ParticipantStatus.ENROLLED]
+        counts: dict[str, Any] = {
+            "pending": total(status=ParticipantStatus.PENDING_APPROVAL),
+            "enrolled": sum(row["n"] for row in enrolled),
+            "ready": total(insights_ready=True),
+            "declined": total(status=ParticipantStatus.DECLINED),
+            "withdrawn": total(status=ParticipantStatus.WITHDRAWN),
+            "matched": sum(row["matched"] for row in enrolled),
+            "waiting": sum(row["n"] - row["matched"] for row in enrolled if row["insights_ready"]),
+            "first_enrolled_at": min((row["first_enrolled_at"] for row in groups), default=None),
+        }
         counts["invited"] = self.scope.invitations().count()
         return counts
 
@@ -196,13 +223,13 @@ class ProgramFigures:
         )
         return {
             "enrollment_to_match": _histogram(
-                participants, _days_between(_first_match_at(), F("enrolled_at"))
+                participants, DaysBetween(_first_match_at(), F("enrolled_at"))
             ),
             "match_to_first_meeting": _histogram(
-                self.scope.met_connections(), _days_between(first_meeting, F("started_at"))
+                self.scope.met_connections(), DaysBetween(first_meeting, F("started_at"))
             ),
             "enrollment_to_first_meeting": _histogram(
-                participants, _days_between(first_member_meeting, F("enrolled_at"))
+                participants, DaysBetween(first_member_meeting, F("enrolled_at"))
             ),
         }
 
@@ -311,29 +338,15 @@ class ProgramFigures:
         if first is not None and (self.scope.at - first).days > 26 * 7:
             kind = "month"
         enrolled_now = self.scope.participants().filter(status=ParticipantStatus.ENROLLED)
-        enrolled_by = dict(
-            enrolled_now.annotate(bucket=Trunc("enrolled_at", kind))
-            .order_by()
-            .values_list("bucket")
-            .annotate(n=Count("pk"))
-        )
-        matched_by = dict(
-            enrolled_now.annotate(first_match=_first_match_at())
-            .filter(first_match__isnull=False)
-            .annotate(bucket=Trunc("first_match", kind, output_field=DateTimeField()))
-            .order_by()
-            .values_list("bucket")
-            .annotate(n=Count("pk"))
-        )
+        # Counted per UTC day in the database (a few hundred rows at most), then gathered
+        # into weeks or months here.
+        enrolled_by = _by_period(_histogram(enrolled_now, UtcDate("enrolled_at")), kind)
+        matched_by = _by_period(_histogram(enrolled_now, UtcDate(_first_match_at())), kind)
         rows, enrolled_total, matched_total = [], 0, 0
-        for bucket in sorted(set(enrolled_by) | set(matched_by)):
-            enrolled_total += enrolled_by.get(bucket, 0)
-            matched_total += matched_by.get(bucket, 0)
-            label = (
-                date_format(timezone.localtime(bucket), "M Y")
-                if kind == "month"
-                else date_format(timezone.localtime(bucket), "j M Y")
-            )
+        for start in sorted(set(enrolled_by) | set(matched_by)):
+            enrolled_total += enrolled_by.get(start, 0)
+            matched_total += matched_by.get(start, 0)
+            label = date_format(start, "M Y" if kind == "month" else "j M Y")
             rows.append(
                 [label, enrolled_total, matched_total, percent(matched_total, enrolled_total)]
             )
@@ -586,18 +599,17 @@ class ProgramFigures:
             empty_message="No connection has ended yet.",
         )
 
-    def _breakdown(self, key: str, field: str, name_field: str, title: str, none: str) -> Table:
-        rows = (
-            self.scope.participants()
-            .filter(status=ParticipantStatus.ENROLLED)
-            .annotate(insights_met=has_met_connection())
-            .order_by()
-            .values(field, name_field)
-            .annotate(n=Count("pk"), matched=Count("pk", filter=Q(insights_met=True)))
-        )
+    def _breakdown(self, key: str, by: str, title: str, none: str) -> Table:
+        field, name_field = BREAKDOWN_COLUMNS[by]
+        sizes: dict[Any, list[Any]] = {}
+        for row in self.participant_groups:
+            if row["status"] != ParticipantStatus.ENROLLED:
+                continue
+            group = sizes.setdefault(row[field], [row[name_field] or none, 0, 0])
+            group[1] += row["n"]
+            group[2] += row["matched"]
         groups = [
-            Group(name=row[name_field] or none, size=row["n"], counts=[row["matched"]])
-            for row in rows
+            Group(name=name, size=size, counts=[matched]) for name, size, matched in sizes.values()
         ]
         shown, hidden = suppress_small_groups(
             groups,
@@ -629,23 +641,15 @@ class ProgramFigures:
         )
 
     def by_track(self) -> Table:
-        return self._breakdown(
-            "by_track", "track_id", "track__name", "Match rate by track", "No track"
-        )
+        return self._breakdown("by_track", "track", "Match rate by track", "No track")
 
     def by_department(self) -> Table:
         return self._breakdown(
-            "by_department",
-            "person__department_id",
-            "person__department__name",
-            "Match rate by department",
-            "No department",
+            "by_department", "department", "Match rate by department", "No department"
         )
 
     def by_site(self) -> Table:
-        return self._breakdown(
-            "by_site", "person__site_id", "person__site__name", "Match rate by site", "No site"
-        )
+        return self._breakdown("by_site", "site", "Match rate by site", "No site")
 
     def satisfaction_by(self, group_by: str) -> Table:
         rows = surveys.satisfaction_by_group(

@@ -17,7 +17,6 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 
 from peermentor.connections.models import MET_STATUSES, ConnectionMember
-from peermentor.enrollment.models import ParticipantStatus
 from peermentor.insights.selectors.scope import Scope
 from peermentor.insights.tables import ChartSpec, Table, percent
 from peermentor.people.models import Department
@@ -26,14 +25,16 @@ PARTNER = "connection__members__participant__person"
 OWN = "participant__person"
 
 
-def new_ties(scope: Scope) -> QuerySet[ConnectionMember]:
-    """One row per new tie: the member with the smaller person id, joined once to the partner.
+def new_tie_ends(scope: Scope) -> QuerySet[ConnectionMember]:
+    """One row per end of each new tie: a member joined once to each other member of the same
+    connection (so every tie appears twice, once from each side) where the two people had never
+    been in an earlier connection together.
 
     Each side's person, department and site are annotations (`own_*`, `partner_*`; a missing
     department or site is 0), and everything below refers to them by name so that Django joins
     the partner's row once instead of once per reference.
     """
-    ties = (
+    ends = (
         ConnectionMember.objects.filter(connection__in=scope.met_connections().values("pk"))
         .annotate(
             own_person=F(f"{OWN}_id"),
@@ -44,7 +45,7 @@ def new_ties(scope: Scope) -> QuerySet[ConnectionMember]:
             partner_site=Coalesce(F(f"{PARTNER}__site_id"), 0),
             started=F("connection__started_at"),
         )
-        .filter(partner_person__gt=F("own_person"))
+        .exclude(partner_person=F("own_person"))
     )
     earlier = ConnectionMember.objects.filter(
         Q(connection__started_at__lt=OuterRef("started"))
@@ -55,7 +56,12 @@ def new_ties(scope: Scope) -> QuerySet[ConnectionMember]:
         connection__status__in=MET_STATUSES,
         connection__members__participant__person_id=OuterRef("partner_person"),
     )
-    return ties.filter(~Exists(earlier))
+    return ends.filter(~Exists(earlier))
+
+
+def new_ties(scope: Scope) -> QuerySet[ConnectionMember]:
+    """One row per new tie (seen from the end with the smaller person id)."""
+    return new_tie_ends(scope).filter(partner_person__gt=F("own_person"))
 
 
 class TieFigures:
@@ -65,45 +71,25 @@ class TieFigures:
 
     @cached_property
     def summary(self) -> dict[str, Any]:
-        ties = new_ties(self.scope)
+        """Counts of new ties and of the people who gained one, in one pass over the tie ends
+        (each tie is counted from its first end; people from their own end)."""
         other_department = ~Q(own_department=F("partner_department"))
         other_site = ~Q(own_site=F("partner_site"))
-        counts = ties.aggregate(
-            ties=Count("pk"),
-            cross_department=Count("pk", filter=other_department),
-            cross_site=Count("pk", filter=other_site),
-            cross_either=Count("pk", filter=other_department | other_site),
+        once = Q(partner_person__gt=F("own_person"))
+        counts = new_tie_ends(self.scope).aggregate(
+            ties=Count("pk", filter=once),
+            cross_department=Count("pk", filter=once & other_department),
+            cross_site=Count("pk", filter=once & other_site),
+            cross_either=Count("pk", filter=once & (other_department | other_site)),
             connections=Count("connection_id", distinct=True, filter=other_department | other_site),
+            people_other_department=Count("own_person", distinct=True, filter=other_department),
+            people_other_site=Count("own_person", distinct=True, filter=other_site),
         )
-        counts.update(self._people_with_ties())
+        # Everyone in the scope's connections that happened: the share's denominator.
+        counts["matched_people"] = ConnectionMember.objects.filter(
+            connection__in=self.scope.met_connections().values("pk")
+        ).aggregate(n=Count("participant__person_id", distinct=True))["n"]
         return counts
-
-    def _people_with_ties(self) -> dict[str, int]:
-        """How many matched participants gained a new tie to another department / site."""
-        ties = new_ties(self.scope)
-
-        def reached(differs: str) -> Exists:
-            # The participant is either end of a new tie whose ends differ in `differs`.
-            mine = ties.filter(~Q(**{f"own_{differs}": F(f"partner_{differs}")}))
-            return Exists(
-                mine.filter(
-                    Q(own_person=OuterRef("person_id")) | Q(partner_person=OuterRef("person_id"))
-                )
-            )
-
-        participants = self.scope.participants().filter(
-            Exists(
-                ConnectionMember.objects.filter(
-                    participant_id=OuterRef("pk"),
-                    connection__in=self.scope.met_connections().values("pk"),
-                )
-            )
-        )
-        return participants.exclude(status=ParticipantStatus.DECLINED).aggregate(
-            matched_people=Count("pk"),
-            people_other_department=Count("pk", filter=Q(reached("department"))),
-            people_other_site=Count("pk", filter=Q(reached("site"))),
-        )
 
     def summary_table(self) -> Table:
         figures = self.summary
@@ -118,12 +104,12 @@ class TieFigures:
                 None,
             ],
             [
-                "Matched participants who gained a tie in another department",
+                "People matched who gained a tie in another department",
                 figures["people_other_department"],
                 percent(figures["people_other_department"], people),
             ],
             [
-                "Matched participants who gained a tie at another site",
+                "People matched who gained a tie at another site",
                 figures["people_other_site"],
                 percent(figures["people_other_site"], people),
             ],
@@ -134,9 +120,9 @@ class TieFigures:
             description=(
                 "Pairs of people brought together for the first time (never in an earlier "
                 "connection of any program), across departments and sites, and the share of "
-                "matched participants who gained one."
+                "the people in the program's connections who gained one."
             ),
-            columns=["Measure", "Count", f"Share of {people} matched participants (%)"],
+            columns=["Measure", "Count", f"Share of the {people} people matched (%)"],
             rows=rows if figures["ties"] or people else [],
             chart=ChartSpec(kind="bar", value_columns=(2,), max_value=100.0, unit="%"),
             empty_message="No connection has started yet.",
