@@ -45,8 +45,10 @@ def test_only_the_admin_demo_account_is_an_admin(demo):
 
 
 def test_there_is_one_program_of_each_format_with_ready_participants(demo):
-    assert sorted(Program.objects.values_list("format", flat=True)) == sorted(Format.values)
-    for program in Program.objects.all():
+    assert set(Program.objects.values_list("format", flat=True)) == set(Format.values)
+    waiting = Program.objects.filter(status__in=[ProgramStatus.ENROLLING, ProgramStatus.MATCHING])
+    assert set(waiting.values_list("format", flat=True)) == set(Format.values)
+    for program in waiting:
         participants = program.participants.all()
         assert participants.count() >= 30
         assert all(participant.is_ready for participant in participants)
@@ -54,7 +56,9 @@ def test_there_is_one_program_of_each_format_with_ready_participants(demo):
 
 
 def test_ana_is_ready_in_one_program_and_may_enroll_in_others(demo):
-    ana = Participant.objects.get(person__email="ana@example.org")
+    ana = Participant.objects.get(
+        person__email="ana@example.org", program__status=ProgramStatus.MATCHING
+    )
     assert ana.is_ready and ana.program.status == ProgramStatus.MATCHING
     assert ana.answers.count() == ana.program.questions.count()
     assert Program.objects.filter(status=ProgramStatus.ENROLLING).exists()
@@ -64,3 +68,25 @@ def test_the_command_says_how_to_sign_in(demo, capsys):
     call_command("load_demo")
     out = capsys.readouterr().out
     assert "already loaded" in out and "ana@example.org" in out
+
+
+def test_a_running_program_has_live_connections_with_meetings_and_plans(demo):
+    from peermentor.connections.models import Connection
+    from peermentor.engagement.models import Meeting
+
+    running = Program.objects.get(status=ProgramStatus.RUNNING)
+    active = Connection.objects.filter(program=running, status="active")
+    assert active.count() >= 15
+    assert all(connection.reasons for connection in active)
+    assert Meeting.objects.filter(connection__program=running).count() >= active.count()
+    # Ana takes part, so the participant demo account shows a living connection.
+    assert active.filter(members__participant__person__email="ana@example.org").exists()
+
+
+def test_a_closed_program_has_results_to_report(demo):
+    from peermentor.connections.models import Reflection
+    from peermentor.surveys.models import SurveyResponse
+
+    closed = Program.objects.get(status=ProgramStatus.CLOSED)
+    assert Reflection.objects.filter(connection__program=closed, may_quote=True).exists()
+    assert SurveyResponse.objects.filter(survey__program=closed).count() >= 10

@@ -112,10 +112,13 @@ def _answer(
     return None
 
 
-def _enroll_ready(
-    *, program: Program, person: Person, role: str | None, skills: list[str], rng, fake
+def enroll_ready(
+    *, program: Program, person: Person, role: str | None, skills: list[str], rng, fake=None
 ) -> Participant:
     """Enroll as the person, answer every question and pass every module."""
+    if fake is None:
+        fake = Faker("en_GB")
+        fake.seed_instance(rng.randint(0, 10**6))
     user = person.user
     participant = participant_enroll(actor=user, program=program, role=role)
     questions = list(program.questions.all())
@@ -126,6 +129,28 @@ def _enroll_ready(
         training_complete(actor=user, participant=participant, module=module, answers=answers)
     participant.refresh_from_db()
     return participant
+
+
+def start_program(spec: ProgramSpec, *, admin: User, manager: Person, today: date) -> Program:
+    """Create the program from its goals, give it its manager and open enrollment."""
+    program = program_create(
+        actor=admin,
+        name=spec.name,
+        goals=list(spec.goals),
+        format=spec.format,
+        description=spec.description,
+        sponsor=spec.sponsor,
+        theme=spec.theme,
+        has_facilitator=spec.has_facilitator,
+        enrollment_opens_on=today - timedelta(days=14),
+        enrollment_closes_on=today + timedelta(days=21),
+        starts_on=today + timedelta(days=28),
+        planned_end_on=today + timedelta(days=28 + 180),
+    )
+    program_manager_add(actor=admin, program=program, email=manager.email)
+    return program_transition(
+        actor=admin, program=program, to_status=ProgramStatus.ENROLLING, reason="Demo launch"
+    )
 
 
 def build_programs(
@@ -140,24 +165,7 @@ def build_programs(
     pool = [p for p in people if p.pk not in {ana.pk, admin.person.pk, manager.pk}]
     newcomers = sorted(pool, key=lambda p: p.hire_date or today, reverse=True)
     for spec in SPECS:
-        program = program_create(
-            actor=admin,
-            name=spec.name,
-            goals=list(spec.goals),
-            format=spec.format,
-            description=spec.description,
-            sponsor=spec.sponsor,
-            theme=spec.theme,
-            has_facilitator=spec.has_facilitator,
-            enrollment_opens_on=today - timedelta(days=14),
-            enrollment_closes_on=today + timedelta(days=21),
-            starts_on=today + timedelta(days=28),
-            planned_end_on=today + timedelta(days=28 + 180),
-        )
-        program_manager_add(actor=admin, program=program, email=manager.email)
-        program_transition(
-            actor=admin, program=program, to_status=ProgramStatus.ENROLLING, reason="Demo launch"
-        )
+        program = start_program(spec, admin=admin, manager=manager, today=today)
         chosen: set[int] = set()
         for role, count in spec.roles:
             # Newcomers are the most recently hired; everyone else is drawn at random.
@@ -165,11 +173,11 @@ def build_programs(
             members = [p for p in source if p.pk not in chosen][:count]
             for person in members:
                 chosen.add(person.pk)
-                _enroll_ready(
+                enroll_ready(
                     program=program, person=person, role=role, skills=skills, rng=rng, fake=fake
                 )
         if spec is SKILLS_EXCHANGE:
-            _enroll_ready(program=program, person=ana, role=None, skills=skills, rng=rng, fake=fake)
+            enroll_ready(program=program, person=ana, role=None, skills=skills, rng=rng, fake=fake)
         if spec.status == ProgramStatus.MATCHING:
             program_transition(
                 actor=admin,
