@@ -3,6 +3,8 @@ generated input (a bounded schemathesis run)."""
 
 import pytest
 import schemathesis
+from django.core import signals
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
@@ -64,7 +66,19 @@ CHECKS = [
 
 
 @pytest.fixture
-def admin_headers(personas):
+def keep_test_connection():
+    """Calling the WSGI application directly (not through Django's test client) would close the
+    database connection after each request, and with it the test's transaction (PostgreSQL).
+    The test client avoids that the same way: by not closing old connections meanwhile."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def admin_headers(personas, keep_test_connection):
     World(personas)
     return {"Authorization": f"Bearer {token_for(personas.admin)}"}
 
