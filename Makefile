@@ -65,7 +65,7 @@ fmt: install
 
 test: install node chromium lint
 	DEBUG=false $(BIN)/python manage.py makemigrations --check --dry-run
-	DEBUG=false $(BIN)/pytest $(PYTEST_ARGS)
+	DEBUG=false $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
