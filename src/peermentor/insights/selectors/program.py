@@ -17,10 +17,9 @@ from django.db.models import (
     Avg,
     BooleanField,
     Count,
-    DateTimeField,
     ExpressionWrapper,
-    F,
     IntegerField,
+    Max,
     Min,
     OuterRef,
     Q,
@@ -52,6 +51,7 @@ from peermentor.insights.selectors import surveys
 from peermentor.insights.selectors.expressions import DaysBetween, UtcDate
 from peermentor.insights.selectors.health import health_counts
 from peermentor.insights.selectors.scope import Scope, has_met_connection
+from peermentor.insights.selectors.sql import histograms
 from peermentor.insights.tables import (
     SUPPRESSED,
     ChartSpec,
@@ -92,17 +92,23 @@ def _earliest(first: Any, second: Any) -> Least:
     return Least(Coalesce(first, second), Coalesce(second, first))
 
 
-def _first_match_at() -> Subquery:
-    """When a participant's first connection that really happened started."""
-    return Subquery(
-        ConnectionMember.objects.filter(
-            participant_id=OuterRef("pk"), connection__status__in=MET_STATUSES
-        )
-        .order_by()
-        .values("participant_id")
-        .annotate(first=Min("connection__started_at"))
-        .values("first"),
-        output_field=DateTimeField(),
+def _first_held(path: str, now: Any) -> Least:
+    """The first meeting held (or circle session past) of the connection at `path`, as an
+    aggregate over the joined meetings and sessions."""
+    return _earliest(
+        Min(
+            f"{path}meetings__starts_at",
+            filter=Q(**{f"{path}meetings__status": MeetingStatus.HELD}),
+        ),
+        Min(
+            f"{path}circle_sessions__starts_at",
+            filter=Q(
+                **{
+                    f"{path}circle_sessions__is_cancelled": False,
+                    f"{path}circle_sessions__starts_at__lt": now,
+                }
+            ),
+        ),
     )
 
 
@@ -112,13 +118,6 @@ def _held_meetings(connection_ref: str, now: Any) -> tuple[QuerySet, QuerySet]:
         is_cancelled=False, starts_at__lt=now, **{connection_ref: OuterRef("pk")}
     )
     return meetings, sessions
-
-
-def _first_of(queryset: QuerySet, group: str) -> Subquery:
-    return Subquery(
-        queryset.order_by().values(group).annotate(first=Min("starts_at")).values("first"),
-        output_field=DateTimeField(),
-    )
 
 
 def _held_count(connection_ref: str, now: Any) -> Any:
@@ -208,29 +207,31 @@ class ProgramFigures:
 
     @cached_property
     def time_histograms(self) -> dict[str, list[tuple[float, int]]]:
-        now = self.scope.at
+        """Day histograms of the three waiting times: per participant (enrollment to their
+        first connection, and to their first meeting held) and per connection (start to its
+        first meeting held). Two statements, each grouping once and counting per value."""
         participants = self.scope.participants().exclude(status=ParticipantStatus.DECLINED)
-        meetings, sessions = _held_meetings("connection_id", now)
-        member_meetings, member_sessions = _held_meetings(
-            "connection__members__participant_id", now
+        enrolled = Max("participant__enrolled_at")
+        per_person = (
+            ConnectionMember.objects.filter(
+                participant__in=participants.values("pk"), connection__status__in=MET_STATUSES
+            )
+            .values("participant_id")
+            .annotate(
+                to_match=DaysBetween(Min("connection__started_at"), enrolled),
+                to_meeting=DaysBetween(_first_held("connection__", self.scope.at), enrolled),
+            )
         )
-        first_meeting = _earliest(
-            _first_of(meetings, "connection_id"), _first_of(sessions, "connection_id")
+        per_connection = (
+            self.scope.met_connections()
+            .values("pk")
+            .annotate(to_meeting=DaysBetween(_first_held("", self.scope.at), Max("started_at")))
         )
-        first_member_meeting = _earliest(
-            _first_of(member_meetings, "connection__members__participant_id"),
-            _first_of(member_sessions, "connection__members__participant_id"),
-        )
+        people = histograms(per_person, ["to_match", "to_meeting"])
         return {
-            "enrollment_to_match": _histogram(
-                participants, DaysBetween(_first_match_at(), F("enrolled_at"))
-            ),
-            "match_to_first_meeting": _histogram(
-                self.scope.met_connections(), DaysBetween(first_meeting, F("started_at"))
-            ),
-            "enrollment_to_first_meeting": _histogram(
-                participants, DaysBetween(first_member_meeting, F("enrolled_at"))
-            ),
+            "enrollment_to_match": people["to_match"],
+            "match_to_first_meeting": histograms(per_connection, ["to_meeting"])["to_meeting"],
+            "enrollment_to_first_meeting": people["to_meeting"],
         }
 
     @cached_property
@@ -341,7 +342,14 @@ class ProgramFigures:
         # Counted per UTC day in the database (a few hundred rows at most), then gathered
         # into weeks or months here.
         enrolled_by = _by_period(_histogram(enrolled_now, UtcDate("enrolled_at")), kind)
-        matched_by = _by_period(_histogram(enrolled_now, UtcDate(_first_match_at())), kind)
+        first_match_day = (
+            ConnectionMember.objects.filter(
+                participant__in=enrolled_now.values("pk"), connection__status__in=MET_STATUSES
+            )
+            .values("participant_id")
+            .annotate(day=UtcDate(Min("connection__started_at")))
+        )
+        matched_by = _by_period(histograms(first_match_day, ["day"])["day"], kind)
         rows, enrolled_total, matched_total = [], 0, 0
         for start in sorted(set(enrolled_by) | set(matched_by)):
             enrolled_total += enrolled_by.get(start, 0)

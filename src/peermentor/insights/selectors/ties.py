@@ -13,6 +13,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
+from django.db import connections
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 
@@ -59,32 +60,69 @@ def new_tie_ends(scope: Scope) -> QuerySet[ConnectionMember]:
     return ends.filter(~Exists(earlier))
 
 
-def new_ties(scope: Scope) -> QuerySet[ConnectionMember]:
-    """One row per new tie (seen from the end with the smaller person id)."""
-    return new_tie_ends(scope).filter(partner_person__gt=F("own_person"))
-
-
 class TieFigures:
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
         self.threshold = scope.program.anonymity_threshold
 
     @cached_property
-    def summary(self) -> dict[str, Any]:
-        """Counts of new ties and of the people who gained one, in one pass over the tie ends
-        (each tie is counted from its first end; people from their own end)."""
-        other_department = ~Q(own_department=F("partner_department"))
-        other_site = ~Q(own_site=F("partner_site"))
-        once = Q(partner_person__gt=F("own_person"))
-        counts = new_tie_ends(self.scope).aggregate(
-            ties=Count("pk", filter=once),
-            cross_department=Count("pk", filter=once & other_department),
-            cross_site=Count("pk", filter=once & other_site),
-            cross_either=Count("pk", filter=once & (other_department | other_site)),
-            connections=Count("connection_id", distinct=True, filter=other_department | other_site),
-            people_other_department=Count("own_person", distinct=True, filter=other_department),
-            people_other_site=Count("own_person", distinct=True, filter=other_site),
+    def _counted(self) -> tuple[dict[str, int], list[tuple[int, int, int]]]:
+        """The summary counts and the (department, department, ties) cells, from ONE pass
+        over the new tie ends: the ends (whose "never connected before" check is the costly
+        part) are a common table expression that both parts read. Each tie is counted from
+        its first end, and each person from their own end."""
+        ends = new_tie_ends(self.scope).values(
+            "connection_id",
+            "own_person",
+            "partner_person",
+            "own_department",
+            "partner_department",
+            "own_site",
+            "partner_site",
         )
+        connection = connections[ends.db]
+        sql, params = ends.order_by().query.sql_with_params()
+        q = connection.ops.quote_name
+        once = f"{q('partner_person')} > {q('own_person')}"
+        department = f"{q('own_department')} <> {q('partner_department')}"
+        site = f"{q('own_site')} <> {q('partner_site')}"
+        statement = (
+            f"WITH ends AS ({sql}) "
+            "SELECT 0, NULL, NULL, "
+            f"SUM(CASE WHEN {once} THEN 1 ELSE 0 END), "
+            f"SUM(CASE WHEN {once} AND {department} THEN 1 ELSE 0 END), "
+            f"SUM(CASE WHEN {once} AND {site} THEN 1 ELSE 0 END), "
+            f"SUM(CASE WHEN {once} AND ({department} OR {site}) THEN 1 ELSE 0 END), "
+            f"COUNT(DISTINCT CASE WHEN {department} OR {site} THEN {q('connection_id')} END), "
+            f"COUNT(DISTINCT CASE WHEN {department} THEN {q('own_person')} END), "
+            f"COUNT(DISTINCT CASE WHEN {site} THEN {q('own_person')} END) "
+            "FROM ends "
+            "UNION ALL "
+            f"SELECT 1, {q('own_department')}, {q('partner_department')}, COUNT(*), "
+            "0, 0, 0, 0, 0, 0 "
+            f"FROM ends WHERE {once} "
+            f"GROUP BY {q('own_department')}, {q('partner_department')}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            rows = cursor.fetchall()
+        names = (
+            "ties",
+            "cross_department",
+            "cross_site",
+            "cross_either",
+            "connections",
+            "people_other_department",
+            "people_other_site",
+        )
+        summary = next(row for row in rows if row[0] == 0)
+        counts = {name: int(value or 0) for name, value in zip(names, summary[3:], strict=True)}
+        cells = [(int(first), int(second), int(n)) for part, first, second, n, *_ in rows if part]
+        return counts, cells
+
+    @cached_property
+    def summary(self) -> dict[str, Any]:
+        counts: dict[str, Any] = dict(self._counted[0])
         # Everyone in the scope's connections that happened: the share's denominator.
         counts["matched_people"] = ConnectionMember.objects.filter(
             connection__in=self.scope.met_connections().values("pk")
@@ -132,14 +170,8 @@ class TieFigures:
     def matrix_table(self) -> Table:
         """Department-by-department counts of new ties (each tie counted once, in the cell of
         its two departments; the matrix is symmetric)."""
-        pairs = (
-            new_ties(self.scope)
-            .order_by()
-            .values_list("own_department", "partner_department")
-            .annotate(n=Count("pk"))
-        )
         cells: dict[tuple[Any, Any], int] = {}
-        for first, second, count in pairs:
+        for first, second, count in self._counted[1]:
             for key in {(first, second), (second, first)}:
                 cells[key] = cells.get(key, 0) + count
         # 0 stands for "no department" and sorts last.
