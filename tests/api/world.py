@@ -221,7 +221,7 @@ ENDPOINTS: list[Endpoint] = [
             manager=403,
             admin=403,
         ),
-        body=lambda w: {},
+        body=lambda w: {"role": "peer"},
         setup=_open_enrollment,
         path_ids=PROGRAM,
     ),
