@@ -124,3 +124,50 @@ def test_a_missing_body_is_refused_when_fields_are_required(client, admin_world)
 def test_an_unauthenticated_request_gets_the_error_body(client):
     body = _assert_error(client.get("/api/v1/programs"), 401, None)
     assert "Bearer" in body["message"]
+
+
+HUGE = 10**30
+
+
+@pytest.mark.parametrize("endpoint", WITH_IDS, ids=_name)
+@pytest.mark.parametrize("number", [HUGE, -1, 0])
+def test_ids_outside_the_databases_range_answer_404(client, admin_world, endpoint, number):
+    world, token = admin_world
+    url = endpoint.path.format(**dict.fromkeys(re.findall(r"{(\w+)}", endpoint.path), number))
+    body = endpoint.body(world) if endpoint.body else None
+    _assert_error(call(client, endpoint, url, body, token), 404)
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        (f"/api/v1/people?department_id={HUGE}", "department_id"),
+        ("/api/v1/people?site_id=0", "site_id"),
+        (f"/api/v1/enrollment/programs/{{program}}/participants?track_id={HUGE}", "track_id"),
+        (f"/api/v1/connections/programs/{{program}}?track_id={HUGE}", "track_id"),
+        (f"/api/v1/matches/runs/{{run}}/proposals?department_id={HUGE}", "department_id"),
+    ],
+)
+def test_filter_ids_outside_the_databases_range_answer_400(client, admin_world, url, field):
+    world, token = admin_world
+    url = url.format(program=world.program.pk, run=world.run.pk)
+    response = client.get(url, headers={"Authorization": f"Bearer {token}"})
+    _assert_error(response, 400, field)
+
+
+@pytest.mark.parametrize(
+    ("url", "payload", "field"),
+    [
+        ("/api/v1/enrollment/programs/{program}/enroll", {"track": HUGE}, "track"),
+        ("/api/v1/matches/programs/{program}/runs", {"track": HUGE}, "track"),
+        (
+            "/api/v1/programs",
+            {"name": "X", "goals": ["networking"], "eligibility": {"site_ids": [HUGE]}},
+            "eligibility.site_ids",
+        ),
+    ],
+)
+def test_body_ids_outside_the_databases_range_answer_400(client, admin_world, url, payload, field):
+    world, token = admin_world
+    response = _post(client, url.format(program=world.program.pk), json.dumps(payload), token)
+    _assert_error(response, 400, field)

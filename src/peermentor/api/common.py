@@ -7,7 +7,7 @@ would be a circular import.
 from __future__ import annotations
 
 import math
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from django.core.paginator import EmptyPage, Paginator
 from django.core.paginator import Page as DjangoPage
@@ -19,6 +19,12 @@ MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
 
 ItemT = TypeVar("ItemT")
+
+# An id a client sends in a query or body. Databases keep ids in 64 bits; SQLite raises rather
+# than finding nothing for a larger number, so the bound is checked here (400 naming the field).
+# Ids in the path need no bound: Django answers "no such row" for any integer there.
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class ErrorOut(Schema):

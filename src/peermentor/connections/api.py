@@ -14,6 +14,7 @@ from peermentor.api.common import (
     ERRORS,
     READ_ERRORS,
     FixedPageQuery,
+    Id,
     Page,
     Ref,
     page_body,
@@ -135,7 +136,7 @@ class ProgramConnectionPage(Page[ManagedConnectionOut]):
 class ConnectionFilters(Schema):
     status: ConnectionStatus | None = None
     kind: ConnectionKind | None = None
-    track_id: int | None = None
+    track_id: Id | None = None
     search: str = Field("", max_length=100, description="Words in a member's name.")
 
 

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
-from peermentor.api.common import ERRORS, READ_ERRORS, Page, PageQuery, Ref, paginate
+from peermentor.api.common import ERRORS, READ_ERRORS, Id, Page, PageQuery, Ref, paginate
 from peermentor.core.errors import ApplicationError
 from peermentor.enrollment import selectors, services
 from peermentor.enrollment.models import Participant, ParticipantRole, ParticipantStatus
@@ -46,7 +46,7 @@ class ParticipantOut(Schema):
 class ParticipantFilters(Schema):
     status: ParticipantStatus | None = None
     readiness: Literal["ready", "not_ready"] | None = None
-    track_id: int | None = None
+    track_id: Id | None = None
     search: str = Field("", max_length=200, description="Words in the name or e-mail.")
 
 
@@ -138,7 +138,7 @@ class EnrollIn(Schema):
     role: ParticipantRole | None = Field(
         None, description="Needed when the format offers two roles (e.g. host or shadow)."
     )
-    track: int | None = Field(None, description="The track's id; needed when it has tracks.")
+    track: Id | None = Field(None, description="The track's id; needed when it has tracks.")
 
 
 @router.post(

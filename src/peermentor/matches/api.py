@@ -16,6 +16,7 @@ from ninja import Field, Query, Router, Schema, Status
 from peermentor.api.common import (
     ERRORS,
     READ_ERRORS,
+    Id,
     Page,
     PageQuery,
     PersonRef,
@@ -68,7 +69,7 @@ def run_list(request: HttpRequest, program_id: int, page: Query[PageQuery]) -> d
 
 
 class RunStartIn(Schema):
-    track: int | None = Field(None, description="A track's id: match only that track.")
+    track: Id | None = Field(None, description="A track's id: match only that track.")
     seed: int | None = Field(
         None, ge=0, le=2**31 - 1, description="The same settings and seed give the same result."
     )
@@ -178,7 +179,7 @@ class ProposalOut(Schema):
 
 class ProposalFilters(Schema):
     sort: Literal["-score", "score"] = "-score"
-    department_id: int | None = Field(None, description="Someone in it is from this department.")
+    department_id: Id | None = Field(None, description="Someone in it is from this department.")
     warnings: Literal["yes", "no"] | None = None
     state: Literal["locked", "excluded", "manual", "open"] | None = None
 

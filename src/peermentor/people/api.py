@@ -17,6 +17,7 @@ from peermentor.api.common import (
     ERRORS,
     READ_ERRORS,
     ErrorOut,
+    Id,
     Page,
     PageQuery,
     PersonRef,
@@ -182,8 +183,8 @@ class PersonDetailOut(PersonOut):
 
 class PersonFilters(Schema):
     search: str = Field("", max_length=200, description="Words in the name, e-mail or HR id.")
-    department_id: int | None = None
-    site_id: int | None = None
+    department_id: Id | None = None
+    site_id: Id | None = None
     level: str = Field("", max_length=40)
     status: Literal["active", "inactive", "all"] = "active"
 

@@ -9,7 +9,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
-from peermentor.api.common import ERRORS, READ_ERRORS, Page, PageQuery, Ref, paginate
+from peermentor.api.common import ERRORS, READ_ERRORS, Id, Page, PageQuery, Ref, paginate
 from peermentor.programs import services
 from peermentor.programs.models import Format, Goal, ProgramStatus
 from peermentor.programs.permissions import get_program_for
@@ -148,8 +148,8 @@ def program_list_endpoint(
 
 
 class EligibilityIn(Schema):
-    department_ids: list[int] = []
-    site_ids: list[int] = []
+    department_ids: list[Id] = []
+    site_ids: list[Id] = []
     levels: list[str] = []
     min_tenure_months: int = Field(0, ge=0)
 
