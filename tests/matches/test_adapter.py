@@ -108,8 +108,6 @@ def test_blocks_and_past_partners_are_avoided_both_ways(world):
 
 
 def test_past_partners_are_allowed_when_the_program_allows_repeats(world):
-    if not hasattr(world.program, "allow_repeat_pairs"):
-        pytest.skip("Program.allow_repeat_pairs is not there yet (requested from PROGRAMS)")
     first, second = world.participants[:2]
     past = ConnectionFactory(
         program=world.program,

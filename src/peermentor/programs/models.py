@@ -52,6 +52,10 @@ class Program(models.Model):
     is_self_match_enabled = models.BooleanField(
         default=False, help_text="Participants may request one another."
     )
+    allow_repeat_pairs = models.BooleanField(
+        default=False,
+        help_text="People who were connected before may be matched again.",
+    )
     # Eligibility: {"department_ids": [], "site_ids": [], "levels": [], "min_tenure_months": 0}
     eligibility = models.JSONField(default=dict, blank=True)
     # The engine policy in MATCHING.md's shape (criteria, constraints, objective, min_score, ...).
