@@ -7,7 +7,7 @@ PORT ?= 8000
 STAMP := $(VENV)/.installed-stamp
 export DJANGO_SETTINGS_MODULE := peermentor.settings
 
-.PHONY: install run test lint fmt bench chromium node demo migrate worker clean
+.PHONY: install run test lint fmt bench chromium pango node demo migrate worker clean
 
 $(STAMP): requirements/lock.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,7 +33,15 @@ chromium:
 			|| { echo "ERROR: chromium is required for the browser tests and could not be installed." >&2; exit 1; }; \
 	fi
 
-migrate: install
+# The program report's PDF is drawn by WeasyPrint, which needs Debian's Pango.
+pango:
+	@if ! ldconfig -p | grep -q 'libpango-1.0.so.0'; then \
+		echo "Installing Pango for PDF reports..."; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0) \
+			|| { echo "ERROR: libpango is required for PDF reports and could not be installed." >&2; exit 1; }; \
+	fi
+
+migrate: install pango
 	DEBUG=true $(BIN)/python manage.py migrate --no-input
 
 demo: migrate
@@ -63,7 +71,7 @@ fmt: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: install node chromium lint
+test: install node chromium pango lint
 	DEBUG=false $(BIN)/python manage.py makemigrations --check --dry-run
 	DEBUG=false $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
