@@ -70,6 +70,8 @@ def test_ask_invite_offer_take_up_and_thank(page, live_server):
     expect(page.get_by_text("Fay Finance is invited to look at your ask.")).to_be_visible()
 
     sign_in(page, live_server, "fay@example.org")
+    # The header's unread count, fetched by htmx once the page has loaded.
+    expect(page.get_by_role("link", name="Notifications 1 unread")).to_be_visible()
     page.goto(f"{live_server.url}/help/programs/{program.pk}/asks/")
     expect(page.get_by_role("link", name="Python")).to_be_visible()
     assert_accessible(page)

@@ -38,11 +38,13 @@ def notification_centre(request: HttpRequest) -> HttpResponse:
     return render(request, "notifications/centre.html", {"centre": centre})
 
 
-@login_required
 @require_GET
 def notification_badge(request: HttpRequest) -> HttpResponse:
     """The header link's unread count, fetched by htmx after the page loads so that no page
-    pays a query for it while rendering."""
+    pays a query for it while rendering. Signed out (a session that expired in an open tab):
+    204, which htmx leaves alone, rather than a redirect whose login page it would swap in."""
+    if not request.user.is_authenticated:
+        return HttpResponse(status=204)
     count = selectors.unread_count(viewer=request.user)
     return render(request, "notifications/_badge.html", {"unread": count})
 
