@@ -171,3 +171,60 @@ def test_body_ids_outside_the_databases_range_answer_400(client, admin_world, ur
     world, token = admin_world
     response = _post(client, url.format(program=world.program.pk), json.dumps(payload), token)
     _assert_error(response, 400, field)
+
+
+def _string_fields(spec, schema):
+    """(name, is_list) of the free-text properties of a body schema, top level."""
+    if "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    names = []
+    for name, prop in schema.get("properties", {}).items():
+        options = prop.get("anyOf", [prop])
+        kinds = {option.get("type") for option in options} | {
+            option.get("items", {}).get("type") for option in options
+        }
+        if "string" in kinds and not any(
+            "enum" in option or "$ref" in option for option in options
+        ):
+            names.append((name, "array" in kinds))
+    return names
+
+
+def test_no_string_a_client_sends_may_hold_a_null_character(client, admin_world):
+    """PostgreSQL refuses NUL in text: each string input is checked before any query."""
+    world, token = admin_world
+    spec = client.get("/api/v1/openapi.json").json()
+    by_key = {endpoint.key: endpoint for endpoint in ENDPOINTS}
+    checked, failures = 0, []
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            endpoint = by_key[(method.upper(), path)]
+            url = endpoint.url(world)
+            for parameter in operation.get("parameters", []):
+                schema = parameter["schema"]
+                if parameter["in"] != "query" or schema.get("type") != "string" or "enum" in schema:
+                    continue
+                response = client.get(
+                    url, {parameter["name"]: "a\x00b"}, headers={"Authorization": f"Bearer {token}"}
+                )
+                checked += 1
+                if response.status_code != 400 or response.json()["field"] != parameter["name"]:
+                    failures.append((method, path, parameter["name"], response.status_code))
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            for name, is_list in _string_fields(spec, body["schema"]) if body else []:
+                valid = endpoint.body(world) or {}
+                value = ["a\x00b"] if is_list else "a\x00b"
+                response = _post(client, url, json.dumps({**valid, name: value}), token)
+                checked += 1
+                if response.status_code != 400 or response.json()["field"] != name:
+                    failures.append((method, path, name, response.status_code))
+    assert checked >= 10
+    assert not failures
+
+
+def test_eligibility_levels_may_not_hold_a_null_character(client, admin_world):
+    _world, token = admin_world
+    payload = {"name": "X", "goals": ["networking"], "eligibility": {"levels": ["L\x002"]}}
+    response = _post(client, "/api/v1/programs", json.dumps(payload), token)
+    body = _assert_error(response, 400, "eligibility.levels")
+    assert body["message"] == "Null characters are not allowed."

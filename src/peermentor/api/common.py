@@ -12,6 +12,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from django.core.paginator import EmptyPage, Paginator
 from django.core.paginator import Page as DjangoPage
 from ninja import Field, Schema
+from pydantic import AfterValidator
 
 from peermentor.core.errors import ApplicationError
 
@@ -25,6 +26,18 @@ ItemT = TypeVar("ItemT")
 # Ids in the path need no bound: Django answers "no such row" for any integer there.
 MAX_ID = 2**63 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+def _without_null_characters(value: str) -> str:
+    # PostgreSQL refuses NUL in text (a 500 if it reached a query); Django's form fields refuse
+    # it the same way and with the same words.
+    if "\x00" in value:
+        raise ValueError("Null characters are not allowed.")
+    return value
+
+
+# Every string a client sends (query or body) is Text.
+Text = Annotated[str, AfterValidator(_without_null_characters)]
 
 
 class ErrorOut(Schema):

@@ -17,6 +17,7 @@ from peermentor.api.common import (
     Id,
     Page,
     Ref,
+    Text,
     page_body,
     require_page,
 )
@@ -137,7 +138,7 @@ class ConnectionFilters(Schema):
     status: ConnectionStatus | None = None
     kind: ConnectionKind | None = None
     track_id: Id | None = None
-    search: str = Field("", max_length=100, description="Words in a member's name.")
+    search: Text = Field("", max_length=100, description="Words in a member's name.")
 
 
 @router.get(
@@ -208,7 +209,7 @@ class CloseEarlyIn(Schema):
     reason_code: EndReason = Field(
         description="Why: no_time, not_a_good_fit, left_organisation, goals_met or other."
     )
-    reason_text: str = Field(
+    reason_text: Text = Field(
         "", max_length=2000, description='In a few words; needed with "other".'
     )
 

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
-from peermentor.api.common import ERRORS, READ_ERRORS, Id, Page, PageQuery, Ref, paginate
+from peermentor.api.common import ERRORS, READ_ERRORS, Id, Page, PageQuery, Ref, Text, paginate
 from peermentor.core.errors import ApplicationError
 from peermentor.enrollment import selectors, services
 from peermentor.enrollment.models import Participant, ParticipantRole, ParticipantStatus
@@ -47,7 +47,7 @@ class ParticipantFilters(Schema):
     status: ParticipantStatus | None = None
     readiness: Literal["ready", "not_ready"] | None = None
     track_id: Id | None = None
-    search: str = Field("", max_length=200, description="Words in the name or e-mail.")
+    search: Text = Field("", max_length=200, description="Words in the name or e-mail.")
 
 
 class ParticipantPage(Page[ParticipantOut]):

@@ -22,6 +22,7 @@ from peermentor.api.common import (
     PageQuery,
     PersonRef,
     Ref,
+    Text,
     paginate,
 )
 from peermentor.core.errors import ApplicationError
@@ -182,10 +183,10 @@ class PersonDetailOut(PersonOut):
 
 
 class PersonFilters(Schema):
-    search: str = Field("", max_length=200, description="Words in the name, e-mail or HR id.")
+    search: Text = Field("", max_length=200, description="Words in the name, e-mail or HR id.")
     department_id: Id | None = None
     site_id: Id | None = None
-    level: str = Field("", max_length=40)
+    level: Text = Field("", max_length=40)
     status: Literal["active", "inactive", "all"] = "active"
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
-from peermentor.api.common import ERRORS, READ_ERRORS, Id, Page, PageQuery, Ref, paginate
+from peermentor.api.common import ERRORS, READ_ERRORS, Id, Page, PageQuery, Ref, Text, paginate
 from peermentor.programs import services
 from peermentor.programs.models import Format, Goal, ProgramStatus
 from peermentor.programs.permissions import get_program_for
@@ -124,7 +124,7 @@ def _detail_body(request: HttpRequest, program: Any) -> dict[str, Any]:
 
 class ProgramFilters(Schema):
     status: ProgramStatus | None = None
-    search: str = Field("", max_length=200, description="Words in the program's name.")
+    search: Text = Field("", max_length=200, description="Words in the program's name.")
 
 
 @router.get(
@@ -150,17 +150,17 @@ def program_list_endpoint(
 class EligibilityIn(Schema):
     department_ids: list[Id] = []
     site_ids: list[Id] = []
-    levels: list[str] = []
+    levels: list[Text] = []
     min_tenure_months: int = Field(0, ge=0)
 
 
 class ProgramCreateIn(Schema):
-    name: str = Field(max_length=200)
+    name: Text = Field(max_length=200)
     goals: list[Goal] = Field(description="At least one; they pre-fill everything else.")
     format: Format | None = Field(None, description="Defaults to the goals' usual format.")
-    description: str = ""
-    sponsor: str = Field("", max_length=200)
-    theme: str = Field("", max_length=200)
+    description: Text = ""
+    sponsor: Text = Field("", max_length=200)
+    theme: Text = Field("", max_length=200)
     enrollment_opens_on: datetime.date | None = None
     enrollment_closes_on: datetime.date | None = None
     starts_on: datetime.date | None = None
@@ -207,7 +207,7 @@ def program_get(request: HttpRequest, program_id: int) -> dict[str, Any]:
 
 class TransitionIn(Schema):
     to_status: ProgramStatus
-    reason: str = Field(max_length=2000, description="Why: kept in the program's history.")
+    reason: Text = Field(max_length=2000, description="Why: kept in the program's history.")
 
 
 @router.post(
