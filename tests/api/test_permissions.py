@@ -37,3 +37,22 @@ def test_permission_matrix(client, personas, endpoint, role):
         error = response.json()
         assert set(error) >= {"message", "field"}, error
         assert error["message"]
+
+
+def test_a_session_writes_only_with_the_csrf_token_and_a_token_needs_none(personas):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(personas.admin)
+    payload = '{"name": "Lunch roulette", "goals": ["networking"]}'
+    refused = browser.post("/api/v1/programs", payload, content_type="application/json")
+    assert refused.status_code == 403
+    assert set(refused.json()) == {"message", "field"}
+    assert browser.get("/api/v1/programs").status_code == 200
+
+    script = Client(enforce_csrf_checks=True)
+    headers = {"Authorization": f"Bearer {token_for(personas.admin)}"}
+    created = script.post(
+        "/api/v1/programs", payload, content_type="application/json", headers=headers
+    )
+    assert created.status_code == 201
