@@ -455,13 +455,6 @@ def _build(people: int, participants: int) -> dict[str, Any]:
 def _measure(people: int, participants: int) -> dict[str, Any]:
     _setup_django()
     from django.db import connection
-    from django.test import Client, override_settings
-    from django.test.utils import CaptureQueriesContext
-    from django.urls import reverse
-
-    # Pages link the stylesheets by name: no collectstatic manifest is needed to time them.
-    plain = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
-    override_settings(STORAGES={"default": plain, "staticfiles": plain}).enable()
 
     started = time.perf_counter()
     built = _build(people, participants)
@@ -469,8 +462,22 @@ def _measure(people: int, participants: int) -> dict[str, Any]:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
-    program, client = built["program"], Client()
-    client.force_login(built["admin"])
+    pages = time_pages(built["program"], built["admin"])
+    return {"setup_seconds": round(setup_seconds, 1), "size": built["size"], "pages": pages}
+
+
+def time_pages(program: Any, viewer: Any) -> dict[str, Any]:
+    """Cold and warm-median seconds and the queries of every insights page for `program`."""
+    from django.db import connection
+    from django.test import Client, override_settings
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    # Pages link the stylesheets by name: no collectstatic manifest is needed to time them.
+    plain = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    override_settings(STORAGES={"default": plain, "staticfiles": plain}).enable()
+    client = Client()
+    client.force_login(viewer)
     pages: dict[str, Any] = {}
     for label, name in [*PAGES, ("report PDF", "insights_report_pdf")]:
         if name == "insights_organisation":
@@ -494,7 +501,7 @@ def _measure(people: int, participants: int) -> dict[str, Any]:
             "warm": round(statistics.median(timings[1:]), 3),
             "queries": queries,
         }
-    return {"setup_seconds": round(setup_seconds, 1), "size": built["size"], "pages": pages}
+    return pages
 
 
 def main(argv: list[str] | None = None) -> None:
