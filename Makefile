@@ -72,7 +72,7 @@ fmt: install
 	$(BIN)/ruff format .
 
 test: install node chromium pango lint
-	DEBUG=false $(BIN)/python manage.py makemigrations --check --dry-run
+	PEERMENTOR_TESTING=1 $(BIN)/python manage.py makemigrations --check --dry-run
 	DEBUG=false $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 bench: install
