@@ -44,7 +44,7 @@ def render_pdf(html: str) -> bytes:
             "PDF export needs WeasyPrint and the Pango library on the server."
         ) from error
 
-    class NoFetching(URLFetcher):  # type: ignore[misc]
+    class NoFetching(URLFetcher):
         def fetch(self, url: str, headers: Any = None) -> Any:
             raise ValueError(f"The report does not load {url!r}.")
 
