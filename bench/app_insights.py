@@ -6,8 +6,8 @@ connections (active, completed and closed early), about 25,000 meetings, 34,000 
 program that already paired 4,000 of the same people (so "new ties" has history to check).
 
 Each page is requested through Django's test client as the program's manager (middleware,
-selectors, templates, SVG charts: everything but the network), once cold and then three times;
-the table shows the median of the three warm requests and the queries each page ran. Aim
+selectors, templates, SVG charts: everything but the network), once cold and then five times;
+the table shows the median and the fastest of the warm requests and the queries each page ran. Aim
 (issue 7): the dashboard and the report each under 1 s on PostgreSQL. The PDF of the report is
 timed too (WeasyPrint layout, which does not depend on the program's size).
 
@@ -144,13 +144,13 @@ def report(results: dict[str, Any]) -> str:
             f"{size['plan_items']:,} plan items (set up in {figures['setup_seconds']:.0f} s)."
         )
         lines.append("")
-        lines.append("| page | warm median (s) | cold (s) | queries | aim |")
-        lines.append("|---|---|---|---|---|")
+        lines.append("| page | warm median (s) | best warm (s) | cold (s) | queries | aim |")
+        lines.append("|---|---|---|---|---|---|")
         for page, timing in figures["pages"].items():
             aim = f"< {AIM_SECONDS:.0f} s" if page in ("dashboard", "report") else ""
             lines.append(
-                f"| {page} | {timing['warm']:.3f} | {timing['cold']:.3f} | "
-                f"{timing['queries']} | {aim} |"
+                f"| {page} | {timing['warm']:.3f} | {timing['best']:.3f} | {timing['cold']:.3f} "
+                f"| {timing['queries']} | {aim} |"
             )
         lines.append("")
     return "\n".join(lines)
@@ -488,7 +488,7 @@ def time_pages(program: Any, viewer: Any) -> dict[str, Any]:
             url = reverse(name, args=[program.pk])
         timings = []
         queries = 0
-        for _ in range(2 if label == "report PDF" else 4):
+        for _ in range(3 if label == "report PDF" else 6):
             with CaptureQueriesContext(connection) as captured:
                 tick = time.perf_counter()
                 response = client.get(url, secure=True)
@@ -499,6 +499,9 @@ def time_pages(program: Any, viewer: Any) -> dict[str, Any]:
         pages[label] = {
             "cold": round(timings[0], 3),
             "warm": round(statistics.median(timings[1:]), 3),
+            # On a shared machine the fastest warm run is the best estimate of the page's own
+            # cost; the median shows what a user would have seen at the time.
+            "best": round(min(timings[1:]), 3),
             "queries": queries,
         }
     return pages
