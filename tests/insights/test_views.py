@@ -74,6 +74,8 @@ def test_htmx_filter_returns_only_the_figures(client, known):
         ({"start": "yesterday"}, "Enter a valid date."),
         ({"track": "999999"}, "Select a valid choice."),
         ({"start": "2026-05-10", "end": "2026-05-01"}, "The end date must be on or after"),
+        ({"end": "9999-12-31"}, "Choose a day between 2000 and 2199."),
+        ({"start": "0001-01-01"}, "Choose a day between 2000 and 2199."),
     ],
 )
 def test_bad_filters_are_explained_and_ignored(client, known, params, error):

@@ -5,6 +5,9 @@ from django import forms
 
 from peermentor.programs.models import Program, Track
 
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2199, 12, 31)
+
 
 class DashboardFilterForm(forms.Form):
     """Track and period filters (GET). Bad values are reported beside their field and the page
@@ -31,6 +34,22 @@ class DashboardFilterForm(forms.Form):
         track_field = self.fields["track"]
         assert isinstance(track_field, forms.ModelChoiceField)
         track_field.queryset = Track.objects.filter(program=program).order_by("name")
+
+    def _clean_day(self, name: str) -> date | None:
+        day: date | None = self.cleaned_data.get(name)
+        # Days far from now cannot be turned into times (year 1 or 9999 overflow) and mean
+        # nothing for a program: refuse them with a message rather than fail.
+        if day is not None and not (EARLIEST <= day <= LATEST):
+            raise forms.ValidationError(
+                f"Choose a day between {EARLIEST.year} and {LATEST.year}.", code="out_of_range"
+            )
+        return day
+
+    def clean_start(self) -> date | None:
+        return self._clean_day("start")
+
+    def clean_end(self) -> date | None:
+        return self._clean_day("end")
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
