@@ -77,3 +77,14 @@ ROLES = ["anonymous", "outsider", "participant", "other_manager", "manager", "ad
 @pytest.fixture
 def personas(db) -> Personas:
     return Personas()
+
+
+@pytest.fixture(autouse=True)
+def _patient_browser(request):
+    """Give pages time on a busy CI machine: a slow page is not a broken one."""
+    if "page" in request.fixturenames:
+        from playwright.sync_api import expect
+
+        expect.set_options(timeout=20_000)
+        request.getfixturevalue("page").set_default_timeout(30_000)
+    yield
