@@ -50,7 +50,8 @@ def dataset(
     key = (format_name, n, variant, hosts, objective, capacity_one, balance, seed)
     if key in _DATASETS:
         return _DATASETS[key]
-    folder = options.work_dir / "-".join(str(part) for part in key).replace(" ", "")
+    name = "-".join(str(part) for part in key if part not in ((), False, 0))
+    folder = options.work_dir / name.replace(" ", "")
     folder.mkdir(parents=True, exist_ok=True)
     organisation = orgs.generate(n, seed=seed, variant=variant, hosts=hosts)
     if capacity_one:
@@ -166,19 +167,21 @@ def pairs(options: Options) -> str:
         ]
         participation = [300]
     else:
+        # The exact solvers are O(n^3): networkx (pure Python) takes minutes beyond 300 people,
+        # rustworkx about a minute at 2,000 on an idle 2-core machine.
         plan = [
-            (500, "realistic", ("networkx", "rustworkx")),
+            (300, "realistic", ("networkx", "rustworkx")),
             (1_000, "realistic", ("rustworkx",)),
             (1_000, "ties", ("rustworkx",)),
             (1_000, "hubs", ("rustworkx",)),
             (2_000, "realistic", ("rustworkx",)),
-            (2_000, "hubs", ("rustworkx",)),
+            (2_000, "hubs", ()),
             (10_000, "realistic", ()),
             (10_000, "ties", ()),
             (10_000, "hubs", ()),
             (100_000, "realistic", ()),
         ]
-        participation = [2_000]
+        participation = [1_000]
     rows: list[_Row] = []
     notes: list[str] = []
     for n, variant, exact_solvers in plan:
@@ -261,7 +264,7 @@ def bipartite(options: Options) -> str:
         mentor_size, dense_hosts, big = 60, 300, [(500, 1_000, "realistic")]
     else:
         mentor_size, dense_hosts, big = (
-            150,
+            300,
             1_000,
             [
                 (5_000, 10_000, "realistic"),
