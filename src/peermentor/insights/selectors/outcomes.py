@@ -19,7 +19,7 @@ from datetime import date
 from functools import cached_property
 from typing import Any
 
-from django.db.models import Case, CharField, Count, Exists, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, Count, Q, QuerySet, Value, When
 
 from peermentor.connections.models import ConnectionMember
 from peermentor.enrollment.models import Participant
@@ -86,10 +86,9 @@ class OutcomeFigures:
         employed = (Q(hire_date__isnull=True) | Q(hire_date__lte=self.reference)) & (
             Q(leaving_date__isnull=True) | Q(leaving_date__gte=self.reference)
         )
-        return Person.objects.filter(employed).filter(
-            ~Exists(
-                Participant.objects.filter(program=self.scope.program, person_id=OuterRef("pk"))
-            )
+        # NOT IN (subquery): the program's people are read once, not once per person.
+        return Person.objects.filter(employed).exclude(
+            pk__in=Participant.objects.filter(program=self.scope.program).values("person_id")
         )
 
     def _cells(self, people: QuerySet[Person]) -> dict[tuple[Any, ...], tuple[int, int]]:
