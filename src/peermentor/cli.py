@@ -11,10 +11,16 @@ bad input nothing is written. This module never imports Django.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
 from typing import TextIO
+
+# The engine runs its whole-population passes on all cores itself; BLAS threads on top of that
+# would only compete for the same cores. Must be set before numpy is first imported.
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2

@@ -202,21 +202,28 @@ def auction(
     factor: float = 8.0,
     prices: FloatArray | None = None,
     finish_assignment: bool = True,
+    leave_share: float = 0.0,
 ) -> tuple[IndexArray, FloatArray]:
     """An epsilon-optimal assignment (the object of each bidder) and the final prices.
 
     Within n * epsilon_final of the optimal assignment; starting prices (e.g. from an earlier
-    solve) only change the speed.
+    solve) only change the speed. With finish_assignment=False each phase stops once fewer than
+    max(24, n * leave_share) bidders are unassigned: the prices still give a feasible dual, and
+    the assignment is partial.
     """
     state = _AuctionState(cover, prices)
     epsilon = max(epsilon_start, epsilon_final)
+    # Unfinished phases stop while a small share of bidders is left: the last rounds each move
+    # a handful of bidders and cost as much as the first ones.
+    leave = max(_SEQUENTIAL_BELOW, int(cover.n * leave_share))
     while True:
         state.drop_stale(epsilon)
         unassigned = np.flatnonzero(state.assigned < 0)
         while len(unassigned):
+            if not finish_assignment and len(unassigned) < leave:
+                break
             if len(unassigned) < _SEQUENTIAL_BELOW:
-                if finish_assignment:
-                    state.bid_sequentially(unassigned, epsilon)
+                state.bid_sequentially(unassigned, epsilon)
                 break
             state.bid_round(unassigned, epsilon)
             unassigned = np.flatnonzero(state.assigned < 0)

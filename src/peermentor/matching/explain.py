@@ -34,26 +34,31 @@ def _plural(label: str) -> str:
 
 
 class _Display:
-    """Values as people wrote them (normalised value -> original text), parsed on demand."""
+    """Values of a cell (normalised, in the order written) and how people spell them."""
 
     def __init__(self, scorer: Scorer) -> None:
         self.scorer = scorer
-        self._cells: dict[tuple[str, int], dict[str, str]] = {}
+        self._spelling: dict[str, dict[str, str]] = {}
 
-    def values(self, i: int, column: str) -> dict[str, str]:
-        key = (column, i)
-        if key not in self._cells:
-            self._cells[key] = self._parse(self.scorer.raw_column(column)[i])
-        return self._cells[key]
+    def values(self, i: int, column: str) -> list[str]:
+        return self.scorer.column(column)[i]
 
-    @staticmethod
-    def _parse(cell: str) -> dict[str, str]:
-        """In the order written; the first spelling of a repeated value wins."""
-        result: dict[str, str] = {}
-        for text in cell.split(";"):
-            if text.strip():
-                result.setdefault(normalise_value(text), text.strip())
-        return result
+    def shared(self, column_a: str, a: int, column_b: str, b: int) -> list[str]:
+        """Values of b's cell also in a's, as b wrote them (in b's order)."""
+        mine = set(self.values(a, column_a))
+        return [self.text(column_b, b, v) for v in self.values(b, column_b) if v in mine]
+
+    def text(self, column: str, i: int, value: str) -> str:
+        """How `value` is written: the first spelling met in the column, learnt from i's cell."""
+        spellings = self._spelling.setdefault(column, {})
+        if value not in spellings:
+            for item in self.scorer.raw_column(column)[i].split(";"):
+                if item.strip() and normalise_value(item) == value:
+                    spellings[value] = item.strip()
+                    break
+            else:
+                spellings[value] = value
+        return spellings[value]
 
 
 def _join(items: Sequence[str]) -> str:
@@ -77,9 +82,7 @@ def _phrases(
         result: list[str] = []
         directions = [(i, j)] if directed else [(i, j), (j, i)]
         for giver, taker in directions:
-            offered = display.values(giver, criterion.offer)
-            wanted = display.values(taker, criterion.want)
-            shared = [wanted[key] for key in wanted if key in offered]
+            shared = display.shared(criterion.offer, giver, criterion.want, taker)
             if shared:
                 result.append(
                     f"{scorer.names[giver]} can help with the {_join(shared)} "
@@ -96,9 +99,7 @@ def _phrases(
         return [f"similar {label} ({_number_text(x)} and {_number_text(y)})"]
     if criterion.kind == "different":
         return [f"different {_plural(label)}"]
-    mine = display.values(i, criterion.field)
-    theirs = display.values(j, criterion.field)
-    shared = [mine[key] for key in mine if key in theirs]
+    shared = display.shared(criterion.field, j, criterion.field, i)
     if not shared:
         return []
     if criterion.kind == "same":

@@ -55,6 +55,7 @@ IndexArray = NDArray[np.intp]
 EXACT_BELOW = 300
 CANDIDATES = 10
 _SAMPLE = 2048
+_POPULARITY_QUANTILE = 16 / 2048
 _ROW_BLOCK = 256
 _COLUMN_BLOCK = 8192
 # Scores are scaled to integers for the exact blossom solver.
@@ -62,9 +63,11 @@ _INTEGER_SCALE = 10**9
 _EPSILON_FINAL = 3e-4
 _EPSILON_WARM = 2e-3
 _EPSILON_START = 0.05
+# Each auction phase stops with this share of people still bidding (see bounds.auction).
+_LEAVE_SHARE = 0.002
 # Pass 2 keeps, per person, this many partners whose reduced cost is within the margin of 0.
 _PRICED_PER_PERSON = 6
-_PRICING_MARGIN = 0.02
+_PRICING_MARGIN = 0.002
 # Exact re-optimisation windows around people the rounding could not settle.
 _WINDOW = 300
 _WHOLE_BELOW = 2500
@@ -78,6 +81,9 @@ _WINDOW_BUDGET = 3000  # people re-solved exactly, plus one in twenty of the poo
 _PRICING_PAIRS = 400_000_000
 _MAX_WORKERS = 8
 _FINAL_REPAIRS = 5
+# Price once more when the pricing bound would add more than this share to the dual.
+_LOOSE_CERTIFICATE = 5e-4
+_ROUNDING = 2e-6  # float32 arithmetic on keys and duals of size <= 2
 
 
 def _no_progress(stage: str, fraction: float) -> None:
@@ -201,7 +207,8 @@ def _solve_large(
     report("scoring", 0.0)
     popularity, threshold = _sample_thresholds(fast, k, rng)
     first_lists = _ranked_lists(fast, popularity, k, threshold, report, 0.0, 0.3)
-    edges = _EdgeSet(m, np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp), np.zeros(0))
+    empty = np.zeros(0, dtype=np.intp)
+    edges = _EdgeSet(m, empty, empty, np.zeros(0))
     edges.add(scorer, pool, first_lists.owner, first_lists.partner)
     stats: dict[str, float] = {"candidate_edges_initial": float(len(edges.weight))}
 
@@ -212,8 +219,10 @@ def _solve_large(
         epsilon_final=_EPSILON_FINAL,
         epsilon_start=_EPSILON_START,
         finish_assignment=False,
+        leave_share=_LEAVE_SHARE,
     )
     first_dual = _score_dual(tighten_dual(cover, cover.matching_dual(prices)), bonus)
+    stats["dual_first_relaxation"] = float(first_dual.sum())
 
     # Pass 2: with those duals, each person's partners of best reduced cost; and for everybody
     # a bound on every pair left out, which the certificate uses.
@@ -229,58 +238,81 @@ def _solve_large(
     )
     stats["candidate_edges_priced"] = float(edges.add(scorer, pool, priced.owner, priced.partner))
 
-    mate = np.full(m, -1, dtype=np.intp)
-    bound = np.inf
-    for round_number in range(1, 3):  # noqa: B007 (reported in stats)
-        report("solving the relaxation", 0.65)
-        cover = DoubleCover(m, edges.first, edges.second, edges.weight + bonus, 0.0)
-        # The last few bidders of each phase are left to the rounding and repair steps: their
-        # displacement chains cost more than the rest of the auction.
-        assigned, prices = auction(
-            cover,
-            epsilon_final=_EPSILON_FINAL,
-            epsilon_start=_EPSILON_START,
-            finish_assignment=False,
+    # The relaxation on everything found so far. When its duals differ much from the ones pass 2
+    # priced with (large organisations, where the first candidates miss a lot), the bounds of
+    # pass 2 are loose: price once more with the new duals (pass 3) and solve again.
+    report("solving the relaxation", 0.65)
+    cover, assigned, prices, cover_dual = _relaxation(m, edges, bonus)
+    dual = _score_dual(cover_dual, bonus)
+    loose = _cap_raise(dual, priced) > _LOOSE_CERTIFICATE * max(float(dual.sum()), 1.0)
+    stats["pricing_passes"] = 1.0
+    if loose:
+        report("pricing again", 0.7)
+        priced = _ranked_lists(
+            fast,
+            dual.astype(np.float32),
+            _PRICED_PER_PERSON,
+            (dual - _PRICING_MARGIN).astype(np.float32),
+            report,
+            0.7,
+            0.8,
         )
-        report("rounding", 0.75)
-        rounded = _round(assigned, cover, bonus)
-        stats["total_rounded"] = edges.total(rounded)
-        rounded, _ = _repair(scorer, pool, fast, rounded, edges, bonus)
-        stats["total_repaired"] = edges.total(rounded)
-        cover_dual = tighten_dual(cover, cover.matching_dual(prices))
-        paired_in_relaxation = (assigned >= 0) & (assigned[np.maximum(assigned, 0)] == np.arange(m))
-        seeds = np.flatnonzero((rounded < 0) | ~paired_in_relaxation)
-        stats["candidate_edges_enlarged"] = float(
-            _enlarge(scorer, pool, fast, edges, seeds, rounded, cover_dual, bonus)
+        stats["candidate_edges_priced_again"] = float(
+            edges.add(scorer, pool, priced.owner, priced.partner)
         )
-        rounded = _exact_windows(rounded, edges, bonus, seeds, cover_dual)
-        stats["total_windows"] = edges.total(rounded)
-        rounded = _local_search(scorer, pool, rounded, edges, bonus)
-        # Nobody is left out who has an allowed partner that is also left out.
-        for _ in range(_FINAL_REPAIRS):
-            before = int(np.sum(rounded < 0))
-            rounded, _ = _repair(scorer, pool, fast, rounded, edges, bonus)
-            if int(np.sum(rounded < 0)) == before:
-                break
-        stats["total_local_search"] = edges.total(rounded)
-        mate = _best_of(mate, rounded, edges, bonus)
-        report("certifying", 0.85)
+        stats["pricing_passes"] = 2.0
+        cover, assigned, prices, cover_dual = _relaxation(m, edges, bonus)
         dual = _score_dual(cover_dual, bonus)
-        certified, violated, certificate_stats = _certify(fast, dual, priced)
-        stats.update(certificate_stats)
-        bound = min(bound, float(certified.sum()))
-        if certificate_stats["dual_raise"] <= 1e-3 * max(bound, 1.0) or len(violated[0]) == 0:
-            break
-        if edges.add(scorer, pool, violated[0], violated[1]) == 0:
-            break
-    stats.update(
-        {
-            "candidate_edges": float(len(edges.weight)),
-            "rounds": float(round_number),
-            "candidates_per_person": float(k),
-        }
+
+    report("rounding", 0.8)
+    mate = _round(assigned, cover, bonus)
+    stats["total_rounded"] = edges.total(mate)
+    mate, _ = _repair(scorer, pool, fast, mate, edges, bonus)
+    stats["total_repaired"] = edges.total(mate)
+    paired_in_relaxation = (assigned >= 0) & (assigned[np.maximum(assigned, 0)] == np.arange(m))
+    seeds = np.flatnonzero((mate < 0) | ~paired_in_relaxation)
+    stats["candidate_edges_enlarged"] = float(
+        _enlarge(scorer, pool, fast, edges, seeds, mate, cover_dual, bonus)
     )
-    return _Solution(mate, bound, stats)
+    mate = _exact_windows(mate, edges, bonus, seeds, cover_dual)
+    stats["total_windows"] = edges.total(mate)
+    mate = _local_search(scorer, pool, mate, edges, bonus)
+    # Nobody is left out who has an allowed partner that is also left out.
+    for _ in range(_FINAL_REPAIRS):
+        before = int(np.sum(mate < 0))
+        mate, _ = _repair(scorer, pool, fast, mate, edges, bonus)
+        if int(np.sum(mate < 0)) == before:
+            break
+    stats["total_local_search"] = edges.total(mate)
+
+    report("certifying", 0.9)
+    certified, _, certificate_stats = _certify(fast, dual, priced)
+    stats.update(certificate_stats)
+    stats.update({"candidate_edges": float(len(edges.weight)), "candidates_per_person": float(k)})
+    return _Solution(mate, float(certified.sum()), stats)
+
+
+def _relaxation(
+    m: int, edges: _EdgeSet, bonus: float
+) -> tuple[DoubleCover, IndexArray, FloatArray, FloatArray]:
+    """The relaxation on the candidate graph: its cover, assignment, prices and tightened dual."""
+    cover = DoubleCover(m, edges.first, edges.second, edges.weight + bonus, 0.0)
+    # The last few bidders of each phase are left to the rounding and repair steps: their
+    # displacement chains cost more than the rest of the auction.
+    assigned, prices = auction(
+        cover,
+        epsilon_final=_EPSILON_FINAL,
+        epsilon_start=_EPSILON_START,
+        finish_assignment=False,
+        leave_share=_LEAVE_SHARE,
+    )
+    return cover, assigned, prices, tighten_dual(cover, cover.matching_dual(prices))
+
+
+def _cap_raise(dual: FloatArray, priced: _Lists) -> float:
+    """What the pricing bound alone would add to the dual (see _certify)."""
+    cap = priced.bound + priced.shift + priced.error + _ROUNDING
+    return float(np.maximum(dual, cap * 0.5).sum() - dual.sum())
 
 
 def _score_dual(cover_dual: FloatArray, bonus: float) -> FloatArray:
@@ -292,7 +324,11 @@ def _score_dual(cover_dual: FloatArray, bonus: float) -> FloatArray:
 
 
 class _EdgeSet:
-    """The candidate graph: unique pairs (first < second) of pool positions, exact scores."""
+    """The candidate graph: unique pairs (first < second) of pool positions, exact scores.
+
+    A sorted copy of the pair keys answers membership and look-ups by binary search (hashing
+    millions of keys on every addition costs seconds).
+    """
 
     def __init__(self, m: int, first: IndexArray, second: IndexArray, weight: FloatArray) -> None:
         self.m = m
@@ -300,35 +336,43 @@ class _EdgeSet:
         self.second = second
         self.weight = weight
         self._keys = first.astype(np.int64) * m + second
+        self._order = np.argsort(self._keys, kind="stable")
+        self._sorted = self._keys[self._order]
+
+    def _find(self, keys: NDArray[np.int64]) -> tuple[NDArray[np.bool_], IndexArray]:
+        """Whether each key is listed, and its index into first/second/weight when it is."""
+        if len(self._sorted) == 0:
+            return np.zeros(len(keys), dtype=np.bool_), np.zeros(len(keys), dtype=np.intp)
+        position = np.minimum(np.searchsorted(self._sorted, keys), len(self._sorted) - 1)
+        found = self._sorted[position] == keys
+        return found, self._order[position]
 
     def add(self, scorer: Scorer, pool: IndexArray, a: IndexArray, b: IndexArray) -> int:
         """Add allowed pairs (exactly scored); returns how many were new."""
         first, second = np.minimum(a, b), np.maximum(a, b)
         keys = first.astype(np.int64) * self.m + second
-        keys, index = np.unique(keys, return_index=True)
-        fresh = ~np.isin(keys, self._keys)
-        first, second = first[index][fresh], second[index][fresh]
-        if len(first) == 0:
+        keys = _sorted_unique(keys)
+        fresh = ~self._find(keys)[0]
+        keys = keys[fresh]
+        if len(keys) == 0:
             return 0
+        first, second = (keys // self.m).astype(np.intp), (keys % self.m).astype(np.intp)
         weight, allowed = scorer.pair_scores(pool[first], pool[second])
         first, second, weight = first[allowed], second[allowed], weight[allowed]
         self.first = np.concatenate([self.first, first])
         self.second = np.concatenate([self.second, second])
         self.weight = np.concatenate([self.weight, weight])
-        self._keys = np.concatenate([self._keys, first.astype(np.int64) * self.m + second])
+        self._keys = np.concatenate([self._keys, keys[allowed]])
+        self._order = np.argsort(self._keys, kind="stable")
+        self._sorted = self._keys[self._order]
         return len(first)
 
     def lookup(self, a: IndexArray, b: IndexArray) -> FloatArray:
         """Exact scores of listed pairs (NaN where the pair is not listed)."""
         first, second = np.minimum(a, b), np.maximum(a, b)
-        keys = first.astype(np.int64) * self.m + second
-        order = np.argsort(self._keys)
-        sorted_keys = self._keys[order]
-        position = np.searchsorted(sorted_keys, keys)
-        position = np.minimum(position, len(sorted_keys) - 1)
-        found = sorted_keys[position] == keys if len(sorted_keys) else np.zeros(len(keys), bool)
-        result = np.full(len(keys), np.nan)
-        result[found] = self.weight[order[position[found]]]
+        found, index = self._find(first.astype(np.int64) * self.m + second)
+        result = np.full(len(first), np.nan)
+        result[found] = self.weight[index[found]]
         return result
 
     def total(self, mate: IndexArray) -> float:
@@ -371,21 +415,26 @@ def _sample_thresholds(
     keep = k + 1
     sample_size = min(m, _SAMPLE)
     sample = np.sort(rng.choice(m, size=sample_size, replace=False))
-    # The q-th best of s sampled keys is about the (q * m / s)-th best of the row.
-    q = min(sample_size, keep if sample_size == m else max(1, (2 * keep * sample_size) // m))
+    # The q-th best of s sampled keys is about the (q * m / s)-th best of the row. Popularity
+    # is the score at the top 0.8% of the row: deep enough not to be one lucky match (measured:
+    # shallower or deeper quantiles give relaxations 0.5-4% worse on 10,000-100,000 people).
+    # The starting threshold lets at least four times the sample's share through, so that
+    # lists fill in one pass (thresholds then rise as they fill).
+    popular = max(1, min(sample_size, round(_POPULARITY_QUANTILE * sample_size)))
+    passing = min(sample_size, keep if sample_size == m else max(4, 2 * keep * sample_size // m))
 
-    def quantile(values: Float32Array) -> Float32Array:
+    def quantile(values: Float32Array, q: int) -> Float32Array:
         result = np.partition(values, sample_size - q, axis=1)[:, sample_size - q]
         return np.asarray(result, dtype=np.float32)
 
-    sample_popularity = np.maximum(quantile(fast.keys(sample, sample)), np.float32(0.0))
+    sample_popularity = np.maximum(quantile(fast.keys(sample, sample), popular), np.float32(0.0))
     popularity = np.zeros(m, dtype=np.float32)
     threshold = np.full(m, -np.inf, dtype=np.float32)
     for start in range(0, m, _ROW_BLOCK * 4):
         stop = min(m, start + _ROW_BLOCK * 4)
         keys = fast.keys(slice(start, stop), sample)
-        popularity[start:stop] = np.maximum(quantile(keys), np.float32(0.0))
-        threshold[start:stop] = quantile(keys - sample_popularity[None, :])
+        popularity[start:stop] = np.maximum(quantile(keys, popular), np.float32(0.0))
+        threshold[start:stop] = quantile(keys - sample_popularity[None, :], passing)
     # Rows with few maybe-allowed partners in the sample keep everything allowed.
     threshold[~np.isfinite(threshold)] = np.float32(-10.0)
     return popularity, threshold
@@ -456,6 +505,10 @@ def _symmetric_pass(
     # Merging sorts the touched lists: batch the survivors so that each list is sorted rarely.
     merge_every = max(1 << 20, 2 * m * top_key.shape[1])
 
+    list_size = top_key.shape[1]
+    # A block only ever needs each person's best few: bound what it holds when many tie.
+    local_limit = 4 * list_size * (_ROW_BLOCK + _COLUMN_BLOCK)
+
     def scan(start: int) -> tuple[IndexArray, IndexArray, Float32Array]:
         stop = min(m, start + _ROW_BLOCK)
         owners: list[IndexArray] = []
@@ -476,8 +529,8 @@ def _symmetric_pass(
             row, column = flat // width, flat % width
             value = reduced.ravel()[flat]
             raw = value + row_shift[row] + shift[column_start + column]
-            keep = raw >= floor
-            row, column, value = row[keep], column[keep], value[keep]
+            valid = raw >= floor
+            row, column, value = row[valid], column[valid], value[valid]
             person, partner = start + row, column_start + column
             # Row side: person keeps partner, ranked by key - shift_partner.
             mine = value >= row_level[row, 0]
@@ -489,10 +542,13 @@ def _symmetric_pass(
             owners.append(partner[theirs])
             partners.append(person[theirs])
             values.append(value[theirs] + shift[partner[theirs]])
+            if sum(len(x) for x in owners) > local_limit:
+                owners, partners, values = _best_per_owner(owners, partners, values, list_size)
         if not owners:
             empty = np.zeros(0, dtype=np.intp)
             return empty, empty, np.zeros(0, dtype=np.float32)
-        return np.concatenate(owners), np.concatenate(partners), np.concatenate(values)
+        owners, partners, values = _best_per_owner(owners, partners, values, list_size)
+        return owners[0], partners[0], values[0]
 
     pending: list[tuple[IndexArray, IndexArray, Float32Array]] = []
     buffered = 0
@@ -513,6 +569,41 @@ def _symmetric_pass(
                 buffered = 0
             if number % 16 == 0:
                 on_progress(number / len(blocks))
+
+
+def _best_per_owner(
+    owners: list[IndexArray], partners: list[IndexArray], values: list[Float32Array], keep: int
+) -> tuple[list[IndexArray], list[IndexArray], list[Float32Array]]:
+    """Only each owner's `keep` best (value, then lowest partner) of the given triples."""
+    owner = np.concatenate(owners)
+    partner = np.concatenate(partners)
+    value = np.concatenate(values)
+    order = np.lexsort((partner, _owner_then_descending(owner, value)))
+    owner, partner, value = owner[order], partner[order], value[order]
+    starts = np.flatnonzero(np.concatenate(([True], owner[1:] != owner[:-1])))
+    counts = np.diff(np.concatenate([starts, [len(owner)]]))
+    rank = np.arange(len(owner)) - np.repeat(starts, counts)
+    kept = rank < keep
+    return [owner[kept]], [partner[kept]], [value[kept]]
+
+
+def _owner_then_descending(owner: IndexArray, value: Float32Array) -> NDArray[np.int64]:
+    """One int64 sort key: by owner, then by value from the largest (float32 bits, ordered)."""
+    bits = np.ascontiguousarray(value, dtype=np.float32).view(np.uint32).astype(np.int64)
+    # IEEE order as integers: flip negatives entirely, set the sign bit of the others.
+    ordered = np.where(bits >= 1 << 31, (1 << 32) - 1 - bits, bits + (1 << 31))
+    descending = (1 << 32) - 1 - ordered
+    key: NDArray[np.int64] = owner.astype(np.int64) * (1 << 32) + descending
+    return key
+
+
+def _sorted_unique(values: NDArray[np.int64] | IndexArray) -> IndexArray:
+    """Distinct values in increasing order (sorting; numpy's hashing is slow on large arrays)."""
+    ordered = np.sort(values)
+    if len(ordered) == 0:
+        return ordered
+    result: IndexArray = ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
+    return result
 
 
 def _workers() -> int:
@@ -536,13 +627,13 @@ def _merge(
     if len(owners) == 0:
         return
     keep = top_key.shape[1]
-    touched = np.unique(owners)
+    touched = _sorted_unique(owners)
     all_owners = np.concatenate([np.repeat(touched, keep), owners])
     all_partners = np.concatenate([top_partner[touched].ravel(), partners])
     all_values = np.concatenate([top_key[touched].ravel(), values])
     real = all_partners >= 0
     all_owners, all_partners, all_values = all_owners[real], all_partners[real], all_values[real]
-    order = np.lexsort((all_partners, -all_values, all_owners))
+    order = np.lexsort((all_partners, _owner_then_descending(all_owners, all_values)))
     all_owners, all_partners, all_values = all_owners[order], all_partners[order], all_values[order]
     group_start = np.searchsorted(all_owners, touched)
     counts = np.diff(np.concatenate([group_start, [len(all_owners)]]))
@@ -659,13 +750,6 @@ def _match_chain(
     return [(nodes[e], nodes[(e + 1) % length]) for e in edges]
 
 
-def _best_of(first: IndexArray, second: IndexArray, edges: _EdgeSet, bonus: float) -> IndexArray:
-    def value(mate: IndexArray) -> float:
-        return edges.total(mate) + bonus * float(np.sum(mate >= 0)) / 2
-
-    return first if value(first) >= value(second) else second
-
-
 # --- step 4: repair and local search ----------------------------------------------------------
 
 
@@ -735,24 +819,28 @@ def _enlarge(
     m = len(mate)
     free_first = np.concatenate([seeds[mate[seeds] < 0], seeds[mate[seeds] >= 0]])
     rows_all = free_first[: _ENLARGE_BUDGET + m // 50]
-    shift = (dual - bonus * 0.5).astype(np.float32) if bonus else dual.astype(np.float32)
-    owners: list[IndexArray] = []
-    partners: list[IndexArray] = []
+    shift = _score_dual(dual, bonus).astype(np.float32)
     take = min(_ENLARGE_PER_PERSON, m - 1)
-    if take <= 0:
+    if take <= 0 or len(rows_all) == 0:
         return 0
-    for start in range(0, len(rows_all), _ROW_BLOCK):
-        rows = rows_all[start : start + _ROW_BLOCK]
-        keys = fast.keys(rows, slice(0, m))
-        keys[keys < np.float32(fast.min_score - fast.error)] = -np.inf
-        ranked = keys - shift[None, :]
-        best = np.argpartition(-ranked, take - 1, axis=1)[:, :take]
-        ok = np.isfinite(np.take_along_axis(ranked, best, axis=1)).ravel()
-        owners.append(np.repeat(rows, take)[ok])
-        partners.append(best.ravel()[ok])
-    if not owners:
-        return 0
-    return edges.add(scorer, pool, np.concatenate(owners), np.concatenate(partners))
+    error = fast.set_shift(shift)
+    floor = np.float32(fast.min_score - error)
+
+    def best_partners(rows: IndexArray) -> tuple[IndexArray, IndexArray]:
+        # key_ij - u_i - u_j ranks a row's partners exactly like key_ij - u_j.
+        reduced = fast.shifted_keys(rows, slice(0, m))
+        raw_floor = floor - shift[rows][:, None] - shift[None, :]
+        reduced[reduced < raw_floor] = -np.inf
+        best = np.argpartition(-reduced, take - 1, axis=1)[:, :take]
+        ok = np.isfinite(np.take_along_axis(reduced, best, axis=1)).ravel()
+        return np.repeat(rows, take)[ok], best.ravel()[ok]
+
+    groups = [rows_all[i : i + _ROW_BLOCK] for i in range(0, len(rows_all), _ROW_BLOCK)]
+    with ThreadPoolExecutor(max_workers=_workers()) as executor:
+        found = list(executor.map(best_partners, groups))
+    return edges.add(
+        scorer, pool, np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found])
+    )
 
 
 def _exact_windows(
@@ -793,7 +881,7 @@ def _exact_windows(
     start_of = np.searchsorted(first, np.arange(m + 1))
     in_window = np.zeros(m, dtype=np.bool_)
     # People without a partner first: they have the most to gain.
-    seeds = np.unique(seeds)
+    seeds = _sorted_unique(seeds)
     pending = [*seeds[mate[seeds] < 0].tolist(), *seeds[mate[seeds] >= 0].tolist()]
     cursor = 0
     budget = _WINDOW_BUDGET + m // 20
@@ -1002,8 +1090,7 @@ def _certify(
     Returns the certified dual, violated pairs worth adding as candidates, and report figures.
     """
     m = len(dual)
-    rounding = 2e-6  # float32 arithmetic on keys and duals of size <= 2
-    error = fast.error + rounding
+    rounding = _ROUNDING
     cap = priced.bound + priced.shift + priced.error + rounding
     unpriced_value = np.maximum(dual, cap * 0.5)
     deficiency = unpriced_value - dual
@@ -1012,37 +1099,55 @@ def _certify(
     limit = budget_rows if budget_rows is not None else max(512, _PRICING_PAIRS // max(m, 1))
     rows_to_price = np.sort(significant[:limit])
     result = unpriced_value.copy()
-    violated_first: list[IndexArray] = []
-    violated_second: list[IndexArray] = []
     dual32 = dual.astype(np.float32)
-    key_floor = np.float32(fast.min_score - fast.error)
-    for start in range(0, len(rows_to_price), _ROW_BLOCK):
-        rows = rows_to_price[start : start + _ROW_BLOCK]
-        needed = np.full(len(rows), -np.inf, dtype=np.float64)
+    shifted_error = fast.set_shift(dual32) + rounding
+    floor = np.float32(fast.min_score - shifted_error)
+
+    def price(rows: IndexArray) -> tuple[FloatArray, IndexArray, IndexArray]:
+        """max_j (key_ij - u_j) - u_i per row, and pairs missed by a clear margin."""
+        needed = np.full(len(rows), -np.inf, dtype=np.float32)
+        first: list[IndexArray] = []
+        second: list[IndexArray] = []
         for column_start in range(0, m, _COLUMN_BLOCK):
             column_stop = min(m, column_start + _COLUMN_BLOCK)
-            keys = fast.keys(rows, slice(column_start, column_stop))
-            keys[keys < key_floor] = -np.inf
-            slack = keys - dual32[None, column_start:column_stop]
-            needed = np.maximum(needed, slack.max(axis=1).astype(np.float64))
-            # Pairs that the dual misses by a clear margin: candidates for another round.
-            excess = slack - dual32[rows][:, None]
-            hits = np.flatnonzero(excess > 1e-3)
+            # reduced = key_ij - u_i - u_j in one product.
+            reduced = fast.shifted_keys(rows, slice(column_start, column_stop))
+            if fast.min_score > 0:
+                raw_floor = floor - dual32[rows][:, None] - dual32[None, column_start:column_stop]
+                reduced[reduced < raw_floor] = -np.inf
+            needed = np.maximum(needed, reduced.max(axis=1))
+            hits = np.flatnonzero(reduced > 1e-3)
             if len(hits):
                 width = column_stop - column_start
-                strongest = hits[np.argsort(-excess.ravel()[hits])[: 4 * len(rows)]]
-                violated_first.append(rows[strongest // width])
-                violated_second.append(column_start + strongest % width)
-        exact_row = np.maximum(dual[rows], needed + error)
-        result[rows] = np.minimum(exact_row, unpriced_value[rows])
+                strongest = hits[np.argsort(-reduced.ravel()[hits])[: 4 * len(rows)]]
+                first.append(rows[strongest // width])
+                second.append(column_start + strongest % width)
+        empty = np.zeros(0, dtype=np.intp)
+        return (
+            needed.astype(np.float64),
+            np.concatenate(first) if first else empty,
+            np.concatenate(second) if second else empty,
+        )
+
+    groups = [rows_to_price[i : i + _ROW_BLOCK] for i in range(0, len(rows_to_price), _ROW_BLOCK)]
+    violated_first: list[IndexArray] = []
+    violated_second: list[IndexArray] = []
+    with ThreadPoolExecutor(max_workers=_workers()) as executor:
+        for rows, (needed, first, second) in zip(groups, executor.map(price, groups), strict=True):
+            exact_row = np.maximum(dual[rows], dual[rows] + needed + shifted_error)
+            result[rows] = np.minimum(exact_row, unpriced_value[rows])
+            violated_first.append(first)
+            violated_second.append(second)
     stats = {
+        "dual_cap_rule_raise": float(deficiency.sum()),
         "dual_candidate_graph": float(dual.sum()),
         "dual_raise": float((result - dual).sum()),
         "rows_priced": float(len(rows_to_price)),
         "keys_error": float(fast.error),
     }
-    first = np.concatenate(violated_first) if violated_first else np.zeros(0, dtype=np.intp)
-    second = np.concatenate(violated_second) if violated_second else np.zeros(0, dtype=np.intp)
+    empty = np.zeros(0, dtype=np.intp)
+    first = np.concatenate(violated_first) if violated_first else empty
+    second = np.concatenate(violated_second) if violated_second else empty
     return result, (first, second), stats
 
 
