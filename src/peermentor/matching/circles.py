@@ -26,6 +26,7 @@ their mean score with the s - 1 others, at most the mean of their best lo - 1 al
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import time
@@ -79,6 +80,11 @@ PAIRS_PER_CIRCLE = 8
 REPARTITION_BATCH = 256
 # Up to this many people, circles are chosen by exhaustive search (exactly optimal).
 EXACT_LIMIT = 12
+# Iterated local search: rounds of dissolving PERTURB_CIRCLES linked circles and re-forming them
+# (one round per PEOPLE_PER_PERTURBATION people, at most MAX_PERTURBATIONS).
+PERTURB_CIRCLES = 4
+PEOPLE_PER_PERTURBATION = 40
+MAX_PERTURBATIONS = 150
 # Exhaustive re-forming around someone left out: window size and how many tries per round.
 WINDOW = 10
 MAX_WINDOW_REPAIRS = 200
@@ -135,7 +141,7 @@ def solve_circles(
     state = _State(len(pool), lo, hi, oracle, _balance_codes(scorer, policy, pool))
 
     report("building circles", 0.3)
-    sweeps = 0
+    sweeps = perturbations = 0
     if lo <= len(pool) <= EXACT_LIMIT:
         _solve_small(state)
     elif len(pool) > EXACT_LIMIT:
@@ -145,9 +151,13 @@ def solve_circles(
         sweeps = _local_search(state, neighbours, rng, report)
         if _repair(state, neighbours, rng):
             sweeps += _local_search(state, neighbours, rng, report)
+        perturbations = _perturb(state, neighbours, rng, report)
 
     report("writing circles", 0.95)
     result = _result(scorer, policy, pool, fixed, state, neighbours, started, sweeps)
+    result = dataclasses.replace(
+        result, stats={**result.stats, "perturbations_kept": float(perturbations)}
+    )
     report("done", 1.0)
     return result
 
@@ -369,6 +379,18 @@ def _balance_codes(scorer: Scorer, policy: Policy, pool: IntArray) -> list[_Bala
     return result
 
 
+@dataclass
+class _Snapshot:
+    circle_of: IntArray
+    members: IntArray
+    size: NDArray[np.int64]
+    weight: FloatArray
+    own: FloatArray
+    count: int
+    empty: list[int]
+    counts: list[NDArray[np.int64]]
+
+
 class _State:
     """Circles over pool positions, with their pair-score sums kept up to date."""
 
@@ -424,6 +446,30 @@ class _State:
             )
         self.refresh(np.array([circle], dtype=np.intp))
         return circle
+
+    def snapshot(self) -> _Snapshot:
+        """Everything needed to undo later changes (see restore)."""
+        return _Snapshot(
+            circle_of=self.circle_of.copy(),
+            members=self.members.copy(),
+            size=self.size.copy(),
+            weight=self.weight.copy(),
+            own=self.own.copy(),
+            count=self.count,
+            empty=list(self.empty),
+            counts=[attribute.counts.copy() for attribute in self.balance],
+        )
+
+    def restore(self, saved: _Snapshot) -> None:
+        self.circle_of = saved.circle_of
+        self.members = saved.members
+        self.size = saved.size
+        self.weight = saved.weight
+        self.own = saved.own
+        self.count = saved.count
+        self.empty = saved.empty
+        for attribute, counts in zip(self.balance, saved.counts, strict=True):
+            attribute.counts = counts
 
     def dissolve(self, circle: int) -> None:
         """Everyone in the circle becomes unplaced; the slot is reused by the next circle."""
@@ -884,16 +930,22 @@ def _local_search(
     neighbours: _Neighbourhoods,
     rng: np.random.Generator,
     progress: ProgressCallback,
+    dirty: BoolArray | None = None,
 ) -> int:
     """Sweeps of batched moves and swaps, then re-partitions of neighbouring circles, until a
     sweep gains (almost) nothing. After the first sweep only people near a circle that changed
-    are looked at again (nothing else can have a new improving move)."""
+    are looked at again (nothing else can have a new improving move); with `dirty`, even the
+    first sweep looks only near those circles."""
     sweeps = 0
-    dirty: BoolArray | None = None
+    focused = dirty is not None
     for sweep in range(MAX_SWEEPS):
         before = state.objective() + PLACE_BONUS * state.placed()
         order = rng.permutation(state.n).astype(np.intp)
-        if dirty is not None:
+        if dirty is not None and focused:
+            # Only the members of changed circles (and anyone unplaced) move.
+            home = state.circle_of[order]
+            order = order[np.where(home >= 0, dirty[np.maximum(home, 0)], True)]
+        elif dirty is not None:
             order = order[_near_dirty(state, neighbours, order, dirty)]
         changed: list[int] = []
         for start in range(0, len(order), BATCH):
@@ -901,12 +953,79 @@ def _local_search(
         changed += _repartition(state, neighbours, dirty)
         sweeps += 1
         after = state.objective() + PLACE_BONUS * state.placed()
-        progress("improving circles", 0.5 + 0.4 * (sweep + 1) / MAX_SWEEPS)
-        if not changed or after - before <= MIN_SWEEP_GAIN * max(1.0, abs(before)):
+        if not focused:
+            progress("improving circles", 0.5 + 0.2 * (sweep + 1) / MAX_SWEEPS)
+        small = after - before <= MIN_SWEEP_GAIN * max(1.0, abs(before))
+        if not changed or (small and not focused):
             break
         dirty = np.zeros(state.members.shape[0], dtype=bool)
         dirty[changed] = True
     return sweeps
+
+
+def _perturb(
+    state: _State,
+    neighbours: _Neighbourhoods,
+    rng: np.random.Generator,
+    progress: ProgressCallback,
+) -> int:
+    """Iterated local search: dissolve a circle and its most linked neighbours, re-form them
+    greedily in a random order, improve locally, and keep the result only if it is better
+    (more people placed, or the same and a higher objective). Returns the improvements kept."""
+    kept = 0
+    rounds = min(MAX_PERTURBATIONS, state.n // PEOPLE_PER_PERTURBATION)
+    for round_number in range(rounds):
+        alive = np.flatnonzero(state.size[: state.count] > 0)
+        if len(alive) < 2:
+            break
+        if round_number % 10 == 0:
+            progress("improving circles", 0.7 + 0.2 * round_number / max(rounds, 1))
+        group = _linked_group(state, neighbours, int(rng.choice(alive)))
+        snapshot = state.snapshot()
+        before = (state.placed(), state.objective())
+        people: list[int] = []
+        for circle in group:
+            people += state.members[circle][: state.size[circle]].tolist()
+            state.dissolve(circle)
+        free = np.zeros(state.n, dtype=bool)
+        free[people] = True
+        pool = np.asarray(people, dtype=np.intp)
+        created: list[int] = []
+        for person in rng.permutation(pool).tolist():
+            if not free[person]:
+                continue
+            free[person] = False
+            members = _grow(state, person, pool[free[pool]], free, state.lo)
+            if len(members) >= state.lo:
+                created.append(state.new_circle(members))
+                free[members] = False
+            else:
+                free[person] = True
+        if (state.circle_of[pool] < 0).any():
+            _repair(state, neighbours, rng)
+        dirty = np.zeros(state.members.shape[0], dtype=bool)
+        dirty[created] = True
+        dirty[state.circle_of[pool][state.circle_of[pool] >= 0]] = True
+        _local_search(state, neighbours, rng, progress, dirty)
+        after = (state.placed(), state.objective())
+        if after[0] > before[0] or (after[0] == before[0] and after[1] > before[1] + EPSILON):
+            kept += 1
+        else:
+            state.restore(snapshot)
+    return kept
+
+
+def _linked_group(state: _State, neighbours: _Neighbourhoods, centre: int) -> list[int]:
+    """A circle and the circles its members' neighbours are in most often."""
+    row = state.members[centre]
+    partners = neighbours.partners[row[row >= 0]].ravel()
+    circles = state.circle_of[partners[partners >= 0]]
+    circles = circles[(circles >= 0) & (circles != centre)]
+    if len(circles) == 0:
+        return [centre]
+    found, counts = np.unique(circles, return_counts=True)
+    order = np.argsort(-counts, kind="stable")[: PERTURB_CIRCLES - 1]
+    return [centre, *found[order].tolist()]
 
 
 def _near_dirty(
@@ -1070,7 +1189,7 @@ def _repartition(
     neighbourhoods; the best improving re-splits of disjoint pairs are applied. With `dirty`,
     only pairs with a circle that changed since the last look. Returns the circles changed.
     """
-    pairs = _linked_circle_pairs(state, neighbours)
+    pairs = _linked_circle_pairs(state, neighbours, dirty)
     if dirty is not None and len(pairs):
         pairs = pairs[dirty[pairs[:, 0]] | dirty[pairs[:, 1]]]
     if len(pairs) == 0:
@@ -1109,9 +1228,16 @@ def _repartition(
     return changed
 
 
-def _linked_circle_pairs(state: _State, neighbours: _Neighbourhoods) -> IntArray:
-    """Pairs of circles (first < second) most linked by members' neighbour lists."""
-    placed = np.flatnonzero(state.circle_of >= 0)
+def _linked_circle_pairs(
+    state: _State, neighbours: _Neighbourhoods, dirty: BoolArray | None = None
+) -> IntArray:
+    """Pairs of circles (first < second) most linked by members' neighbour lists (with `dirty`,
+    counted from the members of those circles only)."""
+    if dirty is None:
+        placed = np.flatnonzero(state.circle_of >= 0)
+    else:
+        rows = state.members[np.flatnonzero(dirty[: state.members.shape[0]])]
+        placed = rows[rows >= 0]
     if len(placed) == 0:
         return np.zeros((0, 2), dtype=np.intp)
     partners = neighbours.partners[placed]
