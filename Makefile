@@ -52,10 +52,12 @@ run: demo
 	@echo "Peermentor is starting on http://127.0.0.1:$(PORT)"
 	@echo "  Sign in as the organisation admin: admin@example.org / peermentor-demo"
 	@echo "  Sign in as a participant:          ana@example.org   / peermentor-demo"
-	@echo "  (a background-task worker runs beside the server; Ctrl-C stops both)"
+	@echo "  (a background-task worker and the periodic-job scheduler run beside the server;"
+	@echo "   Ctrl-C stops all three)"
 	@echo
 	DEBUG=true $(BIN)/python manage.py db_worker & worker=$$!; \
-	trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
+	DEBUG=true $(BIN)/python manage.py run_periodic & scheduler=$$!; \
+	trap "kill $$worker $$scheduler 2>/dev/null" EXIT INT TERM; \
 	DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 worker: install

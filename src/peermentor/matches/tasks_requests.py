@@ -12,6 +12,6 @@ def request_notices_task(request_ids: list[int]) -> int:
 
 @task()
 def requests_expire_task() -> int:
-    """Expire requests past their date; schedule it (hourly is plenty) or let the nudge run
-    call `request_services.requests_expire` (notes/REQUESTS.md)."""
+    """Expire requests past their date; `manage.py run_periodic` queues it every round
+    (`notifications.tasks.periodic_tasks`)."""
     return request_services.requests_expire()

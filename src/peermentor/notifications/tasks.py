@@ -17,3 +17,20 @@ def send_nudges_task() -> dict[str, Any]:
         "digests_sent": result.digests_sent,
         "asks_expired": result.asks_expired,
     }
+
+
+def periodic_tasks() -> list[tuple[str, Any]]:
+    """Every job that must run on a schedule, in the order `run_periodic` runs them: each is a
+    task whose body is safe to repeat, so a round that runs twice, late, or on two machines at
+    once sends nothing twice. Expiry goes first, so that the nudges that follow do not remind
+    anyone of a request that has just expired.
+
+    A new periodic job is added here, and nowhere else (`manage.py run_periodic`)."""
+    from peermentor.matches.tasks_requests import requests_expire_task
+    from peermentor.surveys.tasks import send_surveys_task
+
+    return [
+        ("request expiry", requests_expire_task),
+        ("nudges", send_nudges_task),
+        ("surveys", send_surveys_task),
+    ]

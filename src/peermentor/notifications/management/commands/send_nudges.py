@@ -1,6 +1,7 @@
 """`manage.py send_nudges`: run the reminders now, or hand them to the task worker.
 
-Schedule it hourly (cron, a systemd timer, or any scheduler); docs/notifications.md shows how.
+`manage.py run_periodic` schedules it with the other periodic jobs (docs/notifications.md);
+this command runs it alone, by hand.
 Running it more often, twice, or on two machines at once is harmless.
 """
 
