@@ -235,6 +235,94 @@ def test_a_repeat_is_found_across_programs(personas, make_peer, make_pair):
         )
 
 
+def _help_network(personas):
+    program = ProgramFactory(format="help_network")
+    ProgramManagerFactory(program=program, user=personas.manager)
+    return program
+
+
+def _completed_flash(personas, program, first, second):
+    flash = propose(
+        personas,
+        peers(personas, first, second),
+        kind="flash",
+        program=program,
+        source="help_network",
+    )
+    connection_activate(actor=personas.manager, connection=flash)
+    return connection_complete(actor=personas.manager, connection=flash, reason_code="goals_met")
+
+
+def test_a_flash_meeting_grows_into_a_pair_of_the_same_two_people(personas):
+    program = _help_network(personas)
+    asker, helper = ParticipantFactory(program=program), ParticipantFactory(program=program)
+    flash = _completed_flash(personas, program, asker, helper)
+
+    pair = propose(
+        personas,
+        peers(personas, helper, asker),
+        actor=asker.person.user,
+        program=program,
+        source="help_network",
+        grows_from=flash,
+    )
+
+    assert pair.kind == "pair" and pair.status == "proposed" and pair.allow_repeat is False
+    (event,) = events(pair, "connection.proposed")
+    assert event.data["grows_from_id"] == flash.pk
+
+
+def test_repeat_pairs_are_still_refused_without_grows_from_or_from_other_people(personas):
+    program = _help_network(personas)
+    asker, helper, third = (ParticipantFactory(program=program) for _ in range(3))
+    flash = _completed_flash(personas, program, asker, helper)
+    other_flash = _completed_flash(personas, program, asker, third)
+
+    with pytest.raises(ApplicationError, match="were connected before"):
+        propose(personas, peers(personas, asker, helper), program=program, source="help_network")
+    with pytest.raises(ApplicationError, match="exactly the same people"):
+        propose(
+            personas,
+            peers(personas, asker, helper),
+            program=program,
+            source="help_network",
+            grows_from=other_flash,
+        )
+    with pytest.raises(ApplicationError, match="exactly the same people"):
+        # The flash of asker and helper does not excuse asker meeting third again.
+        propose(
+            personas,
+            peers(personas, asker, third),
+            program=program,
+            source="help_network",
+            grows_from=flash,
+        )
+    assert not Connection.objects.filter(kind="pair").exists()
+    assert not AuditEvent.objects.filter(data__has_key="grows_from_id").exists()
+
+
+def test_grows_from_must_be_an_ended_connection_or_a_flash_of_this_program(
+    personas, make_peer, make_pair
+):
+    first, second = make_peer(), make_peer()
+    still_active = make_pair(first, second)
+    with pytest.raises(ApplicationError, match="has ended, or a flash"):
+        propose(personas, peers(personas, first, second), grows_from=still_active)
+    connection_complete(actor=personas.manager, connection=still_active)
+    again = propose(personas, peers(personas, first, second), grows_from=still_active)
+    assert again.status == "proposed"
+
+    program = _help_network(personas)
+    elsewhere = _completed_flash(
+        personas, program, ParticipantFactory(program=program), ParticipantFactory(program=program)
+    )
+    third, fourth = make_peer(), make_peer()
+    with pytest.raises(ApplicationError, match="belong to this program"):
+        propose(personas, peers(personas, third, fourth), grows_from=elsewhere)
+    with pytest.raises(ApplicationError, match="existing connection"):
+        propose(personas, peers(personas, third, fourth), grows_from=Connection())
+
+
 def test_a_dropped_proposal_is_not_a_past_pair(personas, make_peer):
     first, second = make_peer(), make_peer()
     connection_cancel(

@@ -24,14 +24,6 @@ pytestmark = pytest.mark.django_db
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 
 
-NEEDS_GROWS_FROM = pytest.mark.xfail(
-    strict=True,
-    reason="connections refuses a pair after a flash of the same two people ('were connected "
-    "before') until connection_propose(grows_from=...) lands (notes/REQUESTS.md, "
-    "NOTIFY -> CONNECTIONS)",
-)
-
-
 def _ask(personas, skill, **options):
     options.setdefault("description", "How do I profile a slow pandas job?")
     return services.help_ask_create(
@@ -386,7 +378,6 @@ def test_thank_you_refusals(personas, help_program, python, matched):
         services.help_thank(actor=personas.participant, ask=open_ask, message="Thanks")
 
 
-@NEEDS_GROWS_FROM
 def test_either_side_turns_the_flash_into_an_ongoing_pair_and_the_other_accepts(personas, matched):
     pair = services.help_ongoing_propose(actor=personas.other_participant, ask=matched)
     assert pair.kind == "pair" and pair.status == "proposed"
@@ -415,7 +406,6 @@ def test_ongoing_refusals(personas, matched, make_helper):
         services.help_ongoing_answer(actor=personas.participant, ask=matched, accept=True)
 
 
-@NEEDS_GROWS_FROM
 def test_a_declined_ongoing_request_can_be_asked_again(personas, matched):
     services.help_ongoing_propose(actor=personas.participant, ask=matched)
     pair = services.help_ongoing_answer(actor=personas.other_participant, ask=matched, accept=False)

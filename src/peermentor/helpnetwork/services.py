@@ -710,7 +710,8 @@ def help_ongoing_propose(*, actor: Any, ask: HelpAsk) -> Connection:
         kind=ConnectionKind.PAIR,
         source=ConnectionSource.HELP_NETWORK,
         reasons=f"Met in a flash meeting about {ask.skill.name} and chose to keep meeting.",
-        **_grows_from(flash),
+        # The flash is these two's earlier connection: it must not count as "met before".
+        grows_from=flash,
     )
     ask.ongoing_connection = pair
     ask.save(update_fields=["ongoing_connection", "updated_at"])
@@ -732,18 +733,6 @@ def help_ongoing_propose(*, actor: Any, ask: HelpAsk) -> Connection:
         dedupe_key=f"help_ongoing:{pair.pk}",
     )
     return pair
-
-
-def _grows_from(flash: Connection) -> dict[str, Any]:
-    """`grows_from=flash` where connection_propose supports it (requested from CONNECTIONS in
-    notes/REQUESTS.md): without it the flash counts as "met before" and the pair is refused."""
-    import inspect
-
-    from peermentor.connections.services import connection_propose
-
-    if "grows_from" in inspect.signature(connection_propose).parameters:
-        return {"grows_from": flash}
-    return {}
 
 
 @transaction.atomic

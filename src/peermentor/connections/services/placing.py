@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from peermentor.connections.models import (
     CAPACITY_ROLES,
+    ENDED_STATUSES,
     MET_STATUSES,
     Block,
     Connection,
@@ -68,13 +69,18 @@ class _Person(NamedTuple):
 
 @dataclass
 class ProposalSpec:
-    """One connection to propose: who (participant, role) and what the engine said about it."""
+    """One connection to propose: who (participant, role) and what the engine said about it.
+
+    `grows_from`: an earlier connection of exactly these members that this one continues (a
+    flash meeting that becomes an ongoing pair); it does not count as "met before".
+    """
 
     members: Sequence[MemberSpec]
     kind: str
     score: float | None = None
     reasons: str = ""
     planned_end_on: date | None = None
+    grows_from: Connection | None = None
 
 
 class ProposalsRefused(ApplicationError):
@@ -115,6 +121,10 @@ def _check_shape(program: Program, spec: ProposalSpec) -> str | None:
         return "The reasons must be text."
     if spec.planned_end_on is not None and not isinstance(spec.planned_end_on, date):
         return "The planned end must be a date."
+    if spec.grows_from is not None and (
+        not isinstance(spec.grows_from, Connection) or spec.grows_from.pk is None
+    ):
+        return "The connection it grows from must be an existing connection."
     participant_ids = [participant.pk for participant, _ in spec.members]
     if len(set(participant_ids)) != len(participant_ids):
         return "The same participant appears twice in one connection."
@@ -131,6 +141,54 @@ def _check_shape(program: Program, spec: ProposalSpec) -> str | None:
             return (
                 f"A {ConnectionKind(spec.kind).label.lower()} needs {wanted} with the role {label}."
             )
+    return None
+
+
+class _Earlier(NamedTuple):
+    """What growing from an earlier connection needs to know about it."""
+
+    program_id: int
+    kind: str
+    status: str
+    participant_ids: frozenset[int]
+
+
+def _load_earlier(specs: Sequence[ProposalSpec]) -> dict[int, _Earlier]:
+    """The connections the proposals grow from, by id (two queries per 900; none if no
+    proposal grows from one)."""
+    wanted = sorted({spec.grows_from.pk for spec in specs if spec.grows_from is not None})
+    rows: dict[int, tuple[int, str, str]] = {}
+    members: dict[int, set[int]] = defaultdict(set)
+    for chunk in _chunks(wanted):
+        for pk, program_id, kind, status in Connection.objects.filter(pk__in=chunk).values_list(
+            "pk", "program_id", "kind", "status"
+        ):
+            rows[pk] = (program_id, kind, status)
+        for connection_id, participant_id in ConnectionMember.objects.filter(
+            connection_id__in=chunk
+        ).values_list("connection_id", "participant_id"):
+            members[connection_id].add(participant_id)
+    return {
+        pk: _Earlier(program_id, kind, status, frozenset(members[pk]))
+        for pk, (program_id, kind, status) in rows.items()
+    }
+
+
+def _check_grows_from(
+    program: Program, spec: ProposalSpec, earlier: dict[int, _Earlier]
+) -> str | None:
+    """What keeps the proposal from growing out of `spec.grows_from`, if anything."""
+    if spec.grows_from is None:
+        return None
+    found = earlier.get(spec.grows_from.pk)
+    if found is None or found.program_id != program.pk:
+        return "The connection it grows from must belong to this program."
+    if found.status not in MET_STATUSES or (
+        found.status not in ENDED_STATUSES and found.kind != ConnectionKind.FLASH
+    ):
+        return "Only a connection that has ended, or a flash meeting, can grow into a new one."
+    if found.participant_ids != frozenset(p.pk for p, _ in spec.members):
+        return "A connection can only grow from an earlier one of exactly the same people."
     return None
 
 
@@ -159,6 +217,13 @@ def _place(
     problems: list[tuple[int, str]] = []
     for index, spec in enumerate(specs):
         problem = _check_shape(program, spec)
+        if problem:
+            problems.append((index, problem))
+    if problems:
+        raise ProposalsRefused(problems)
+    earlier = _load_earlier(specs)
+    for index, spec in enumerate(specs):
+        problem = _check_grows_from(program, spec, earlier)
         if problem:
             problems.append((index, problem))
     if problems:
@@ -219,6 +284,7 @@ def _place(
                 has_exclusive.add(participant_id)
 
     planned: list[tuple[Connection, list[ConnectionMember]]] = []
+    planned_specs: list[ProposalSpec] = []
     for index, spec in enumerate(specs):
         problem, members = _members_for(
             program=program,
@@ -257,6 +323,7 @@ def _place(
                 problems.append((index, "; ".join(error.messages)))
                 continue
         planned.append((connection, members))
+        planned_specs.append(spec)
     if problems:
         raise ProposalsRefused(problems)
 
@@ -286,9 +353,10 @@ def _place(
                     "source": source,
                     "match_run_id": match_run_id,
                     "participant_ids": [m.participant_id for m in members],
+                    **({"grows_from_id": spec.grows_from.pk} if spec.grows_from else {}),
                 },
             )
-            for connection, members in planned
+            for (connection, members), spec in zip(planned, planned_specs, strict=True)
         ],
         batch_size=CHUNK_SIZE,
     )
@@ -327,9 +395,11 @@ def _members_for(
                     "These people cannot be connected: one asked not to be matched with another.",
                     [],
                 )
+    # The connection this one grows from was checked to be of exactly these people.
+    exempt = {spec.grows_from.pk} if spec.grows_from is not None else set()
     for position, first in enumerate(person_ids):
         for second in person_ids[position + 1 :]:
-            if met_in[first] & met_in[second]:
+            if (met_in[first] & met_in[second]) - exempt:
                 names = f"{people[first].full_name} and {people[second].full_name}"
                 return f"{names} were connected before.", []
     members = []
@@ -378,6 +448,7 @@ def connection_propose(
     match_run_id: int | None = None,
     planned_end_on: date | None = None,
     allow_repeat: bool = False,
+    grows_from: Connection | None = None,
 ) -> Connection:
     """Afterwards a proposed connection holds a current place for every member.
 
@@ -385,9 +456,19 @@ def connection_propose(
     one member blocked another, two members met before (unless `allow_repeat`, managers only),
     or a member has no free place: one current connection for peers, shadows, newcomers and
     circle members; `capacity` for hosts and buddies (and for flash meetings).
+
+    `grows_from` names the earlier connection this one continues (a flash meeting that becomes
+    an ongoing pair): that connection alone does not count as "met before". It must belong to
+    `program`, have ended or be a flash meeting, and have exactly the same members; its id is
+    recorded in the audit row.
     """
     spec = ProposalSpec(
-        members=members, kind=kind, score=score, reasons=reasons, planned_end_on=planned_end_on
+        members=members,
+        kind=kind,
+        score=score,
+        reasons=reasons,
+        planned_end_on=planned_end_on,
+        grows_from=grows_from,
     )
     try:
         (connection,) = _place(
