@@ -289,6 +289,86 @@ def test_publish_is_refused_to_non_managers(world, run_now):
         services.match_run_publish(actor=world.participants[0].person.user, run=run)
 
 
+def test_publish_withdraws_the_self_match_requests_it_made_impossible(
+    run_now, mailoutbox, django_capture_on_commit_callbacks, db
+):
+    from peermentor.matches.models import MatchRequest
+    from tests.matches.requests_world import self_match_world, send
+
+    world = self_match_world(people=6)
+    run = run_now(world)
+    left_out, *published = Proposal.objects.filter(run=run).order_by("id")
+    services.proposal_set_excluded(actor=world.manager, proposal=left_out, is_excluded=True)
+    free_a, free_b = (m.participant for m in left_out.members.order_by("id"))
+    placed_a, placed_b = (m.participant for m in published[0].members.order_by("id"))
+    placed_c = published[1].members.order_by("id").first().participant
+    to_placed = send(world, free_a, placed_a)
+    between_placed = send(world, placed_b, placed_c)
+    between_free = send(world, free_b, free_a)
+    mailoutbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.match_run_publish(actor=world.manager, run=run) == 2
+
+    for request in (to_placed, between_placed, between_free):
+        request.refresh_from_db()
+    assert (to_placed.status, between_placed.status) == ("cancelled", "cancelled")
+    assert to_placed.response_note == (
+        f"{placed_a.person.full_name} has been matched by the program's match run."
+    )
+    # People the run left out may still answer each other.
+    assert between_free.status == "pending"
+    assert set(
+        AuditEvent.objects.filter(action="match_request.cancelled").values_list(
+            "target_id", "actor_id"
+        )
+    ) == {(to_placed.pk, world.manager.pk), (between_placed.pk, world.manager.pk)}
+    run_audit = AuditEvent.objects.get(action="match_run.published")
+    assert run_audit.data["requests_withdrawn"] == 2
+    # Both people of each withdrawn request are told, beside the four "you have been matched".
+    notices = [m for m in mailoutbox if "was withdrawn" in m.subject]
+    assert sorted(address for m in notices for address in m.to) == sorted(
+        p.person.email for p in (free_a, placed_a, placed_b, placed_c)
+    )
+    assert MatchRequest.objects.filter(status="pending").count() == 1
+
+
+def test_withdrawing_impossible_requests_takes_the_same_queries_for_one_or_many(db):
+    from django.db import connection as db_connection
+    from django.test.utils import CaptureQueriesContext
+
+    from peermentor.connections.services import connection_activate, connection_propose
+    from peermentor.matches import request_services
+    from tests.matches.requests_world import self_match_world, send
+
+    def cancelled_with_queries(people, connected, askers_each):
+        world = self_match_world(people=people)
+        placed = world.participants[:connected]
+        others = world.participants[connected:]
+        for index, participant in enumerate(placed):
+            for asker in others[index * askers_each : (index + 1) * askers_each]:
+                send(world, asker, participant)
+        for first, second in zip(placed[::2], placed[1::2], strict=True):
+            connection = connection_propose(
+                actor=world.manager,
+                program=world.program,
+                members=[(first, "peer"), (second, "peer")],
+                kind="pair",
+                source="manual",
+            )
+            connection_activate(actor=world.manager, connection=connection)
+        with CaptureQueriesContext(db_connection) as queries:
+            count = request_services.requests_cancel_unhonourable(
+                actor=world.manager, participant_ids=[p.pk for p in placed]
+            )
+        return count, len(queries)
+
+    few, few_queries = cancelled_with_queries(people=4, connected=2, askers_each=1)
+    many, many_queries = cancelled_with_queries(people=16, connected=4, askers_each=3)
+    assert (few, many) == (2, 12)
+    assert many_queries == few_queries
+
+
 def test_notifications_are_sent_once_per_member(world, run_now, mailoutbox):
     run = run_now(world)
     services.match_run_publish(actor=world.manager, run=run)

@@ -947,6 +947,11 @@ def match_run_publish(*, actor: Any, run: MatchRun) -> int:
             + (f" ({more} more proposals have problems.)" if more > 0 else "")
         ) from None
     connections_activate_many(actor=actor, program=program, match_run_id=run.pk)
+    withdrawn = _withdraw_unhonourable_requests(
+        actor=actor,
+        program=program,
+        placed={participant.pk for people in members.values() for participant, _ in people},
+    )
     run.published_at = timezone.now()
     run.published_by = actor
     run.save(update_fields=["published_at", "published_by"])
@@ -956,11 +961,37 @@ def match_run_publish(*, actor: Any, run: MatchRun) -> int:
         target=run,
         program_id=program.pk,
         to_state="published",
-        data={"connections": len(connections)},
+        data={"connections": len(connections), "requests_withdrawn": withdrawn},
     )
     run_id = run.pk
     transaction.on_commit(lambda: enqueue_match_notifications(run_id))
     return len(connections)
+
+
+def _withdraw_unhonourable_requests(*, actor: Any, program: Program, placed: set[int]) -> int:
+    """Self-match requests that the run made impossible: afterwards no pending request of the
+    program involves someone just placed who has no room left (one current connection; hosts
+    and buddies at capacity keep theirs while they have places). Both people of each are told
+    by e-mail after commit. A fixed number of queries however many were placed: one read of
+    the program's pending requests picks the people concerned, and only they are locked."""
+    from peermentor.matches import request_services
+    from peermentor.matches.models_requests import MatchRequest, RequestStatus
+
+    concerned = {
+        participant_id
+        for pair in MatchRequest.objects.filter(
+            program_id=program.pk, status=RequestStatus.PENDING
+        ).values_list("requester_id", "recipient_id")
+        for participant_id in pair
+        if participant_id in placed
+    }
+    if not concerned:
+        return 0
+    return request_services.requests_cancel_unhonourable(
+        actor=actor,
+        participant_ids=sorted(concerned),
+        reason="{name} has been matched by the program's match run.",
+    )
 
 
 def enqueue_match_notifications(run_id: int) -> int:

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Case, Count, Q, TextField, Value, When
 from django.urls import reverse
 
 from peermentor.connections.models import (
@@ -242,6 +242,9 @@ def _cancel_unhonourable(
     )
 
 
+CANCEL_BATCH = 500
+
+
 def _cancel_pending_of(
     *,
     actor: Any,
@@ -264,11 +267,10 @@ def _cancel_pending_of(
         .values_list("pk", "requester_id", "recipient_id", "program_id")
     )
     events = []
+    reasons: dict[int, str] = {}
     for pk, requester_id, recipient_id, program_id in rows:
         reason = reason_for(names.get(requester_id) or names.get(recipient_id))
-        MatchRequest.objects.filter(pk=pk, status=RequestStatus.PENDING).update(
-            status=RequestStatus.CANCELLED, responded_at=now, response_note=reason
-        )
+        reasons[pk] = reason
         events.append(
             AuditEvent(
                 actor=actor if getattr(actor, "is_authenticated", False) else None,
@@ -281,5 +283,18 @@ def _cancel_pending_of(
                 reason=reason,
             )
         )
-    AuditEvent.objects.bulk_create(events)
-    return [pk for pk, *_ in rows]
+    # The rows are locked: one UPDATE per batch, each request with its own note.
+    pks = list(reasons)
+    for start in range(0, len(pks), CANCEL_BATCH):
+        batch = pks[start : start + CANCEL_BATCH]
+        MatchRequest.objects.filter(pk__in=batch, status=RequestStatus.PENDING).update(
+            status=RequestStatus.CANCELLED,
+            responded_at=now,
+            response_note=Case(
+                *(When(pk=pk, then=Value(reasons[pk])) for pk in batch),
+                default=Value(""),
+                output_field=TextField(),
+            ),
+        )
+    AuditEvent.objects.bulk_create(events, batch_size=CANCEL_BATCH)
+    return pks

@@ -274,23 +274,30 @@ def requests_cancel_unhonourable(
 ) -> int:
     """For other apps that just placed or removed people (a published match run, a withdrawal):
     afterwards no pending request remains for any of `participant_ids` who has no room left or
-    is no longer enrolled; the other sides are told by e-mail after commit. Returns how many."""
+    is no longer enrolled; the other sides are told by e-mail after commit. Returns how many.
+
+    `reason` (the note both people read) may name the person concerned as `{name}`. The
+    number of queries does not grow with the people or the requests (batches of 500)."""
     locked = _lock_participants(participant_ids)
     now = timezone.now()
     gone = [p for p in locked.values() if p.status != ParticipantStatus.ENROLLED]
     staying = [p for p in locked.values() if p.status == ParticipantStatus.ENROLLED]
+
+    def reason_or(default: str) -> Any:
+        return lambda name: (reason or default).replace("{name}", name)
+
     cancelled = _cancel_unhonourable(
         actor=actor,
         participants=staying,
         now=now,
-        reason_for=lambda name: reason or f"{name} is no longer free to connect.",
+        reason_for=reason_or("{name} is no longer free to connect."),
     )
     if gone:
         cancelled += _cancel_pending_of(
             actor=actor,
             participants=gone,
             now=now,
-            reason_for=lambda name: reason or f"{name} is no longer taking part.",
+            reason_for=reason_or("{name} is no longer taking part."),
         )
     _after_commit_notify(cancelled)
     return len(cancelled)
