@@ -8,6 +8,8 @@ from django.db import IntegrityError, transaction
 
 from peermentor.core.errors import ApplicationError
 from peermentor.core.models import AuditEvent
+from peermentor.matches import request_services
+from peermentor.matches.models_requests import SelfMatchSettings
 from peermentor.programs import services
 from peermentor.programs.models import (
     Format,
@@ -345,6 +347,15 @@ def test_copy_makes_the_next_cohort_as_a_draft_with_everything_but_people(progra
     program.refresh_from_db()
     TrackFactory(program=program, name="EMEA", eligibility={"levels": ["L2"]})
     ParticipantFactory(program=program)
+    Program.objects.filter(pk=program.pk).update(is_self_match_enabled=True)
+    program.refresh_from_db()
+    request_services.self_match_settings_update(
+        actor=manager,
+        program=program,
+        request_expiry_days=3,
+        max_pending_incoming=5,
+        max_pending_outgoing=2,
+    )
     copied = services.program_copy(actor=manager, program=program)
     assert copied.pk != program.pk
     assert copied.name == "Skills Exchange (next cohort)"
@@ -362,6 +373,14 @@ def test_copy_makes_the_next_cohort_as_a_draft_with_everything_but_people(progra
     assert [(t.name, t.eligibility) for t in copied.tracks.all()] == [("EMEA", {"levels": ["L2"]})]
     assert list(copied.manager_links.values_list("user", flat=True)) == [manager.pk]
     assert not copied.participants.exists()
+    assert copied.is_self_match_enabled
+    settings = request_services.self_match_settings_for(copied)
+    assert (
+        settings.pk is not None,
+        settings.request_expiry_days,
+        settings.max_pending_incoming,
+        settings.max_pending_outgoing,
+    ) == (True, 3, 5, 2)
     assert last_event("program.copied").data == {"copy_id": copied.pk}
     assert last_event("program.created").data == {"copied_from": program.pk}
     # The source is untouched.
@@ -370,7 +389,10 @@ def test_copy_makes_the_next_cohort_as_a_draft_with_everything_but_people(progra
 
 
 def test_copy_takes_a_name_and_is_refused_to_outsiders(program, admin):
-    assert services.program_copy(actor=admin, program=program, name="Cohort 2").name == "Cohort 2"
+    copied = services.program_copy(actor=admin, program=program, name="Cohort 2")
+    assert copied.name == "Cohort 2"
+    # A source on the default self-match settings gives a copy on the defaults: nothing saved.
+    assert not SelfMatchSettings.objects.filter(program=copied).exists()
     outsider = UserFactory()
     with pytest.raises(PermissionDenied):
         services.program_copy(actor=outsider, program=program)

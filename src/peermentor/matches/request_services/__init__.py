@@ -3,7 +3,7 @@
 - asking: request_send, request_accept, request_decline, request_withdraw,
   requests_cancel_unhonourable (for other apps that placed or removed people)
 - upkeep: requests_expire, request_notices_send (the e-mail task's body),
-  self_match_settings_for, self_match_settings_update
+  self_match_settings_for, self_match_settings_update, self_match_settings_copy
 - safety: request_block, request_report
 
 Locking: every service that changes who can be connected locks the two Participant rows first
@@ -25,6 +25,7 @@ from peermentor.matches.request_services.safety import request_block, request_re
 from peermentor.matches.request_services.upkeep import (
     request_notices_send,
     requests_expire,
+    self_match_settings_copy,
     self_match_settings_for,
     self_match_settings_update,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "request_withdraw",
     "requests_cancel_unhonourable",
     "requests_expire",
+    "self_match_settings_copy",
     "self_match_settings_for",
     "self_match_settings_update",
 ]

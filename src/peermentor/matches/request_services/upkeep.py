@@ -68,6 +68,21 @@ def self_match_settings_update(
     return settings
 
 
+def self_match_settings_copy(*, source: Program, target: Program) -> SelfMatchSettings | None:
+    """For `programs.services.program_copy`: afterwards `target` asks as `source` does (expiry,
+    pending limits). A source without saved settings uses the defaults, and so will the copy:
+    nothing is written. The copy itself is audited by the caller (`program.created`)."""
+    found = SelfMatchSettings.objects.filter(program_id=source.pk).first()
+    if found is None:
+        return None
+    return SelfMatchSettings.objects.create(
+        program=target,
+        request_expiry_days=found.request_expiry_days,
+        max_pending_incoming=found.max_pending_incoming,
+        max_pending_outgoing=found.max_pending_outgoing,
+    )
+
+
 EXPIRE_BATCH = 500
 
 
