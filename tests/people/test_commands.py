@@ -25,7 +25,7 @@ def test_imports_a_workbook_and_records_the_batch(tmp_path):
 
     out, _ = run(str(path))
 
-    assert "Imported 2 created, 0 updated, 0 unchanged, 0 deactivated." in out
+    assert "Imported 2 created, 0 updated, 0 unchanged, 0 deactivated; 0 job change(s)" in out
     assert Person.objects.get(external_id="E2").manager.external_id == "E1"
     batch = ImportBatch.objects.get()
     assert batch.status == ImportBatch.Status.APPLIED and batch.created_by is None

@@ -6,15 +6,19 @@ import io
 import openpyxl
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from peermentor.core.errors import ApplicationError
 from peermentor.core.models import AuditEvent
-from peermentor.people.models import Department, ImportBatch, Person, Site
+from peermentor.people.models import Department, ImportBatch, JobChange, Person, Site
 from peermentor.people.services import (
     ImportRejected,
     people_import_apply,
     people_import_file,
     people_import_preview,
+    person_job_change_record,
 )
 from tests.factories import PersonFactory, SiteFactory, UserFactory
 from tests.people.files import HEADERS, csv_bytes, person_row, xlsx_bytes
@@ -89,6 +93,7 @@ def test_import_creates_people_with_every_directory_field(admin, file_name):
         "deactivated": 0,
         "departments_created": 2,
         "sites_created": 2,
+        "job_changes": 0,
     }
     ana = Person.objects.select_related("department", "site").get(external_id="E1")
     assert (ana.full_name, ana.email, ana.department.name, ana.site.name) == (
@@ -340,6 +345,154 @@ def test_twenty_thousand_rows_with_a_manager_tree(admin):
     assert (again.preview["unchanged"], again.preview["updates"]) == (20_000, 0)
 
 
+# --- job history ----------------------------------------------------------------------------
+def job_history():
+    """(external id, day, source, {field: (before, after)} for what changed) per JobChange."""
+    return [
+        (
+            change.person.external_id,
+            change.changed_on,
+            change.source,
+            {label: (before, after) for label, before, after in change.changes},
+        )
+        for change in JobChange.objects.select_related("person").order_by(
+            "person__external_id", "id"
+        )
+    ]
+
+
+def test_a_new_department_job_title_or_level_is_recorded_as_a_job_change(admin):
+    import_rows(admin, [person_row("E1"), person_row("E2"), person_row("E3"), person_row("E4")])
+    assert JobChange.objects.count() == 0  # people new to the directory had no job before
+    rows = [
+        person_row("E1", department="Sales", site="Paris"),
+        person_row("E2", job_title="Lead Engineer", level="L4"),
+        # A move of office or a new name alone is not a job change.
+        person_row("E3", site="Paris", full_name="Renamed"),
+        person_row("E4"),
+    ]
+    batch = preview(admin, rows)
+    assert batch.preview["job_changes"] == 2
+    summary = people_import_apply(actor=admin, batch=batch, deactivate_missing=False)
+
+    today = timezone.now().astimezone(dt.UTC).date()
+    assert summary["job_changes"] == 2 and summary["updated"] == 3
+    assert job_history() == [
+        (
+            "E1",
+            today,
+            "import",
+            {"Department": ("Engineering", "Sales"), "Site": ("London", "Paris")},
+        ),
+        (
+            "E2",
+            today,
+            "import",
+            {"Job title": ("Engineer", "Lead Engineer"), "Level": ("L3", "L4")},
+        ),
+    ]
+    stored = JobChange.objects.get(person__external_id="E2")
+    assert (stored.department_before, stored.department_after) == ("Engineering", "Engineering")
+    assert (stored.site_before, stored.site_after) == ("London", "London")
+    change = JobChange.objects.get(person__external_id="E2")
+    assert change.import_batch_id == batch.pk and change.recorded_by == admin
+    assert [label for label, _, _ in change.changes] == ["Job title", "Level"]
+
+
+def test_reimporting_the_same_file_records_no_second_job_change(admin):
+    import_rows(admin, [person_row("E1")])
+    changed = [person_row("E1", department="Sales")]
+    import_rows(admin, changed)
+    assert JobChange.objects.count() == 1
+
+    summary = import_rows(admin, changed)
+    assert summary["job_changes"] == 0 and summary["updated"] == 0
+    assert JobChange.objects.count() == 1
+
+
+def test_the_job_change_date_column_dates_the_change(admin):
+    headers = [*HEADERS, "Last job change"]
+    import_rows(admin, [person_row("E1"), person_row("E2")])
+    rows = [
+        {**person_row("E1", level="L4"), "Last job change": "2026-03-01"},
+        {**person_row("E2", level="L4"), "Last job change": ""},
+    ]
+    batch = preview(admin, rows, headers=headers)
+    assert batch.warnings == []  # an alias of job_change_date, not an unknown column
+    people_import_apply(actor=admin, batch=batch, deactivate_missing=False)
+
+    dates = dict(JobChange.objects.values_list("person__external_id", "changed_on"))
+    assert dates == {"E1": dt.date(2026, 3, 1), "E2": timezone.now().astimezone(dt.UTC).date()}
+    # The date alone changes nothing: the job is the same as stored.
+    again = [{**person_row("E1", level="L4"), "Last job change": "2026-04-01"}]
+    assert import_rows(admin, again, headers=headers)["updated"] == 0
+    assert JobChange.objects.count() == 2
+
+
+def test_a_department_cleared_or_spelt_differently(admin):
+    import_rows(admin, [person_row("E1"), person_row("E2")])
+    rows = [person_row("E1", department=""), person_row("E2", department="ENGINEERING")]
+    import_rows(admin, rows)
+    # Clearing is a change; the same department in capitals is not.
+    today = timezone.now().astimezone(dt.UTC).date()
+    assert job_history() == [("E1", today, "import", {"Department": ("Engineering", "")})]
+
+
+def test_job_changes_are_written_in_bounded_queries(admin, django_assert_max_num_queries):
+    def apply_with_changes(count, prefix):
+        import_rows(admin, [person_row(f"{prefix}{n}") for n in range(count)])
+        batch = preview(admin, [person_row(f"{prefix}{n}", level="L9") for n in range(count)])
+        with CaptureQueriesContext(connection) as queries:
+            people_import_apply(actor=admin, batch=batch, deactivate_missing=False)
+        return len(queries)
+
+    few = apply_with_changes(2, "A")
+    many = apply_with_changes(40, "B")
+    assert many == few
+    assert JobChange.objects.count() == 42
+
+
+def test_import_file_records_job_changes_with_its_batch(admin):
+    import_rows(admin, [person_row("E1")])
+    batch, summary = people_import_file(
+        actor=None,
+        file_name="hr.csv",
+        content=csv_bytes([person_row("E1", job_title="Architect")]),
+        deactivate_missing=False,
+    )
+    assert summary["job_changes"] == 1
+    change = JobChange.objects.get()
+    assert change.import_batch == batch and change.recorded_by is None
+
+
+def test_a_hand_edit_of_the_job_is_recorded_once_and_nothing_else_is(admin):
+    person = PersonFactory(job_title="Analyst", level="L2")
+    before = Person.objects.select_related("department", "site").get(pk=person.pk)
+    assert person_job_change_record(actor=admin, before=before, after=person) is None
+    person.level = "L3"
+    change = person_job_change_record(
+        actor=admin, before=before, after=person, changed_on=dt.date(2026, 5, 4)
+    )
+    assert (change.source, change.changed_on, change.level_before, change.level_after) == (
+        "manual",
+        dt.date(2026, 5, 4),
+        "L2",
+        "L3",
+    )
+    assert AuditEvent.objects.filter(action="people.job_change_recorded", actor=admin).exists()
+    with pytest.raises(PermissionDenied):
+        person_job_change_record(actor=UserFactory(), before=before, after=person)
+    assert JobChange.objects.count() == 1
+
+
+def test_the_database_refuses_a_job_change_that_changes_nothing():
+    person = PersonFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        JobChange.objects.create(
+            person=person, changed_on=dt.date(2026, 1, 1), job_title_before="A", job_title_after="A"
+        )
+
+
 # --- bad rows: reported with line and field, nothing written --------------------------------
 BAD_ROWS = [
     ("missing external id", {"external_id": ""}, "external_id", "required"),
@@ -361,6 +514,13 @@ BAD_ROWS = [
     ("unknown manager", {"manager_id": "NOBODY"}, "manager_id", "No person with external id"),
     ("own manager", {"manager_id": "E3"}, "manager_id", "own manager"),
     ("level too long", {"level": "L" * 41}, "level", "Longer than 40"),
+    ("unparsable job change date", {"job_change_date": "soon"}, "job_change_date", "YYYY-MM-DD"),
+    (
+        "job change before hire",
+        {"job_change_date": "2020-01-01"},
+        "job_change_date",
+        "before the hire date",
+    ),
 ]
 
 
@@ -373,7 +533,7 @@ def test_bad_row_is_reported_with_line_and_field_and_nothing_is_written(
     admin, values, field, message
 ):
     rows = [person_row("E1"), person_row("E2"), {**person_row("E3"), **values}, person_row("E4")]
-    batch = preview(admin, rows)
+    batch = preview(admin, rows, headers=[*HEADERS, "job_change_date"])
 
     assert batch.status == ImportBatch.Status.INVALID
     matching = [error for error in batch.errors if (error["line"], error["field"]) == (4, field)]

@@ -1,11 +1,13 @@
 """Directory and import pages: who may open them, what they show, and their query budgets."""
 
+import datetime
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import resolve, reverse
 
-from peermentor.people.models import ImportBatch, Person
+from peermentor.people.models import ImportBatch, JobChange, Person
 from peermentor.people.services import people_import_preview
 from tests.conftest import ROLES
 from tests.factories import DepartmentFactory, PersonFactory, SiteFactory, UserFactory
@@ -176,10 +178,52 @@ def test_person_page_shows_directory_fields_manager_chain_reports_and_account(ad
     assert "English, Portuguese" in body and "Analyst" in body
 
 
+def test_person_page_shows_the_job_history_latest_first(admin_client):
+    person = PersonFactory(full_name="Ana Lima")
+    JobChange.objects.create(
+        person=person,
+        changed_on=datetime.date(2024, 2, 1),
+        job_title_before="Analyst",
+        job_title_after="Senior Analyst",
+        source="import",
+    )
+    JobChange.objects.create(
+        person=person,
+        changed_on=datetime.date(2025, 9, 15),
+        department_before="Finance",
+        department_after="Product",
+        level_before="L3",
+        level_after="L4",
+        site_before="London",
+        site_after="London",
+    )
+    body = admin_client.get(reverse("person_detail", args=[person.pk])).content.decode()
+
+    assert "Job history" in body
+    assert body.index("2025-09-15") < body.index("2024-02-01")
+    assert "Department: Finance → Product" in body and "Level: L3 → L4" in body
+    assert "Job title: Analyst → Senior Analyst" in body
+    assert "Site:" not in body  # unchanged fields are not listed
+    assert "HR import" in body and "Entered by hand" in body
+
+
+def test_person_page_without_job_history_says_so(admin_client):
+    person = PersonFactory()
+    body = admin_client.get(reverse("person_detail", args=[person.pk])).content.decode()
+    assert "No job change recorded." in body
+
+
 def test_person_page_queries_are_bounded(admin_client, django_assert_max_num_queries):
     person = PersonFactory()
     for _ in range(30):
         PersonFactory(manager=person)
+    for day in range(1, 20):
+        JobChange.objects.create(
+            person=person,
+            changed_on=datetime.date(2025, 1, day),
+            level_before="L1",
+            level_after="L2",
+        )
     with django_assert_max_num_queries(10):
         admin_client.get(reverse("person_detail", args=[person.pk]))
 
@@ -274,7 +318,7 @@ def test_template_csv_has_every_column(admin_client):
     assert response["Content-Disposition"].startswith("attachment")
     assert response.content.decode().strip() == (
         "external_id,full_name,email,department,job_title,level,site,time_zone,"
-        "manager_id,hire_date,leaving_date,languages,active"
+        "manager_id,hire_date,leaving_date,languages,active,job_change_date"
     )
 
 
@@ -299,7 +343,12 @@ def test_django_admin_pages_for_the_directory_render(client):
     batch = people_import_preview(
         actor=superuser, file_name="hr.csv", content=csv_bytes([person_row("E1")])
     )
+    JobChange.objects.create(
+        person=person, changed_on=datetime.date(2025, 1, 1), level_before="L1", level_after="L2"
+    )
     for url in [
+        reverse("admin:people_jobchange_changelist"),
+        reverse("admin:people_jobchange_add"),
         reverse("admin:people_person_changelist"),
         reverse("admin:people_person_change", args=[person.pk]),
         reverse("admin:people_importbatch_changelist"),
@@ -309,3 +358,41 @@ def test_django_admin_pages_for_the_directory_render(client):
         reverse("admin:people_skill_changelist"),
     ]:
         assert client.get(url).status_code == 200, url
+
+
+def test_editing_a_persons_job_in_the_django_admin_records_a_job_change(client):
+    superuser = UserFactory(
+        email="root@example.com", is_staff=True, is_superuser=True, is_org_admin=True
+    )
+    client.force_login(superuser)
+    person = PersonFactory(job_title="Analyst", level="L2", hire_date=datetime.date(2020, 1, 1))
+    url = reverse("admin:people_person_change", args=[person.pk])
+    form = {
+        "external_id": person.external_id,
+        "full_name": person.full_name,
+        "email": person.email,
+        "department": person.department_id,
+        "job_title": "Senior Analyst",
+        "level": "L2",
+        "site": person.site_id,
+        "time_zone": person.time_zone,
+        "hire_date": "2020-01-01",
+        "languages": "[]",
+        "is_active": "on",
+        "job_changes-TOTAL_FORMS": "0",
+        "job_changes-INITIAL_FORMS": "0",
+        "job_changes-MIN_NUM_FORMS": "0",
+        "job_changes-MAX_NUM_FORMS": "1000",
+    }
+    response = client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    change = JobChange.objects.get(person=person)
+    assert (change.source, change.job_title_before, change.job_title_after) == (
+        "manual",
+        "Analyst",
+        "Senior Analyst",
+    )
+    assert change.recorded_by == superuser
+    # Saving again without a new job records nothing more.
+    assert client.post(url, form).status_code == 302
+    assert JobChange.objects.filter(person=person).count() == 1

@@ -2,8 +2,9 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from peermentor.people.models import Department, ImportBatch, Person, Site, Skill
+from peermentor.people.models import Department, ImportBatch, JobChange, Person, Site, Skill
 from peermentor.people.selectors import reporting_chain_ids
+from peermentor.people.services import person_job_change_record
 
 
 class PersonAdminForm(forms.ModelForm):
@@ -58,9 +59,37 @@ class SkillAdmin(admin.ModelAdmin):
     search_fields = ["name", "category"]
 
 
+JOB_CHANGE_FIELDS = [
+    "changed_on",
+    "department_before",
+    "department_after",
+    "job_title_before",
+    "job_title_after",
+    "level_before",
+    "level_after",
+    "site_before",
+    "site_after",
+]
+
+
+class JobChangeInline(admin.TabularInline):
+    """The person's job history, read-only here: edits of the person's job below record it."""
+
+    model = JobChange
+    fields = [*JOB_CHANGE_FIELDS, "source"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(Person)
 class PersonAdmin(admin.ModelAdmin):
     form = PersonAdminForm
+    inlines = [JobChangeInline]
     list_display = [
         "full_name",
         "external_id",
@@ -77,6 +106,31 @@ class PersonAdmin(admin.ModelAdmin):
     raw_id_fields = ["manager", "user"]
     readonly_fields = ["created_at", "updated_at"]
     show_full_result_count = False
+
+    def save_model(self, request: HttpRequest, obj: Person, form: forms.ModelForm, change: bool):  # type: ignore[no-untyped-def]
+        # A hand edit of the department, job title or level is a job change like an import's.
+        if change:
+            before = Person.objects.select_related("department", "site").get(pk=obj.pk)
+            person_job_change_record(actor=request.user, before=before, after=obj)
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(JobChange)
+class JobChangeAdmin(admin.ModelAdmin):
+    """Job history: add a change the HR import never saw (source "manual")."""
+
+    list_display = ["person", "changed_on", "department_after", "job_title_after", "source"]
+    list_filter = ["source"]
+    list_select_related = ["person"]
+    search_fields = ["person__full_name", "person__external_id"]
+    raw_id_fields = ["person"]
+    fields = ["person", *JOB_CHANGE_FIELDS, "source", "import_batch", "recorded_by", "recorded_at"]
+    readonly_fields = ["source", "import_batch", "recorded_by", "recorded_at"]
+
+    def save_model(self, request: HttpRequest, obj: JobChange, form: forms.ModelForm, change: bool):  # type: ignore[no-untyped-def]
+        if not change:
+            obj.recorded_by = request.user
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(ImportBatch)

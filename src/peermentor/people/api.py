@@ -86,6 +86,9 @@ class ImportSummaryOut(Schema):
     deactivated: int
     departments_created: int
     sites_created: int
+    job_changes: int = Field(
+        0, description="People whose department, job title or level changed (job history)."
+    )
 
 
 class ImportRejectedOut(ErrorOut):

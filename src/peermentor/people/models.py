@@ -161,3 +161,76 @@ class ImportBatch(models.Model):
     @property
     def is_ready(self) -> bool:
         return self.status == self.Status.READY
+
+
+class JobChange(models.Model):
+    """One change of someone's department, job title or level: the directory's job history.
+
+    The HR import records one when it changes any of the three for someone already in the
+    directory; an organisation admin may add one by hand for history the import never saw.
+    Insights counts internal moves from these rows. Names are copied as text, as they were on
+    the day, so renaming a department or site later leaves the history as it was. The site is
+    kept for context (a move of office alone is not a job change).
+    """
+
+    class Source(models.TextChoices):
+        IMPORT = "import", "HR import"
+        MANUAL = "manual", "Entered by hand"
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="job_changes")
+    changed_on = models.DateField(help_text="The day the new job started.")
+    department_before = models.CharField(max_length=200, blank=True)
+    department_after = models.CharField(max_length=200, blank=True)
+    job_title_before = models.CharField(max_length=200, blank=True)
+    job_title_after = models.CharField(max_length=200, blank=True)
+    level_before = models.CharField(max_length=40, blank=True)
+    level_after = models.CharField(max_length=40, blank=True)
+    site_before = models.CharField(max_length=200, blank=True)
+    site_after = models.CharField(max_length=200, blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.MANUAL)
+    import_batch = models.ForeignKey(
+        ImportBatch,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="job_changes",
+        help_text="The import that recorded the change, if one did.",
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-changed_on", "-id"]
+        indexes = [
+            # The person page lists one person's history; insights asks who changed in a window.
+            models.Index(fields=["person", "changed_on"], name="people_jobchange_person_day"),
+            models.Index(fields=["changed_on", "person"], name="people_jobchange_day_person"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(source__in=["import", "manual"]),
+                name="people_jobchange_source_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(department_before=F("department_after"))
+                | ~Q(job_title_before=F("job_title_after"))
+                | ~Q(level_before=F("level_after")),
+                name="people_jobchange_changes_the_job",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} · {self.changed_on:%Y-%m-%d}"
+
+    @property
+    def changes(self) -> list[tuple[str, str, str]]:
+        """(label, before, after) for each field that differs, in the order pages show them."""
+        pairs = [
+            ("Department", self.department_before, self.department_after),
+            ("Job title", self.job_title_before, self.job_title_after),
+            ("Level", self.level_before, self.level_after),
+            ("Site", self.site_before, self.site_after),
+        ]
+        return [(label, before, after) for label, before, after in pairs if before != after]

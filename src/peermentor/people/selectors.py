@@ -10,10 +10,11 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from peermentor.people.models import Department, ImportBatch, Person, Site
+from peermentor.people.models import Department, ImportBatch, JobChange, Person, Site
 from peermentor.people.permissions import can_browse_directory, can_import_people
 
 REPORTS_SHOWN = 100
+JOB_CHANGES_SHOWN = 50
 MAX_CHAIN_DEPTH = 50
 
 
@@ -77,10 +78,12 @@ class PersonDetail:
     reports: list[Person]
     # Managers from the direct one upwards.
     reporting_chain: list[Person]
+    # Latest first.
+    job_changes: list[JobChange]
 
 
 def person_detail(*, viewer: Any, pk: int) -> PersonDetail:
-    """One person with their manager chain and direct reports, in four queries."""
+    """One person with their manager chain, direct reports and job history, in six queries."""
     _ensure_can_browse(viewer)
     person = get_object_or_404(
         Person.objects.select_related("department", "site", "manager", "user"), pk=pk
@@ -93,6 +96,11 @@ def person_detail(*, viewer: Any, pk: int) -> PersonDetail:
         report_count=reports.count(),
         reports=list(reports[:REPORTS_SHOWN]),
         reporting_chain=[by_id[pk] for pk in chain_ids if pk in by_id],
+        job_changes=list(
+            JobChange.objects.filter(person=person).order_by("-changed_on", "-id")[
+                :JOB_CHANGES_SHOWN
+            ]
+        ),
     )
 
 

@@ -15,7 +15,7 @@ from peermentor.accounts.models import User
 from peermentor.core.errors import ApplicationError
 from peermentor.core.services import audit_record
 from peermentor.people.hr_import import Plan, check_export, plan_import
-from peermentor.people.models import Department, ImportBatch, Person, Site
+from peermentor.people.models import Department, ImportBatch, JobChange, Person, Site
 from peermentor.people.permissions import can_import_people
 
 BATCH_SIZE = 1000
@@ -84,7 +84,9 @@ def people_import_apply(
     if `deactivate_missing`, the batch is "applied" and an audit event records who and what.
     The rows are checked again against the directory as it is now; if any has become bad,
     ImportRejected lists them and nothing is written. Returns counts: created, updated,
-    unchanged, deactivated, departments_created, sites_created.
+    unchanged, deactivated, departments_created, sites_created, job_changes.
+    Each person whose department, job title or level changed has a new JobChange (source
+    "import"), dated by the row's job_change_date, else the day of the import in UTC.
     """
     _ensure_can_import(actor)
     _one_import_at_a_time()
@@ -102,7 +104,7 @@ def people_import_apply(
             "nothing was imported.",
             errors=plan.errors,
         )
-    summary = _carry_out(plan, deactivate_missing=deactivate_missing)
+    summary = _carry_out(plan, deactivate_missing=deactivate_missing, batch=locked, actor=actor)
     _mark_applied(locked, actor=actor, summary=summary, deactivate_missing=deactivate_missing)
     batch.refresh_from_db()
     return summary
@@ -137,7 +139,7 @@ def people_import_file(
     )
     batch.full_clean()
     batch.save()
-    summary = _carry_out(plan, deactivate_missing=deactivate_missing)
+    summary = _carry_out(plan, deactivate_missing=deactivate_missing, batch=batch, actor=actor)
     _mark_applied(batch, actor=actor, summary=summary, deactivate_missing=deactivate_missing)
     return batch, summary
 
@@ -175,7 +177,9 @@ def _mark_applied(
     )
 
 
-def _carry_out(plan: Plan, *, deactivate_missing: bool) -> dict[str, int]:
+def _carry_out(
+    plan: Plan, *, deactivate_missing: bool, batch: ImportBatch, actor: User | None
+) -> dict[str, int]:
     """Write a checked plan with bulk statements: a few queries per thousand rows, none per row.
 
     Rows were validated field by field by the import (the same rules as the model fields);
@@ -185,12 +189,24 @@ def _carry_out(plan: Plan, *, deactivate_missing: bool) -> dict[str, int]:
     now = timezone.now()
     try:
         with transaction.atomic():
-            department_ids = _ensure_named(Department, plan.new_departments.values())
-            site_ids = _ensure_named(Site, plan.new_sites.values())
+            department_ids, department_names = _ensure_named(
+                Department, plan.new_departments.values()
+            )
+            site_ids, site_names = _ensure_named(Site, plan.new_sites.values())
             _free_moving_addresses(plan)
             pk_of = {external_id: person["pk"] for external_id, person in plan.existing.items()}
             _create_managers_first(plan, department_ids, site_ids, pk_of)
             _apply_updates(plan, department_ids, site_ids, pk_of, now)
+            job_changes = _record_job_changes(
+                plan,
+                department_ids=department_ids,
+                department_names=department_names,
+                site_ids=site_ids,
+                site_names=site_names,
+                batch=batch,
+                actor=actor,
+                today=now.astimezone(dt.UTC).date(),
+            )
             deactivated = 0
             if deactivate_missing:
                 for start in range(0, len(plan.missing_active_pks), BATCH_SIZE):
@@ -210,13 +226,76 @@ def _carry_out(plan: Plan, *, deactivate_missing: bool) -> dict[str, int]:
         "deactivated": deactivated,
         "departments_created": len(plan.new_departments),
         "sites_created": len(plan.new_sites),
+        "job_changes": job_changes,
     }
 
 
-def _ensure_named(model: type[Model], new_names: Iterable[str]) -> dict[str, int]:
-    """Create the named departments or sites that are missing; map lower-case name → id."""
+def _ensure_named(
+    model: type[Model], new_names: Iterable[str]
+) -> tuple[dict[str, int], dict[int, str]]:
+    """Create the named departments or sites that are missing; map lower-case name → id, and
+    id → name as stored."""
     model._default_manager.bulk_create([model(name=name) for name in new_names])  # type: ignore[misc]
-    return {name.lower(): pk for pk, name in model._default_manager.values_list("id", "name")}
+    names = dict(model._default_manager.values_list("id", "name"))
+    return {name.lower(): pk for pk, name in names.items()}, names
+
+
+def _record_job_changes(
+    plan: Plan,
+    *,
+    department_ids: dict[str, int],
+    department_names: dict[int, str],
+    site_ids: dict[str, int],
+    site_names: dict[int, str],
+    batch: ImportBatch,
+    actor: User | None,
+    today: dt.date,
+) -> int:
+    """One JobChange per updated person whose department, job title or level changed.
+
+    Only updates can be job changes: a person new to the directory has no job before. The
+    names come from the maps `_carry_out` already holds, so this is one bulk INSERT.
+    """
+
+    def name_of(names: dict[int, str], pk: int | None) -> str:
+        return names.get(pk, "") if pk is not None else ""
+
+    changes = []
+    for update in plan.updates:
+        if not update.is_job_change:
+            continue
+        stored = plan.existing[update.row["external_id"]]["db"]
+        new = update.changes
+        department_before = name_of(department_names, stored["department_id"])
+        site_before = name_of(site_names, stored["site_id"])
+        changed_on = update.row.get("job_change_date")
+        changes.append(
+            JobChange(
+                person_id=update.pk,
+                changed_on=dt.date.fromisoformat(changed_on) if changed_on else today,
+                department_before=department_before,
+                department_after=(
+                    name_of(department_names, department_ids.get(new["department"] or ""))
+                    if "department" in new
+                    else department_before
+                ),
+                job_title_before=stored["job_title"],
+                job_title_after=new.get("job_title", stored["job_title"]),
+                level_before=stored["level"],
+                level_after=new.get("level", stored["level"]),
+                site_before=site_before,
+                site_after=(
+                    name_of(site_names, site_ids.get(new["site"] or ""))
+                    if "site" in new
+                    else site_before
+                ),
+                source=JobChange.Source.IMPORT,
+                import_batch=batch,
+                recorded_by=actor,
+            )
+        )
+    JobChange.objects.bulk_create(changes, batch_size=BATCH_SIZE)
+    return len(changes)
 
 
 def _db_values(
@@ -348,3 +427,46 @@ def _apply_updates(
         names,
         [(*(getattr(person, attname) for attname in attnames), person.pk) for person in people],
     )
+
+
+@transaction.atomic
+def person_job_change_record(
+    *, actor: User | None, before: Person, after: Person, changed_on: dt.date | None = None
+) -> JobChange | None:
+    """Record a hand edit of someone's job (the Django admin's person form) in their history.
+
+    `before` is the person as stored, `after` as edited. After the call, if the department,
+    job title or level differ, a JobChange (source "manual", dated `changed_on`, else today in
+    UTC) and an audit event exist; otherwise nothing is written and None is returned.
+    """
+    # Superusers edit people in the Django admin whether or not they are organisation admins.
+    if not getattr(actor, "is_superuser", False):
+        _ensure_can_import(actor)
+    if all(
+        getattr(before, name) == getattr(after, name)
+        for name in ("department_id", "job_title", "level")
+    ):
+        return None
+    change = JobChange(
+        person=after,
+        changed_on=changed_on or timezone.now().astimezone(dt.UTC).date(),
+        department_before=before.department.name if before.department else "",
+        department_after=after.department.name if after.department else "",
+        job_title_before=before.job_title,
+        job_title_after=after.job_title,
+        level_before=before.level,
+        level_after=after.level,
+        site_before=before.site.name if before.site else "",
+        site_after=after.site.name if after.site else "",
+        source=JobChange.Source.MANUAL,
+        recorded_by=actor,
+    )
+    change.full_clean()
+    change.save()
+    audit_record(
+        actor=actor,
+        action="people.job_change_recorded",
+        target=change,
+        data={"person": after.pk, "changes": [label for label, _, _ in change.changes]},
+    )
+    return change

@@ -35,10 +35,24 @@ COLUMNS: tuple[Column, ...] = (
     Column("leaving_date", False, "ISO date YYYY-MM-DD, not before hire_date."),
     Column("languages", False, 'Languages separated by ";", e.g. English; French.'),
     Column("active", False, "true/false, yes/no or 1/0; empty means true."),
+    Column(
+        "job_change_date",
+        False,
+        "ISO date the current department, job title or level started; dates the job change "
+        "the import records when one of them changes. Empty: the day of the import.",
+    ),
 )
 COLUMN_NAMES = tuple(column.name for column in COLUMNS)
 REQUIRED_COLUMNS = tuple(column.name for column in COLUMNS if column.is_required)
-HEADER_ALIASES = {"is_active": "active", "timezone": "time_zone", "e_mail": "email"}
+HEADER_ALIASES = {
+    "is_active": "active",
+    "timezone": "time_zone",
+    "e_mail": "email",
+    "last_job_change": "job_change_date",
+    "last_job_change_date": "job_change_date",
+}
+# The fields whose change is a job change (a row of the person's job history).
+JOB_FIELDS = ("department", "job_title", "level")
 MAX_LENGTHS = {
     "external_id": 100,
     "full_name": 200,

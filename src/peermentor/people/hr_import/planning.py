@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from peermentor.people.hr_import.columns import FIELD_COLUMN, row_error, sort_errors
+from peermentor.people.hr_import.columns import FIELD_COLUMN, JOB_FIELDS, row_error, sort_errors
 from peermentor.people.hr_import.reading import ParsedExport, read_export
 from peermentor.people.models import Department, Person, Site
 
@@ -17,6 +17,11 @@ class PlannedUpdate:
     row: dict[str, Any]
     # Directory field → new value in plan terms (department/site: name keys; manager: external id).
     changes: dict[str, Any]
+
+    @property
+    def is_job_change(self) -> bool:
+        """A new department, job title or level: the import records it in the job history."""
+        return any(name in self.changes for name in JOB_FIELDS)
 
 
 @dataclass
@@ -46,6 +51,7 @@ class Plan:
             "creates": len(self.creates),
             "updates": len(self.updates),
             "unchanged": self.unchanged,
+            "job_changes": sum(update.is_job_change for update in self.updates),
             "missing_active": len(self.missing_active_pks),
             "new_departments": sorted(self.new_departments.values()),
             "new_sites": sorted(self.new_sites.values()),

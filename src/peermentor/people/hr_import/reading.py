@@ -288,7 +288,7 @@ def _clean_row(line: int, raw: dict[str, Any]) -> tuple[dict[str, Any], list[dic
         else:
             row["time_zone"] = canonical
 
-    for column in ("hire_date", "leaving_date"):
+    for column in ("hire_date", "leaving_date", "job_change_date"):
         text = values.get(column, "")
         row[column] = None
         if text:
@@ -298,6 +298,8 @@ def _clean_row(line: int, raw: dict[str, Any]) -> tuple[dict[str, Any], list[dic
                 fail(column, f'"{text}" is not a date in the form YYYY-MM-DD.')
     if row["hire_date"] and row["leaving_date"] and row["leaving_date"] < row["hire_date"]:
         fail("leaving_date", "The leaving date is before the hire date.")
+    if row["hire_date"] and row["job_change_date"] and row["job_change_date"] < row["hire_date"]:
+        fail("job_change_date", "The job change date is before the hire date.")
 
     row["languages"] = _split_languages(values.get("languages", ""))
 

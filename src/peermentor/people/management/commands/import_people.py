@@ -64,6 +64,6 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 "Imported {created} created, {updated} updated, {unchanged} unchanged, "
-                "{deactivated} deactivated.".format(**summary)
+                "{deactivated} deactivated; {job_changes} job change(s) recorded.".format(**summary)
             )
         )
