@@ -73,3 +73,18 @@ def test_unfinished_auction_still_gives_a_feasible_dual() -> None:
     assert dual.sum() == pytest.approx(lp_optimum(300, first, second, weights), rel=2e-3)
     taken = assigned[assigned >= 0]
     assert len(np.unique(taken)) == len(taken), "no object is assigned twice"
+
+
+def test_outside_options_give_duals_above_half_of_them() -> None:
+    first, second, weights = random_graph(9, 80, 0.1)
+    options = np.random.default_rng(1).random(80) * 0.8
+    cover = DoubleCover(80, first, second, weights, options)
+    _, prices = auction(cover, epsilon_final=1e-4, epsilon_start=0.05, finish_assignment=False)
+    for dual in (cover.matching_dual(prices), tighten_dual(cover, cover.matching_dual(prices))):
+        assert is_feasible(dual, first, second, weights)
+        assert np.all(dual >= options / 2)
+    # Never below the plain relaxation, which it contains.
+    assert (
+        tighten_dual(cover, cover.matching_dual(prices)).sum()
+        >= lp_optimum(80, first, second, weights) - 1e-9
+    )

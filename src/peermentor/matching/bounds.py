@@ -45,16 +45,25 @@ _DUAL_MARGIN = 1e-9
 class DoubleCover:
     """The assignment problem of a symmetric candidate graph (CSR rows = bidders).
 
-    Every row holds its own diagonal entry (value `diagonal`, i.e. staying unmatched) and the
-    candidate edges in both directions.
+    Every row holds its own diagonal entry (staying unmatched, worth `diagonal`: 0, or per
+    person an outside option; its dual then satisfies u_i >= diagonal_i / 2) and the candidate
+    edges in both directions.
     """
 
     def __init__(
-        self, n: int, first: IndexArray, second: IndexArray, weights: FloatArray, diagonal: float
+        self,
+        n: int,
+        first: IndexArray,
+        second: IndexArray,
+        weights: FloatArray,
+        diagonal: float | FloatArray,
     ) -> None:
+        self.diagonal: FloatArray = np.broadcast_to(
+            np.asarray(diagonal, dtype=np.float64), (n,)
+        ).copy()
         rows = np.concatenate([first, second, np.arange(n)])
         cols = np.concatenate([second, first, np.arange(n)])
-        values = np.concatenate([weights, weights, np.full(n, diagonal)])
+        values = np.concatenate([weights, weights, self.diagonal])
         matrix = sp.csr_matrix((values, (rows, cols)), shape=(n, n))
         matrix.sum_duplicates()
         matrix.sort_indices()
@@ -235,19 +244,21 @@ def auction(
 def tighten_dual(cover: DoubleCover, dual: FloatArray, *, iterations: int = 30) -> FloatArray:
     """Lower a feasible matching dual while keeping it feasible on the candidate edges.
 
-    need_i = max(0, max_j (w_ij - u_j)) is the least u_i allowed by its neighbours. Moving every
-    u_i HALF way down to need_i at once keeps every edge covered: each endpoint gives up at most
-    half of the edge's slack, since u_i - need_i <= u_i + u_j - w_ij. This removes most of the
-    epsilon-slack an auction leaves. A final margin absorbs floating-point rounding.
+    need_i = max(floor_i, max_j (w_ij - u_j)) is the least u_i allowed by its neighbours and by
+    its own floor (half its diagonal value, at least 0). Moving every u_i HALF way down to need_i
+    at once keeps every edge covered: each endpoint gives up at most half of the edge's slack,
+    since u_i - need_i <= u_i + u_j - w_ij. This removes most of the epsilon-slack an auction
+    leaves. A final margin absorbs floating-point rounding.
     """
     off_diagonal = cover.indices != cover.row_of
     values = np.where(off_diagonal, cover.values, -np.inf)
-    u = dual.copy()
+    floor = np.maximum(cover.diagonal * 0.5, 0.0)
+    u = np.maximum(dual, floor)
     for _ in range(iterations):
         need = np.maximum.reduceat(values - u[cover.indices], cover.indptr[:-1])
-        u = (u + np.maximum(need, 0.0)) * 0.5
+        u = (u + np.maximum(need, floor)) * 0.5
     need = np.maximum.reduceat(values - u[cover.indices], cover.indptr[:-1])
-    result: FloatArray = np.maximum(u, need) + _DUAL_MARGIN
+    result: FloatArray = np.maximum(np.maximum(u, need), floor) + _DUAL_MARGIN
     return result
 
 

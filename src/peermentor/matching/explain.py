@@ -172,7 +172,7 @@ def unmatched_reasons(
     use_fast = len(people) * len(pool) > _EXACT_EXPLAIN_PAIRS and bool((inside >= 0).all())
     fast = scorer.fast(pool, directed=directed) if use_fast else None
     free_in_pool = ~placed[pool]
-    step = 256
+    step = max(1, min(256, (1 << 21) // max(len(pool), 1)))
     for start in range(0, len(people), step):
         rows = people[start : start + step]
         if fast is not None:
