@@ -287,3 +287,49 @@ def test_block_equals_scalar_reference(people: list[Person], directed: bool) -> 
                 reference.score(FULL_POLICY, a, b, directed=directed), abs=1e-9
             )
             assert allowed[i, j] == reference.allowed(FULL_POLICY, people, a, b, directed=directed)
+
+
+def _many_sets(n: int, seed: int) -> list[Person]:
+    """Enough distinct value sets that no criterion fits a lookup table (the direct paths)."""
+    rng = np.random.default_rng(seed)
+    words = [f"w{k}" for k in range(14)]
+
+    def some() -> str:
+        return ";".join(rng.choice(words, size=int(rng.integers(0, 6)), replace=False))
+
+    return [
+        Person(
+            id=f"p{i}",
+            attributes={
+                "dept": str(rng.choice(["Sales", "IT", "HR", ""])),
+                "tags": some(),
+                "offer": some(),
+                "want": some(),
+                "years": f"{rng.uniform(0, 30):.2f}",
+                "manager_id": f"p{int(rng.integers(0, i))}" if i and rng.random() < 0.8 else "",
+                "avoid": f"p{int(rng.integers(0, n))}" if rng.random() < 0.1 else "",
+            },
+        )
+        for i in range(n)
+    ]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_fast_keys_stay_within_their_error_of_the_exact_scores(seed: int) -> None:
+    # The large-pool solvers trust FastScores for ranking and for the certified bound: a key
+    # may differ from the exact score by at most `error`, and a pair that is not allowed must
+    # key below min_score - error (else the bound could miss it).
+    people = _many_sets(400, seed)
+    scorer = Scorer(people, FULL_POLICY)
+    pool = np.arange(len(people))
+    fast = scorer.fast(pool, seed=seed)
+    shift = np.random.default_rng(seed).uniform(-1, 1, len(people)).astype(np.float32)
+    error = fast.set_shift(shift)
+    keys = fast.shifted_keys(slice(None), slice(None)).astype(np.float64)
+    keys += shift[:, None].astype(np.float64) + shift[None, :].astype(np.float64)
+    scores, allowed = scorer.block(pool, pool)
+    assert allowed.sum() > 1000
+    assert np.all(np.abs(keys - scores)[allowed] <= error)
+    blocked = ~allowed & (scores >= FULL_POLICY.min_score)
+    assert blocked.sum() > 100
+    assert np.all(keys[blocked] < FULL_POLICY.min_score - error)

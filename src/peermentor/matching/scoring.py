@@ -763,12 +763,16 @@ class FastScores:
         left: list[FloatArray] = []
         right: list[FloatArray] = []
         self._direct_criteria: list[tuple[_Feature, float]] = []
+        self._overlaps: list[_OverlapTerm] = []
         tables = scorer.criterion_tables(directed)
         for feature, table, weight in zip(
             scorer._criterion_features, tables, scorer.weights, strict=True
         ):
             embedded = _embed_values(feature, table, pool, directed)
-            if embedded is None:
+            overlap = None if embedded is not None else _OverlapTerm.build(feature, pool, weight)
+            if overlap is not None:
+                self._overlaps.append(overlap)
+            elif embedded is None:
                 self._direct_criteria.append((feature, float(weight)))
             else:
                 left.append(embedded[0] * weight)
@@ -819,7 +823,7 @@ class FastScores:
         self.error = self._error(0.0)
 
     def _error(self, shift_size: float) -> float:
-        terms = self.dimensions + 2 + 2 * len(self._direct_criteria) + 4
+        terms = self.dimensions + 2 + 2 * len(self._direct_criteria) + 3 * len(self._overlaps) + 4
         roundoff = terms * _UNIT_ROUNDOFF_32 / (1.0 - terms * _UNIT_ROUNDOFF_32) * 1.05
         return float(roundoff * (1.0 + self._jitter + 2.0 * shift_size) + self._jitter)
 
@@ -851,6 +855,8 @@ class FastScores:
         row_people = self.pool[rows]
         col_people = self.pool[cols]
         a, b = row_people[:, None], col_people[None, :]
+        for overlap in self._overlaps:
+            overlap.add_to(keys, rows, cols)
         for feature, weight in self._direct_criteria:
             keys += (weight * feature.values(a, b, self.directed)).astype(np.float32)
         if self._violation_left is not None and self._violation_right_t is not None:
@@ -884,6 +890,46 @@ class FastScores:
             local_cols = position[sub.indices]
             hit = local_cols >= 0
             keys[local_rows[hit], local_cols[hit]] = -np.inf
+
+
+class _OverlapTerm:
+    """weight x |A ∩ B| / |A ∪ B| of a multi-valued `overlap` criterion, in float32.
+
+    Not a product of two vectors (the division), so it cannot join the main product; but the
+    intersection sizes are one small product of 0/1 matrices, exact in float32, which leaves a
+    division, a product and a sum: three roundings, each at most one unit of the float32
+    roundoff of a term no larger than the weight (FastScores._error counts them).
+    """
+
+    _MAX_VOCABULARY = 512
+
+    def __init__(self, membership: Float32Array, sizes: Float32Array, weight: float) -> None:
+        self.membership = np.ascontiguousarray(membership)
+        self.membership_t = np.ascontiguousarray(membership.T)
+        self.sizes = sizes
+        self.weight = np.float32(weight)
+
+    @classmethod
+    def build(cls, feature: _Feature, pool: IndexArray, weight: float) -> _OverlapTerm | None:
+        if not (isinstance(feature, _SetFeature) and feature.kind == "overlap"):
+            return None
+        sets = feature.sets
+        if sets.single[0] or len(sets.vocabulary) > cls._MAX_VOCABULARY:
+            return None
+        membership = np.asarray(sets.matrices[0][pool].toarray() > 0, dtype=np.float32)
+        return cls(membership, sets.sizes[0][pool].astype(np.float32), weight)
+
+    def add_to(
+        self, keys: Float32Array, rows: slice | IndexArray, cols: slice | IndexArray
+    ) -> None:
+        share: Float32Array = self.membership[rows] @ self.membership_t[:, cols]
+        union = self.sizes[rows][:, None] + self.sizes[cols][None, :]
+        union -= share
+        # Both sets empty: union 0 and share 0, a score of 0 as the formula says.
+        np.maximum(union, np.float32(1.0), out=union)
+        share /= union
+        share *= self.weight
+        keys += share
 
 
 def _one_hot_and_columns(table: _Table, pool: IndexArray) -> tuple[FloatArray, FloatArray]:
