@@ -34,6 +34,7 @@ def _urls(program, run, proposal):
         ("get", reverse("match_manual_pair", args=[run.pk])),
         ("post", reverse("match_manual_pair", args=[run.pk])),
         ("get", reverse("match_manual_pair_check", args=[run.pk])),
+        ("get", reverse("match_manual_pair_search", args=[run.pk]) + "?field=first&first_q=a"),
         ("post", reverse("match_proposal_lock", args=[proposal.pk])),
         ("post", reverse("match_proposal_exclude", args=[proposal.pk])),
     ]
@@ -294,6 +295,129 @@ def test_manual_pair_live_check_and_confirm(client, world, finished_run):
         {"first": boss.pk, "second": boss.pk, "action": "confirm"},
     )
     assert "Choose two different people." in text(response)
+
+
+def _search(client, run, field="first", **params):
+    return client.get(
+        reverse("match_manual_pair_search", args=[run.pk]),
+        {"field": field, **params},
+        HTTP_HX_REQUEST="true",
+    )
+
+
+def _choices(response):
+    """The people offered by a picker, as (participant id, checked)."""
+    html = text(response)
+    return [
+        (int(part.split('value="')[1].split('"')[0]), " checked" in part.split(">")[0])
+        for part in html.split('<input type="radio"')[1:]
+    ]
+
+
+def test_manual_pair_search_is_for_the_runs_managers_only(client, personas):
+    personas.program.status = "matching"
+    personas.program.save()
+    run = MatchRunFactory(program=personas.program)
+    url = reverse("match_manual_pair_search", args=[run.pk])
+    params = {"field": "first", "first_q": "a"}
+    for role, status in [
+        ("participant", 403),
+        ("outsider", 404),
+        ("other_manager", 404),
+        ("manager", 200),
+        ("admin", 200),
+    ]:
+        client.force_login(personas.user(role))
+        assert client.get(url, params).status_code == status, role
+    client.logout()
+    assert "/accounts/login/" in client.get(url, params)["Location"]
+    client.force_login(personas.manager)
+    assert client.get(url, {"first_q": "a"}).status_code == 400
+    assert client.get(reverse("match_manual_pair_search", args=[999999]), params).status_code == 404
+
+
+def test_manual_pair_page_lists_nobody_until_searched(client, world, finished_run):
+    client.force_login(world.manager)
+    page = text(client.get(reverse("match_manual_pair", args=[finished_run.pk])))
+    assert "<select" not in page
+    assert 'type="search"' in page and "Search by name or e-mail" in page
+    for participant in world.participants:
+        assert participant.person.full_name not in page
+    assert "Type part of a name or e-mail, then choose." in page
+    # A link naming one person shows them chosen, without "required" errors for the other.
+    ana = world.participants[0]
+    page = text(client.get(reverse("match_manual_pair", args=[finished_run.pk]), {"first": ana.pk}))
+    assert f'value="{ana.pk}" checked' in page and "This field is required." not in page
+
+
+def test_manual_pair_search_by_name_or_email_shows_at_most_twenty(client, world, finished_run):
+    from peermentor.matches.models import UnmatchedEntry
+
+    many = [world.add(200 + index, full_name=f"Zed Many {index:02d}") for index in range(25)]
+    for participant in many:
+        UnmatchedEntry.objects.create(run=finished_run, participant=participant, reason="late")
+    not_in_run = world.add(300, full_name="Zed Outside")
+    client.force_login(world.manager)
+
+    response = _search(client, finished_run, first_q="  zed   many ")
+    offered = [pk for pk, _ in _choices(response)]
+    assert offered == [p.pk for p in many[:20]]
+    assert not_in_run.pk not in offered
+    assert "More than 20 people match “zed many”" in text(response)
+
+    ana = world.participants[0]
+    by_email = _search(client, finished_run, "second", second_q=ana.person.email.upper())
+    assert _choices(by_email) == [(ana.pk, False)]
+    assert "1 match “" in text(by_email)
+    assert 'name="second"' in text(by_email)
+
+    # The person already chosen stays first and checked while the search changes.
+    kept = _search(client, finished_run, first=ana.pk, first_q="Zed Many 03")
+    assert _choices(kept) == [(ana.pk, True), (many[3].pk, False)]
+    # Someone outside the run, or nonsense, is never offered as chosen.
+    assert _choices(_search(client, finished_run, first=not_in_run.pk, first_q="")) == []
+    assert "Nobody else in this run matches" in text(
+        _search(client, finished_run, first_q="nobody-like-this")
+    )
+    assert _choices(_search(client, finished_run, first="x", first_q="")) == []
+
+
+def test_manual_pair_search_queries_do_not_grow_with_people(client, world, finished_run):
+    from peermentor.matches.models import UnmatchedEntry
+
+    client.force_login(world.manager)
+
+    def count(query):
+        with CaptureQueriesContext(connection) as queries:
+            response = _search(client, finished_run, first=world.participants[0].pk, first_q=query)
+            assert response.status_code == 200
+        return len(queries), len(_choices(response))
+
+    few, offered_few = count("Person")
+    for index in range(40):
+        participant = world.add(400 + index, full_name=f"Person Extra {index:02d}")
+        UnmatchedEntry.objects.create(run=finished_run, participant=participant, reason="late")
+    many, offered_many = count("Person")
+    assert (offered_few, offered_many) == (6, 21)
+    assert many == few
+
+
+def test_manual_pair_works_without_javascript(client, world, finished_run):
+    ana, ben = world.participants[:2]
+    client.force_login(world.manager)
+    url = reverse("match_manual_pair", args=[finished_run.pk])
+    # Enter in a search field submits "Search": the page comes back with the matches.
+    response = client.post(url, {"action": "search", "first_q": ana.person.full_name})
+    page = text(response)
+    assert response.status_code == 200
+    assert f'value="{ana.pk}"' in page and "This field is required." not in page
+    response = client.post(url, {"action": "search", "first": ana.pk, "second_q": ben.person.email})
+    assert _choices(response) == [(ana.pk, True), (ben.pk, False)]
+    response = client.post(url, {"action": "search", "first": ana.pk, "second": ben.pk})
+    assert "Score" in text(response)
+    response = client.post(url, {"first": ana.pk, "second": ben.pk, "action": "confirm"})
+    assert response.status_code == 302
+    assert Proposal.objects.filter(run=finished_run, is_manual=True).exists()
 
 
 def test_publish_page_then_publish(

@@ -142,6 +142,53 @@ def pairable_participants(*, viewer: Any, run: MatchRun) -> QuerySet[Participant
     )
 
 
+SEARCH_LIMIT = 20
+SEARCH_MAX_TERMS = 5
+
+
+@dataclass
+class PairableSearch:
+    """One person picker of the "match by hand" page: who is chosen, and who matches."""
+
+    query: str = ""
+    chosen: Participant | None = None
+    results: list[Participant] = field(default_factory=list)
+    has_more: bool = False  # more than the limit match: the page asks for more of the name
+
+
+def pairable_search(
+    *,
+    viewer: Any,
+    run: MatchRun,
+    query: str = "",
+    chosen: Participant | int | None = None,
+    limit: int = SEARCH_LIMIT,
+) -> PairableSearch:
+    """At most `limit` of the run's pairable people whose name or e-mail contains every word
+    of `query` (by name), and the one already `chosen` (an id is looked up among them; one
+    that is not pairable is dropped). Nobody is listed for an empty query: at 10,000 people a
+    list of everyone helps nobody. Two queries at most, whatever the run's size."""
+    people = pairable_participants(viewer=viewer, run=run)
+    search = PairableSearch(query=" ".join(str(query or "").split())[:200])
+    if isinstance(chosen, Participant):
+        search.chosen = chosen
+    elif chosen is not None:
+        search.chosen = people.filter(pk=chosen).first()
+    terms = search.query.split()[:SEARCH_MAX_TERMS]
+    if not terms:
+        return search
+    matching = people
+    for term in terms:
+        matching = matching.filter(
+            Q(person__full_name__icontains=term) | Q(person__email__icontains=term)
+        )
+    if search.chosen is not None:
+        matching = matching.exclude(pk=search.chosen.pk)
+    found = list(matching[: limit + 1])
+    search.results, search.has_more = found[:limit], len(found) > limit
+    return search
+
+
 # --- a pair made by hand -----------------------------------------------------------------------
 @dataclass
 class PairCheck:

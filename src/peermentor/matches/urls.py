@@ -13,6 +13,7 @@ urlpatterns = [
     path("runs/<int:pk>/unmatched/", views.run_unmatched, name="match_run_unmatched"),
     path("runs/<int:pk>/manual/", views.manual_pair, name="match_manual_pair"),
     path("runs/<int:pk>/manual/check/", views.manual_pair_check, name="match_manual_pair_check"),
+    path("runs/<int:pk>/manual/search/", views.manual_pair_search, name="match_manual_pair_search"),
     path("proposals/<int:pk>/lock/", views.proposal_lock, name="match_proposal_lock"),
     path("proposals/<int:pk>/exclude/", views.proposal_exclude, name="match_proposal_exclude"),
     path("", include("peermentor.matches.request_urls")),  # self-match (SELFMATCH)

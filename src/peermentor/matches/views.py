@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -266,14 +266,46 @@ def _manual_form(request: HttpRequest, run: Any, data: Any) -> ManualPairForm:
     )
 
 
+PICKERS = ("first", "second")
+
+
+def _picker(
+    request: HttpRequest, run: Any, form: ManualPairForm, name: str, data: Any
+) -> dict[str, Any]:
+    """One person picker: its label, search text, the person chosen and who matches."""
+    data = data or {}
+    chosen: Any = None
+    if form.is_bound and not form.errors.get(name) and form.cleaned_data.get(name):
+        chosen = form.cleaned_data[name]
+    elif str(data.get(name, "")).isdigit():
+        chosen = int(data[name])
+    search = selectors.pairable_search(
+        viewer=request.user, run=run, query=data.get(f"{name}_q", ""), chosen=chosen
+    )
+    return {
+        "name": name,
+        "label": form.fields[name].label,
+        "search": search,
+        "errors": form.errors.get(name) if form.is_bound else None,
+        "limit": selectors.SEARCH_LIMIT,
+    }
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def manual_pair(request: HttpRequest, pk: int) -> HttpResponse:
+    """Two person pickers (search by name or e-mail, at most 20 shown), the live check, and
+    confirm. Without JavaScript, "Search" re-renders the page with the matches."""
     run = get_run_for(request.user, pk)
     data = request.POST if request.method == "POST" else (request.GET or None)
-    form = _manual_form(request, run, data)
+    # Searching, or a link that names one person, shows the pickers without "required" errors.
+    searching = data is not None and (
+        data.get("action") == "search"
+        or (request.method == "GET" and not (data.get("first") and data.get("second")))
+    )
+    form = _manual_form(request, run, None if searching else data)
     check = None
-    if data is not None and form.is_valid():
+    if form.is_bound and form.is_valid():
         first, second = form.cleaned_data["first"], form.cleaned_data["second"]
         if request.method == "POST" and request.POST.get("action") == "confirm":
             try:
@@ -288,11 +320,31 @@ def manual_pair(request: HttpRequest, pk: int) -> HttpResponse:
         check = selectors.manual_pair_check(
             viewer=request.user, run=run, first=first, second=second
         )
+    pickers = [_picker(request, run, form, name, data) for name in PICKERS]
+    first, second = (picker["search"].chosen for picker in pickers)
+    if check is None and searching and first is not None and second is not None:
+        check = selectors.manual_pair_check(
+            viewer=request.user, run=run, first=first, second=second
+        )
     return render(
         request,
         "matches/manual_pair.html",
-        {"run": run, "form": form, "check": check},
+        {"run": run, "form": form, "check": check, "pickers": pickers},
     )
+
+
+@login_required
+@require_GET
+def manual_pair_search(request: HttpRequest, pk: int) -> HttpResponse:
+    """The people of the run matching `<field>_q` for one picker (`field` = first|second),
+    with the one chosen kept first (htmx partial; at most 20)."""
+    run = get_run_for(request.user, pk)
+    name = request.GET.get("field", "")
+    if name not in PICKERS:
+        return HttpResponseBadRequest("Say which person you are choosing: first or second.")
+    form = _manual_form(request, run, None)
+    picker = _picker(request, run, form, name, request.GET)
+    return render(request, "matches/_person_choices.html", {"run": run, "picker": picker})
 
 
 @login_required
