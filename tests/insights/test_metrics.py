@@ -13,9 +13,10 @@ from peermentor.insights.selectors import (
     program_ties,
     scope_for,
 )
+from peermentor.insights.selectors.outcomes import OutcomeFigures
 from peermentor.insights.selectors.program import ProgramFigures
 from peermentor.insights.tables import SUPPRESSED
-from peermentor.people.models import Person
+from peermentor.people.models import JobChange, Person
 from tests.factories import PersonFactory
 from tests.insights.conftest import DAY0_AGO, build_known_program
 
@@ -224,7 +225,6 @@ def test_retention_against_similar_colleagues(known):
         ["Similar colleagues who did not take part", 6, 70.0],
     ]
     assert "association, not a cause" in table.note
-    assert "Internal moves" in table.note
 
 
 def test_retention_is_hidden_when_a_side_is_too_small(known):
@@ -233,6 +233,119 @@ def test_retention_is_hidden_when_a_side_is_too_small(known):
     table = program_outcomes(viewer=known.manager, scope=scope)["retention"]
     assert table.rows == []
     assert table.extra["left_out"] == 6
+    assert table.empty_message == (
+        "No participant has a similar colleague to compare with (6 left out)."
+    )
+
+
+def _job_change(person, day):
+    return JobChange.objects.create(
+        person=person, changed_on=day, job_title_before="Before", job_title_after="After"
+    )
+
+
+def _moves_world(known):
+    """Participants A, B, J (Eng) and C, D (Sales) with similar colleagues; K has none.
+
+    Moves from the start to today: participants A (twice) and C; B moved before the start.
+    Colleagues: Eng 1 of 4 (another moves only next week), Sales 1 of 2.
+    """
+    people = known.people
+    start = known.program.starts_on
+    today = known.day(DAY0_AGO).date()
+    hired = people["A"].hire_date
+    eng, sales = people["A"].department, people["C"].department
+    _job_change(people["A"], start)
+    _job_change(people["A"], start + timedelta(days=20))
+    _job_change(people["B"], start - timedelta(days=1))
+    _job_change(people["C"], today)
+    eng_colleagues = [_colleague(eng, hired=hired) for _ in range(4)]
+    _job_change(eng_colleagues[0], start + timedelta(days=5))
+    _job_change(eng_colleagues[1], today + timedelta(days=7))
+    _job_change(eng_colleagues[2], start - timedelta(days=30))
+    sales_colleagues = [_colleague(sales, hired=hired) for _ in range(2)]
+    _job_change(sales_colleagues[0], start + timedelta(days=40))
+    # Not comparable: hired after the start (their move does not count anywhere).
+    _job_change(_colleague(eng, hired=start + timedelta(days=3)), start + timedelta(days=10))
+    return eng_colleagues, sales_colleagues
+
+
+def test_internal_moves_against_similar_colleagues(known):
+    _moves_world(known)
+    scope = scope_for(viewer=known.manager, program=known.program)
+    tables = program_outcomes(viewer=known.manager, scope=scope)
+    table = tables["internal_moves"]
+    figures = table.extra
+
+    assert figures["participants"] == 5 and figures["left_out"] == 1
+    assert figures["participants_moved"] == 2  # A once, however many changes, and C
+    assert figures["participant_rate"] == 40.0
+    # Weighted by participants per cell: (3 x 25 % + 2 x 50 %) / 5.
+    assert figures["comparison_rate"] == 35.0
+    assert figures["comparison_people"] == 6
+    assert figures["difference"] == 5.0
+    assert table.columns == ["Group", "People", "Moved internally (%)"]
+    assert table.rows == [
+        ["Participants", 5, 40.0],
+        ["Similar colleagues who did not take part", 6, 35.0],
+    ]
+    assert "association, not a cause" in table.note
+    assert "job history" in table.note
+    # Retention reads the same two queries; nobody has left here.
+    assert tables["retention"].extra["participant_rate"] == 100.0
+
+
+def test_internal_moves_are_hidden_when_a_side_is_too_small(known):
+    sales = known.people["C"].department
+    colleague = _colleague(sales, hired=known.people["C"].hire_date)
+    _job_change(colleague, known.program.starts_on + timedelta(days=1))
+    scope = scope_for(viewer=known.manager, program=known.program)
+    table = program_outcomes(viewer=known.manager, scope=scope)["internal_moves"]
+
+    # Only C and D have a similar colleague: 2 participants against 1, under the threshold of 5.
+    assert table.rows == [
+        ["Participants", 2, SUPPRESSED],
+        ["Similar colleagues who did not take part", 1, SUPPRESSED],
+    ]
+    assert table.extra["difference"] is None and not table.extra["shown"]
+    assert "Hidden: fewer than 5 people" in table.note
+
+
+def test_internal_moves_without_anyone_matched_is_empty():
+    from tests.factories import ProgramFactory, ProgramManagerFactory
+
+    program = ProgramFactory()
+    manager = ProgramManagerFactory(program=program).user
+    scope = scope_for(viewer=manager, program=program)
+    table = program_outcomes(viewer=manager, scope=scope)["internal_moves"]
+    assert table.rows == [] and table.empty_message == "Nobody has been matched yet."
+
+
+def test_outcome_comparisons_take_two_queries_whatever_the_directory(
+    known, django_assert_num_queries
+):
+    _moves_world(known)
+    eng = known.people["A"].department
+    for number in range(40):
+        colleague = _colleague(eng, hired=known.people["A"].hire_date)
+        _job_change(colleague, known.program.starts_on + timedelta(days=number))
+    scope = scope_for(viewer=known.manager, program=known.program)
+    figures = OutcomeFigures(scope, viewer=known.manager)
+    with django_assert_num_queries(2):
+        figures.retention_table()
+        figures.internal_moves_table()
+        assert figures.is_internal_moves_shown and figures.is_retention_shown
+
+
+def test_report_shows_internal_moves_against_their_target(known):
+    _moves_world(known)
+    scope = scope_for(viewer=known.manager, program=known.program)
+    report = program_report(viewer=known.manager, scope=scope)
+    success = {row[0]: row[1:] for row in report.success.rows}
+    # Target (none set), result, unit, target met, how measured.
+    assert success["Internal moves"] == [None, 40.0, "%", "—", "similar colleagues: 35.0 %"]
+    assert report.internal_moves["participant_rate"] == 40.0
+    assert "internal_moves" in report.tables
 
 
 def test_report_goals_against_results_and_quotes(known):

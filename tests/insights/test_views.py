@@ -19,6 +19,7 @@ from peermentor.engagement.models import CheckIn, Meeting, Plan, PlanItem
 from peermentor.enrollment.models import Participant
 from peermentor.insights.pdf import PdfUnavailable
 from peermentor.matches.models import UnmatchedEntry
+from peermentor.people.models import JobChange
 from tests.factories import (
     DepartmentFactory,
     MatchRunFactory,
@@ -149,6 +150,7 @@ def test_filtered_xlsx_export(client, known):
         "satisfaction_by_department",
         "satisfaction_by_site",
         "retention",
+        "internal_moves",
         "pre_post",
         "ties",
         "ties_matrix",
@@ -177,10 +179,48 @@ def test_outcomes_and_ties_pages(client, known):
     client.force_login(known.manager)
     outcomes = client.get(reverse("insights_outcomes", args=[known.program.pk])).content.decode()
     assert "Association, not cause." in outcomes
-    assert "Internal moves" in outcomes
+    assert "Internal moves: participants and similar colleagues" in outcomes
     ties = client.get(reverse("insights_ties", args=[known.program.pk])).content.decode()
     assert "New ties between departments" in ties
     assert 'class="chart chart-heatmap"' in ties
+
+
+def test_internal_moves_show_with_an_accessible_table_and_export(client, known):
+    start = known.program.starts_on
+    hired = known.people["A"].hire_date
+    movers = [known.people[key] for key in ("A", "B", "J")]
+    # Eng colleagues: 3 of 6 moved; Sales colleagues: none of 4 (C and D did not move either).
+    for department, count, moved in [("A", 6, 3), ("C", 4, 0)]:
+        for number in range(count):
+            colleague = PersonFactory(
+                department=known.people[department].department, level="L2", hire_date=hired
+            )
+            if number < moved:
+                movers.append(colleague)
+    for person in movers:
+        JobChange.objects.create(
+            person=person, changed_on=start + timedelta(days=1), level_before="L1", level_after="L2"
+        )
+    client.force_login(known.manager)
+    page = client.get(reverse("insights_outcomes", args=[known.program.pk])).content.decode()
+    figure = page[page.index('id="figure-internal_moves"') :]
+    figure = figure[: figure.index("</section>")]
+    assert '<th scope="col">Moved internally (%)</th>' in figure
+    # 3 of 5 participants moved; colleagues (3 x 50 % + 2 x 0 %) / 5.
+    assert '<th scope="row">Participants</th><td>5</td><td>60</td>' in figure
+    assert "<td>10</td><td>30</td>" in figure
+    assert 'role="img"' in figure
+
+    response = client.get(
+        reverse("insights_export", args=[known.program.pk, "internal_moves", "csv"])
+    )
+    assert _csv(response) == [
+        ["Group", "People", "Moved internally (%)"],
+        ["Participants", "5", "60.0"],
+        ["Similar colleagues who did not take part", "10", "30.0"],
+    ]
+    report = client.get(reverse("insights_report", args=[known.program.pk])).content.decode()
+    assert "Internal moves: participants and similar colleagues" in report
 
 
 def test_report_shows_goals_results_and_consented_quotes_without_names(client, known):

@@ -1,5 +1,5 @@
 """Outcomes: pre/post change (from the surveys app) and participants against similar
-colleagues who did not take part.
+colleagues who did not take part: retention and internal moves.
 
 Comparison group: people in the directory, employed when the program started, who never took
 part in this program. "Similar" means the same department, level and tenure band at the start
@@ -9,12 +9,20 @@ weighted by how many participants each cell holds (direct standardisation), so a
 new joiners is not flattered by a comparison group full of veterans. Participants in a cell
 with no similar colleague are left out and counted.
 
+Retention: still employed today. Internal moves: at least one job change (a new department,
+job title or level in the directory's job history, `people.JobChange`) dated from the program's
+start to today. Both figures come from the same two grouped queries, one per side.
+
+Department and level are the directory's current ones: someone who moved is compared in the
+cell they moved to, on both sides alike.
+
 This is association, not cause: people who choose to join a program may differ from those who
-do not. Internal moves need the directory's change history, which it does not keep yet.
+do not.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 from typing import Any
@@ -26,7 +34,7 @@ from peermentor.enrollment.models import Participant
 from peermentor.insights.selectors import surveys
 from peermentor.insights.selectors.scope import Scope
 from peermentor.insights.tables import SUPPRESSED, ChartSpec, Table, percent
-from peermentor.people.models import Person
+from peermentor.people.models import JobChange, Person
 
 TENURE_BANDS = (("5 years or more", 5), ("3 to 5 years", 3), ("1 to 3 years", 1))
 ASSOCIATION_NOTE = (
@@ -34,9 +42,11 @@ ASSOCIATION_NOTE = (
     "who do not in ways the directory does not record."
 )
 MOVES_NOTE = (
-    "Internal moves (a new role or department) are not shown yet: the directory keeps only "
-    "people's current job, not its history."
+    "A move is a new department, job title or level in the directory's job history, which "
+    "starts with the first HR import that changes someone's job."
 )
+# Positions of the counts in a cell: (people, retained, moved).
+RETAINED, MOVED = 1, 2
 
 
 def _years_before(day: date, years: int) -> date:
@@ -62,6 +72,28 @@ def tenure_band(reference: date) -> Case:
 def retained(today: date) -> Q:
     """Still in the organisation today."""
     return Q(is_active=True) & (Q(leaving_date__isnull=True) | Q(leaving_date__gt=today))
+
+
+def moved_internally(since: date, until: date) -> Q:
+    """At least one job change dated from `since` to `until` (both included)."""
+    # IN (subquery): the job changes of the window are read once, not once per person.
+    return Q(
+        pk__in=JobChange.objects.filter(changed_on__gte=since, changed_on__lte=until).values(
+            "person_id"
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One outcome, participants against similar colleagues, standardised by cell."""
+
+    participants: int
+    participants_with_outcome: int
+    left_out: int
+    comparison_people: int
+    participant_rate: float | None
+    comparison_rate: float | None
 
 
 class OutcomeFigures:
@@ -91,50 +123,97 @@ class OutcomeFigures:
             pk__in=Participant.objects.filter(program=self.scope.program).values("person_id")
         )
 
-    def _cells(self, people: QuerySet[Person]) -> dict[tuple[Any, ...], tuple[int, int]]:
+    def _cells(self, people: QuerySet[Person]) -> dict[tuple[Any, ...], tuple[int, int, int]]:
+        """(people, retained, moved) per (department, level, tenure band): one query."""
+        today = self.scope.today
         rows = (
             people.annotate(insights_band=tenure_band(self.reference))
             .order_by()
             .values_list("department_id", "level", "insights_band")
-            .annotate(n=Count("pk"), kept=Count("pk", filter=retained(self.scope.today)))
+            .annotate(
+                n=Count("pk"),
+                kept=Count("pk", filter=retained(today)),
+                moved=Count("pk", filter=moved_internally(self.reference, today)),
+            )
         )
-        return {(department, level, band): (n, kept) for department, level, band, n, kept in rows}
+        return {
+            (department, level, band): (n, kept, moved)
+            for department, level, band, n, kept, moved in rows
+        }
+
+    @cached_property
+    def _both_sides(
+        self,
+    ) -> tuple[dict[Any, tuple[int, int, int]], dict[Any, tuple[int, int, int]]]:
+        return self._cells(self._participants()), self._cells(self._comparison())
+
+    def _compare(self, position: int) -> Comparison:
+        participants, comparison = self._both_sides
+        counted = hits = left_out = comparison_people = 0
+        expected = 0.0
+        for cell, counts in participants.items():
+            similar = comparison.get(cell, (0, 0, 0))
+            if not similar[0]:
+                left_out += counts[0]
+                continue
+            counted += counts[0]
+            hits += counts[position]
+            comparison_people += similar[0]
+            expected += counts[0] * similar[position] / similar[0]
+        return Comparison(
+            participants=counted,
+            participants_with_outcome=hits,
+            left_out=left_out,
+            comparison_people=comparison_people,
+            participant_rate=percent(hits, counted),
+            comparison_rate=round(100.0 * expected / counted, 1) if counted else None,
+        )
+
+    @staticmethod
+    def _as_dict(comparison: Comparison, outcome_key: str) -> dict[str, Any]:
+        return {
+            "participants": comparison.participants,
+            outcome_key: comparison.participants_with_outcome,
+            "left_out": comparison.left_out,
+            "comparison_people": comparison.comparison_people,
+            "participant_rate": comparison.participant_rate,
+            "comparison_rate": comparison.comparison_rate,
+        }
 
     @cached_property
     def retention(self) -> dict[str, Any]:
-        participants = self._cells(self._participants())
-        comparison = self._cells(self._comparison())
-        counted = kept = left_out = comparison_people = 0
-        expected = 0.0
-        for cell, (n, cell_kept) in participants.items():
-            similar, similar_kept = comparison.get(cell, (0, 0))
-            if not similar:
-                left_out += n
-                continue
-            counted += n
-            kept += cell_kept
-            comparison_people += similar
-            expected += n * similar_kept / similar
-        return {
-            "participants": counted,
-            "participants_retained": kept,
-            "left_out": left_out,
-            "comparison_people": comparison_people,
-            "participant_rate": percent(kept, counted),
-            "comparison_rate": round(100.0 * expected / counted, 1) if counted else None,
-        }
+        return self._as_dict(self._compare(RETAINED), "participants_retained")
 
-    @property
-    def is_retention_shown(self) -> bool:
-        figures = self.retention
+    @cached_property
+    def internal_moves(self) -> dict[str, Any]:
+        return self._as_dict(self._compare(MOVED), "participants_moved")
+
+    def _is_shown(self, figures: dict[str, Any]) -> bool:
         return (
             figures["participants"] >= self.threshold
             and figures["comparison_people"] >= self.threshold
         )
 
-    def retention_table(self) -> Table:
-        figures = self.retention
-        shown = self.is_retention_shown
+    @property
+    def is_retention_shown(self) -> bool:
+        return self._is_shown(self.retention)
+
+    @property
+    def is_internal_moves_shown(self) -> bool:
+        return self._is_shown(self.internal_moves)
+
+    def _comparison_table(
+        self,
+        figures: dict[str, Any],
+        *,
+        key: str,
+        title: str,
+        description: str,
+        value_column: str,
+        extra_note: str = "",
+    ) -> Table:
+        """Participants against similar colleagues: the shape retention and moves share."""
+        shown = self._is_shown(figures)
         difference = None
         if shown and figures["participant_rate"] is not None:
             difference = round(figures["participant_rate"] - figures["comparison_rate"], 1)
@@ -157,19 +236,49 @@ class OutcomeFigures:
             note += (
                 f" {figures['left_out']} participants had no similar colleague and are left out."
             )
+        if extra_note:
+            note += " " + extra_note
         return Table(
+            key=key,
+            title=title,
+            description=description,
+            columns=["Group", "People", value_column],
+            rows=rows if figures["participants"] else [],
+            chart=ChartSpec(kind="bar", value_columns=(2,), max_value=100.0, unit="%"),
+            note=note,
+            empty_message=(
+                f"No participant has a similar colleague to compare with "
+                f"({figures['left_out']} left out)."
+                if figures["left_out"]
+                else "Nobody has been matched yet."
+            ),
+            extra={**figures, "difference": difference, "shown": shown},
+        )
+
+    def retention_table(self) -> Table:
+        return self._comparison_table(
+            self.retention,
             key="retention",
             title="Still in the organisation: participants and similar colleagues",
             description=(
                 "Share still employed today, participants against non-participants of the "
                 "same department, level and tenure band when the program started."
             ),
-            columns=["Group", "People", "Still employed (%)"],
-            rows=rows if figures["participants"] else [],
-            chart=ChartSpec(kind="bar", value_columns=(2,), max_value=100.0, unit="%"),
-            note=note + " " + MOVES_NOTE,
-            empty_message="Nobody has been matched yet.",
-            extra={**figures, "difference": difference, "shown": shown},
+            value_column="Still employed (%)",
+        )
+
+    def internal_moves_table(self) -> Table:
+        return self._comparison_table(
+            self.internal_moves,
+            key="internal_moves",
+            title="Internal moves: participants and similar colleagues",
+            description=(
+                "Share with a new department, job title or level between the program's start "
+                f"({self.reference.day} {self.reference:%b %Y}) and today, participants "
+                "against non-participants of the same department, level and tenure band."
+            ),
+            value_column="Moved internally (%)",
+            extra_note=MOVES_NOTE,
         )
 
     def pre_post_table(self) -> Table:
@@ -209,5 +318,6 @@ class OutcomeFigures:
 
 OUTCOME_TABLES = {
     "retention": OutcomeFigures.retention_table,
+    "internal_moves": OutcomeFigures.internal_moves_table,
     "pre_post": OutcomeFigures.pre_post_table,
 }

@@ -60,7 +60,12 @@ def _metric_result(
             f"similar colleagues: {retention['comparison_rate']} %"
         )
     if key == "internal_moves":
-        return None, "needs the directory's job history (not kept yet)"
+        moves = outcomes.internal_moves
+        if not moves["participants"]:
+            return None, ""
+        if not outcomes.is_internal_moves_shown:
+            return SUPPRESSED, "too few people to show"
+        return moves["participant_rate"], f"similar colleagues: {moves['comparison_rate']} %"
     return None, "not measured yet"
 
 
@@ -102,6 +107,7 @@ class ProgramReport:
     tables: dict[str, Table]
     quotes: list[Quote] = field(default_factory=list)
     retention: dict[str, Any] = field(default_factory=dict)
+    internal_moves: dict[str, Any] = field(default_factory=dict)
     ties: dict[str, Any] = field(default_factory=dict)
 
 
@@ -119,6 +125,7 @@ def program_report(*, viewer: Any, scope: Scope) -> ProgramReport:
         "satisfaction": figures.satisfaction(),
         "closure_reasons": figures.closure_reasons(),
         "retention": outcomes.retention_table(),
+        "internal_moves": outcomes.internal_moves_table(),
         "pre_post": outcomes.pre_post_table(),
         "ties": ties.summary_table(),
         "ties_matrix": ties.matrix_table(),
@@ -139,5 +146,6 @@ def program_report(*, viewer: Any, scope: Scope) -> ProgramReport:
         tables=tables,
         quotes=quotable_reflections(viewer=viewer, program=scope.program, limit=QUOTES_SHOWN),
         retention=tables["retention"].extra,
+        internal_moves=tables["internal_moves"].extra,
         ties=ties.summary,
     )
