@@ -260,6 +260,25 @@ def test_upload_preview_then_apply(admin_client):
     assert ImportBatch.objects.get().applied_by == admin_client.admin
 
 
+def test_preview_and_summary_count_job_changes(admin_client):
+    upload(admin_client, csv_bytes([person_row("E1"), person_row("E2")]))
+    admin_client.post(reverse("people_import_preview", args=[ImportBatch.objects.get().pk]))
+    rows = [person_row("E1", level="L4"), person_row("E2", job_title="Lead")]
+    location = upload(admin_client, csv_bytes(rows))["Location"]
+    body = admin_client.get(location).content.decode()
+    assert "<strong>2</strong> job changes (new department, job title or level)" in body
+
+    applied = admin_client.post(location, {}, follow=True).content.decode()
+    assert "2 job changes recorded" in applied
+    assert JobChange.objects.count() == 2
+    # A batch applied before job history was kept has no such count; the page does not invent one.
+    old = ImportBatch.objects.order_by("pk").first()
+    old.summary.pop("job_changes")
+    old.save()
+    page = admin_client.get(reverse("people_import_preview", args=[old.pk])).content.decode()
+    assert "job change" not in page
+
+
 def test_upload_of_an_unusable_file_shows_the_problem_beside_the_field(admin_client):
     response = upload(admin_client, b"name,mail\nAna,ana@example.com\n")
     assert response.status_code == 400
