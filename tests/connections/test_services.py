@@ -604,6 +604,49 @@ def test_cancel_many_frees_everyone_of_a_run(personas):
     assert AuditEvent.objects.filter(action="connection.cancelled", reason="Rerun").count() == 4
 
 
+def test_ending_runs_the_ended_hooks_once_per_call_inside_the_transaction(
+    personas, make_peer, make_pair, monkeypatch
+):
+    from peermentor.connections.services import hooks
+
+    calls = []
+    monkeypatch.setattr(
+        hooks,
+        "_ended",
+        [lambda **call: calls.append({**call, "ids": list(call["connection_ids"])})],
+    )
+    created = connections_propose_many(
+        actor=personas.manager,
+        program=personas.program,
+        proposals=_specs(personas, 3),
+        source="match_run",
+        match_run_id=5,
+    )
+    connections_cancel_many(
+        actor=personas.manager, program=personas.program, match_run_id=5, reason="Rerun"
+    )
+    assert [(c["actor"], c["ids"], c["reason"]) for c in calls] == [
+        (personas.manager, sorted(c.pk for c in created), "Rerun")
+    ]
+    calls.clear()
+    pair = make_pair(personas.participant_record, make_peer())
+    connection_close_early(actor=personas.manager, connection=pair, reason_code="no_time")
+    assert [(c["actor"], c["ids"], c["reason"]) for c in calls] == [
+        (personas.manager, [pair.pk], "No time")
+    ]
+
+    def refuse(**call):
+        raise ApplicationError("Could not cancel the meetings.")
+
+    monkeypatch.setattr(hooks, "_ended", [refuse])
+    other = make_pair(make_peer(), make_peer())
+    with pytest.raises(ApplicationError, match="Could not cancel"):
+        connection_complete(actor=personas.manager, connection=other)
+    other.refresh_from_db()
+    assert other.status == "active"
+    assert not events(other, "connection.completed").exists()
+
+
 # --- complete and close early ----------------------------------------------------------------
 def test_a_member_completes_the_connection_and_everyone_is_free(personas, make_peer, make_pair):
     other = make_peer()

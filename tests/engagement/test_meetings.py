@@ -6,13 +6,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied
+from django.db import connection as db_connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from icalendar import Calendar
 
-from peermentor.connections.services import connection_close_early
+from peermentor.connections.services import (
+    connection_close_early,
+    connection_complete,
+    participant_connections_end,
+)
 from peermentor.core.errors import ApplicationError
 from peermentor.core.models import AuditEvent
-from peermentor.engagement.models import Meeting, MeetingNotice, MeetingStatus
+from peermentor.engagement.models import CircleSession, Meeting, MeetingNotice, MeetingStatus
 from peermentor.engagement.services import (
     meeting_accept,
     meeting_cancel,
@@ -21,6 +27,7 @@ from peermentor.engagement.services import (
     meeting_log_outcome,
     meeting_propose,
     meeting_reschedule,
+    meetings_cancel_for_ended,
 )
 
 pytestmark = pytest.mark.django_db
@@ -259,7 +266,8 @@ def test_cancelling_a_proposal_sends_nothing(
     assert mail.outbox == []
 
 
-def test_members_still_cancel_after_the_connection_ended(personas, scheduled, pair):
+def test_members_still_cancel_a_past_meeting_after_the_connection_ended(personas, scheduled, pair):
+    Meeting.objects.filter(pk=scheduled.pk).update(starts_at=timezone.now() - timedelta(days=1))
     connection_close_early(actor=personas.manager, connection=pair, reason_code="no_time")
     assert meeting_cancel(actor=personas.participant, meeting=scheduled).status == "cancelled"
 
@@ -267,6 +275,129 @@ def test_members_still_cancel_after_the_connection_ended(personas, scheduled, pa
 def test_managers_cannot_cancel(personas, scheduled):
     with pytest.raises(PermissionDenied):
         meeting_cancel(actor=personas.manager, meeting=scheduled)
+
+
+# --- when the connection ends -----------------------------------------------------------------
+def _past_scheduled(personas, partner, pair):
+    """A meeting that was scheduled and whose time has passed (its outcome not logged yet)."""
+    meeting = meeting_propose(actor=personas.participant, connection=pair, options=[next_week(8)])
+    meeting = meeting_accept(
+        actor=partner.person.user, meeting=meeting, option_id=meeting.options.get().pk
+    )
+    Meeting.objects.filter(pk=meeting.pk).update(starts_at=timezone.now() - timedelta(days=2))
+    return meeting
+
+
+def _end_by_manager(personas, partner, pair):
+    connection_close_early(actor=personas.manager, connection=pair, reason_code="no_time")
+    return personas.manager, "The connection was closed early (No time)."
+
+
+def _end_by_member(personas, partner, pair):
+    connection_complete(actor=partner.person.user, connection=pair, reason_code="goals_met")
+    return partner.person.user, "The connection was completed (Goals met)."
+
+
+def _end_by_leaving(personas, partner, pair):
+    participant_connections_end(
+        actor=personas.participant,
+        participant=personas.participant_record,
+        reason_code="left_organisation",
+    )
+    return personas.participant, "The connection was closed early (Left the organisation)."
+
+
+@pytest.mark.parametrize("end", [_end_by_manager, _end_by_member, _end_by_leaving])
+def test_ending_a_connection_cancels_its_upcoming_meetings_and_emails_the_cancellation(
+    personas, partner, pair, scheduled, end, django_capture_on_commit_callbacks
+):
+    waiting = meeting_propose(actor=partner.person.user, connection=pair, options=[next_week(16)])
+    past = _past_scheduled(personas, partner, pair)
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        actor, reason = end(personas, partner, pair)
+
+    scheduled.refresh_from_db()
+    assert (scheduled.status, scheduled.sequence) == (MeetingStatus.CANCELLED, 1)
+    assert scheduled.cancel_reason == reason and scheduled.cancelled_at is not None
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.sequence) == (MeetingStatus.CANCELLED, 0)
+    past.refresh_from_db()
+    assert (past.status, past.sequence) == (MeetingStatus.SCHEDULED, 0)
+    events = AuditEvent.objects.filter(action="meeting.cancelled").order_by("target_id")
+    assert [(e.target_id, e.actor, e.from_state, e.reason) for e in events] == [
+        (scheduled.pk, actor, "scheduled", reason),
+        (waiting.pk, actor, "proposed", reason),
+    ]
+    # Both members are told, the waiting proposal and the past meeting send nothing.
+    assert len(mail.outbox) == 2
+    assert {m.to[0] for m in mail.outbox} == {
+        personas.participant_record.person.email,
+        partner.person.email,
+    }
+    for message in mail.outbox:
+        assert message.subject == "Cancelled: Peer meeting"
+        assert reason in message.body
+        calendar, method = invitation_of(message)
+        assert method == "CANCEL" and calendar["METHOD"] == "CANCEL"
+        event = calendar.events[0]
+        assert event["STATUS"] == "CANCELLED" and event["SEQUENCE"] == 1
+        assert str(event["UID"]) == f"meeting-{scheduled.uid}@peermentor"
+    assert MeetingNotice.objects.filter(meeting=scheduled, sequence=1, method="CANCEL").exists()
+
+
+def test_cancelling_meetings_of_ended_connections_takes_a_constant_number_of_queries(
+    personas, connect, make_participant
+):
+    def ended_with_meetings(count):
+        ids = []
+        for _ in range(count):
+            first, second = make_participant(), make_participant()
+            connection = connect([(first, "peer"), (second, "peer")])
+            meeting = meeting_propose(
+                actor=first.person.user, connection=connection, options=[next_week(9)]
+            )
+            meeting_accept(
+                actor=second.person.user, meeting=meeting, option_id=meeting.options.get().pk
+            )
+            meeting_propose(actor=second.person.user, connection=connection, options=[next_week()])
+            ids.append(connection.pk)
+        return ids
+
+    def count(ids):
+        with CaptureQueriesContext(db_connection) as queries:
+            cancelled = meetings_cancel_for_ended(
+                actor=personas.manager, connection_ids=ids, reason="Program over"
+            )
+        assert cancelled == 2 * len(ids)
+        return len(queries)
+
+    assert count(ended_with_meetings(2)) == count(ended_with_meetings(7))
+    assert not Meeting.objects.exclude(status=MeetingStatus.CANCELLED).exists()
+
+
+def test_ending_a_circle_cancels_its_upcoming_sessions(personas, connect, make_participant):
+    from peermentor.engagement.services import circle_session_create
+    from tests.factories import ProgramFactory
+
+    program = ProgramFactory(format="circles", group_size_min=2, group_size_max=3)
+    members = [make_participant(program=program, role="member") for _ in range(2)]
+    circle = connect([(m, "member") for m in members], kind="circle", program=program)
+    upcoming = circle_session_create(
+        actor=members[0].person.user,
+        connection=circle,
+        title="Kick-off",
+        starts_at=next_week(),
+        location="Room 4",
+    )
+    connection_complete(actor=members[1].person.user, connection=circle)
+    upcoming.refresh_from_db()
+    assert upcoming.is_cancelled and upcoming.sequence == 1
+    event = AuditEvent.objects.get(action="circle_session.cancelled", target_id=upcoming.pk)
+    assert event.actor == members[1].person.user
+    assert event.reason == "The connection was completed (Completed naturally)."
+    assert CircleSession.objects.filter(is_cancelled=False).count() == 0
 
 
 # --- outcome ----------------------------------------------------------------------------------

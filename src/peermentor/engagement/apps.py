@@ -5,3 +5,11 @@ class EngagementConfig(AppConfig):
     name = "peermentor.engagement"
     label = "engagement"
     verbose_name = "Engagement"
+
+    def ready(self) -> None:
+        # Connections cannot import engagement (engagement imports connections), so it calls
+        # engagement through hooks registered here; see connections/services/hooks.py.
+        from peermentor.connections.services.hooks import on_connections_ended
+        from peermentor.engagement.services.meetings import meetings_cancel_for_ended
+
+        on_connections_ended(meetings_cancel_for_ended)

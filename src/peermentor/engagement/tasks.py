@@ -10,3 +10,12 @@ def send_meeting_invitation(meeting_id: int, sequence: int, method: str) -> int:
     from peermentor.engagement.services.meetings import meeting_invitation_send
 
     return meeting_invitation_send(meeting_id=meeting_id, sequence=sequence, method=method)
+
+
+@task()
+def send_meeting_cancellations(versions: list[list[int]]) -> int:
+    """E-mail the cancellations of a batch of meetings, as [[meeting id, sequence], ...]
+    (enqueued after the connections they belonged to ended)."""
+    from peermentor.engagement.services.meetings import meeting_cancellations_send
+
+    return meeting_cancellations_send(versions=versions)

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from peermentor.connections.models import Connection, EndReason
+from peermentor.connections.services.hooks import connections_ended
 from peermentor.core.errors import ApplicationError
 from peermentor.core.models import AuditEvent
 from peermentor.core.services import audit_record
@@ -83,8 +84,11 @@ def _end(
     action: str,
     reason_code: str = "",
     reason_text: str = "",
+    run_hooks: bool = True,
 ) -> Connection:
-    """Move a locked connection to an end state and free its members' places."""
+    """Move a locked connection to an end state and free its members' places; then (unless
+    the caller runs them once for many, `run_hooks=False`) the ended hooks, which cancel its
+    upcoming meetings."""
     from_state = connection.status
     connection.status = to_state
     connection.ended_at = timezone.now()
@@ -95,6 +99,7 @@ def _end(
         update_fields=["status", "ended_at", "end_reason", "end_reason_text", "updated_at"]
     )
     connection.members.update(is_current=False)
+    reason = reason_text or (EndReason(reason_code).label if reason_code else "")
     audit_record(
         actor=actor,
         action=action,
@@ -102,7 +107,9 @@ def _end(
         program_id=connection.program_id,
         from_state=from_state,
         to_state=to_state,
-        reason=reason_text or (EndReason(reason_code).label if reason_code else ""),
+        reason=reason,
         data={"reason_code": reason_code} if reason_code else {},
     )
+    if run_hooks:
+        connections_ended(actor=actor, connection_ids=[connection.pk], reason=reason)
     return connection

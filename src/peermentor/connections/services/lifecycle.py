@@ -19,6 +19,7 @@ from peermentor.connections.models import (
 )
 from peermentor.connections.permissions import can_manage_program, member_for
 from peermentor.connections.services._common import _end, _full_clean, _lock, _require_status
+from peermentor.connections.services.hooks import connections_ended
 from peermentor.core.errors import ApplicationError
 from peermentor.core.services import audit_record
 from peermentor.enrollment.models import Participant
@@ -229,7 +230,8 @@ def participant_connections_end(
 
     Their proposals are cancelled and their active pairs, placements and flash meetings closed
     early with the reason; in a circle they leave and the circle goes on (it closes early when
-    fewer than two members remain). Returns how many connections changed.
+    fewer than two members remain). The ended connections' upcoming meetings are cancelled
+    (the ended hooks, run once for all of them). Returns how many connections changed.
     """
     if not (
         can_manage_program(actor, participant.program)
@@ -246,6 +248,8 @@ def participant_connections_end(
             "connection_id", flat=True
         )
     )
+    reason = reason_text or EndReason(reason_code).label
+    ended: list[int] = []
     for connection_id in connection_ids:
         connection = _lock(Connection(pk=connection_id))
         current = [m for m in connection.members.all() if m.is_current]
@@ -255,8 +259,10 @@ def participant_connections_end(
                 connection=connection,
                 to_state=ConnectionStatus.CANCELLED,
                 action="connection.cancelled",
-                reason_text=reason_text or EndReason(reason_code).label,
+                reason_text=reason,
+                run_hooks=False,
             )
+            ended.append(connection.pk)
         elif connection.kind == ConnectionKind.CIRCLE and len(current) > 2:
             ConnectionMember.objects.filter(connection=connection, participant=participant).update(
                 is_current=False
@@ -268,7 +274,7 @@ def participant_connections_end(
                 program_id=connection.program_id,
                 from_state=connection.status,
                 to_state=connection.status,
-                reason=reason_text or EndReason(reason_code).label,
+                reason=reason,
                 data={"participant_id": participant.pk, "reason_code": reason_code},
             )
         else:
@@ -279,5 +285,8 @@ def participant_connections_end(
                 action="connection.closed_early",
                 reason_code=reason_code,
                 reason_text=reason_text,
+                run_hooks=False,
             )
+            ended.append(connection.pk)
+    connections_ended(actor=actor, connection_ids=ended, reason=reason)
     return len(connection_ids)

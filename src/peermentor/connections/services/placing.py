@@ -31,6 +31,7 @@ from peermentor.connections.models import (
 )
 from peermentor.connections.permissions import can_manage_program
 from peermentor.connections.services._common import CHUNK_SIZE, _audit_row, _chunks
+from peermentor.connections.services.hooks import connections_ended
 from peermentor.core.errors import ApplicationError
 from peermentor.core.models import AuditEvent
 from peermentor.enrollment.models import Participant, ParticipantRole, ParticipantStatus
@@ -601,7 +602,8 @@ def connections_cancel_many(
     match_run_id: int | None = None,
     reason: str = "",
 ) -> int:
-    """Afterwards every named proposal is cancelled and its members' places are free again.
+    """Afterwards every named proposal is cancelled and its members' places are free again,
+    and the ended hooks have run once for all of them.
 
     Same contract as connections_activate_many (all or nothing, bounded queries).
     """
@@ -635,4 +637,5 @@ def connections_cancel_many(
         ],
         batch_size=CHUNK_SIZE,
     )
+    connections_ended(actor=actor, connection_ids=ids, reason=reason)
     return len(ids)

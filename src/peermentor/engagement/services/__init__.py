@@ -20,11 +20,13 @@ from peermentor.engagement.services.feeds import calendar_feed_revoke, calendar_
 from peermentor.engagement.services.meetings import (
     meeting_accept,
     meeting_cancel,
+    meeting_cancellations_send,
     meeting_decline,
     meeting_invitation_send,
     meeting_log_outcome,
     meeting_propose,
     meeting_reschedule,
+    meetings_cancel_for_ended,
 )
 from peermentor.engagement.services.notes import note_create, note_delete, note_update
 from peermentor.engagement.services.plans import (
@@ -63,11 +65,13 @@ __all__ = [
     "engagement_settings_update",
     "meeting_accept",
     "meeting_cancel",
+    "meeting_cancellations_send",
     "meeting_decline",
     "meeting_invitation_send",
     "meeting_log_outcome",
     "meeting_propose",
     "meeting_reschedule",
+    "meetings_cancel_for_ended",
     "note_create",
     "note_delete",
     "note_update",

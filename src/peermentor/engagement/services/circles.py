@@ -302,11 +302,16 @@ def circle_session_create(
 
 
 def _lock_session(session: CircleSession) -> CircleSession:
-    try:
-        locked = CircleSession.objects.select_for_update(of=("self",)).get(pk=session.pk)
-    except CircleSession.DoesNotExist:
-        raise ApplicationError("This session no longer exists.") from None
-    locked.connection = lock_connection(locked.connection_id)
+    connection_id = (
+        CircleSession.objects.filter(pk=session.pk).values_list("connection_id", flat=True).first()
+    )
+    if connection_id is None:
+        raise ApplicationError("This session no longer exists.")
+    # The circle's connection first, then the session: the order circle_leave and ending the
+    # connection (which cancels its sessions) take, so they never deadlock.
+    connection = lock_connection(connection_id)
+    locked = CircleSession.objects.select_for_update(of=("self",)).get(pk=session.pk)
+    locked.connection = connection
     return locked
 
 

@@ -11,17 +11,20 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from peermentor.connections.models import Connection, ConnectionKind
+from peermentor.connections.models import Connection, ConnectionKind, ConnectionStatus
 from peermentor.core.errors import ApplicationError
+from peermentor.core.models import AuditEvent
 from peermentor.core.services import audit_record
 from peermentor.engagement import ics
 from peermentor.engagement.models import (
     MEETING_MINUTES_MAX,
     MEETING_MINUTES_MIN,
+    CircleSession,
     InvitationMethod,
     Meeting,
     MeetingNotice,
@@ -39,6 +42,9 @@ from peermentor.engagement.services._common import (
 from peermentor.engagement.timezones import is_known_zone, local_to_utc, zone, zone_name_for
 
 MAX_OPTIONS = 5
+# Ids per IN (...) list, and cancellations per e-mail task.
+CHUNK_SIZE = 500
+EMAIL_BATCH_SIZE = 100
 # How far ahead a meeting may be planned, and how soon: people need a moment to see it.
 MAX_DAYS_AHEAD = 366
 MIN_MINUTES_AHEAD = 5
@@ -72,12 +78,15 @@ def _future_instant(value: Any, zone_name: str, *, now: datetime, field: str) ->
 
 def _lock_meeting(meeting: Meeting | int) -> Meeting:
     pk = meeting if isinstance(meeting, int) else meeting.pk
-    try:
-        locked = Meeting.objects.select_for_update(of=("self",)).get(pk=pk)
-    except Meeting.DoesNotExist:
-        raise ApplicationError("This meeting no longer exists.") from None
-    # The connection is locked too: nobody ends it while its meeting changes.
-    locked.connection = lock_connection(locked.connection_id)
+    connection_id = Meeting.objects.filter(pk=pk).values_list("connection_id", flat=True).first()
+    if connection_id is None:
+        raise ApplicationError("This meeting no longer exists.")
+    # The connection is locked too, and first: nobody ends it while its meeting changes, and
+    # ending it (which cancels its meetings) takes the locks in the same order, so the two
+    # never deadlock.
+    connection = lock_connection(connection_id)
+    locked = Meeting.objects.select_for_update(of=("self",)).get(pk=pk)
+    locked.connection = connection
     return locked
 
 
@@ -322,6 +331,124 @@ def meeting_cancel(*, actor: Any, meeting: Meeting, reason: str = "") -> Meeting
     return meeting
 
 
+_ENDED_AS = {
+    ConnectionStatus.COMPLETED: "was completed",
+    ConnectionStatus.CLOSED_EARLY: "was closed early",
+    ConnectionStatus.CANCELLED: "was cancelled",
+}
+
+
+def _ended_reason(connection_status: str, reason: str) -> str:
+    """The reason a meeting of an ended connection was cancelled, as members read it."""
+    text = f"The connection {_ENDED_AS.get(connection_status, 'ended')}"
+    text += f" ({reason})." if reason else "."
+    return text[:1000]
+
+
+@transaction.atomic
+def meetings_cancel_for_ended(
+    *, actor: Any, connection_ids: Sequence[int], reason: str = "", now: datetime | None = None
+) -> int:
+    """Afterwards none of the named (ended) connections has a meeting waiting for an answer or
+    scheduled after `now`, nor an upcoming circle session: each is cancelled as meeting_cancel
+    and circle_session_cancel do (a scheduled meeting gets SEQUENCE + 1 and every member is
+    sent METHOD:CANCEL once this commits; a proposal is withdrawn), with `actor`, and the
+    connection's end and `reason` as the reason. Meetings whose time has passed keep their
+    status: members still record whether they happened.
+
+    Called by the connections services when connections end (connections.services.hooks), so
+    it checks no permission: ending the connection was the permitted act. A constant number of
+    queries per 500 connections. Returns how many meetings and sessions were cancelled.
+    """
+    now = now or timezone.now()
+    wanted = sorted(set(connection_ids))
+    upcoming = Q(status=MeetingStatus.PROPOSED) | Q(
+        status=MeetingStatus.SCHEDULED, starts_at__gt=now
+    )
+    events: list[AuditEvent] = []
+    notices: list[list[int]] = []
+    for start in range(0, len(wanted), CHUNK_SIZE):
+        chunk = wanted[start : start + CHUNK_SIZE]
+        rows = list(
+            Meeting.objects.select_for_update(of=("self",))
+            .filter(upcoming, connection_id__in=chunk)
+            .order_by("pk")
+            .values_list(
+                "pk",
+                "status",
+                "sequence",
+                "connection_id",
+                "connection__program_id",
+                "connection__status",
+            )
+        )
+        # One UPDATE per (what it was, how the connection ended): at most six per chunk.
+        groups: dict[tuple[str, str], list[int]] = {}
+        for pk, status, sequence, connection_id, program_id, connection_status in rows:
+            text = _ended_reason(connection_status, reason)
+            groups.setdefault((status, text), []).append(pk)
+            was_scheduled = status == MeetingStatus.SCHEDULED
+            if was_scheduled:
+                notices.append([pk, sequence + 1])
+            events.append(
+                AuditEvent(
+                    actor=actor if getattr(actor, "is_authenticated", False) else None,
+                    action="meeting.cancelled",
+                    target_type=Meeting._meta.label_lower,
+                    target_id=pk,
+                    program_id=program_id,
+                    from_state=status,
+                    to_state=MeetingStatus.CANCELLED,
+                    reason=text,
+                    data={"connection_id": connection_id, "connection_ended": True},
+                )
+            )
+        for (status, text), pks in groups.items():
+            changes: dict[str, Any] = {
+                "status": MeetingStatus.CANCELLED,
+                "cancelled_at": now,
+                "cancel_reason": text,
+                "updated_at": now,
+            }
+            if status == MeetingStatus.SCHEDULED:
+                changes["sequence"] = F("sequence") + 1
+            Meeting.objects.filter(pk__in=pks).update(**changes)
+        sessions = list(
+            CircleSession.objects.select_for_update(of=("self",))
+            .filter(connection_id__in=chunk, is_cancelled=False, starts_at__gt=now)
+            .order_by("pk")
+            .values_list("pk", "connection_id", "connection__program_id", "connection__status")
+        )
+        if sessions:
+            CircleSession.objects.filter(pk__in=[row[0] for row in sessions]).update(
+                is_cancelled=True, sequence=F("sequence") + 1, updated_at=now
+            )
+        events.extend(
+            AuditEvent(
+                actor=actor if getattr(actor, "is_authenticated", False) else None,
+                action="circle_session.cancelled",
+                target_type=CircleSession._meta.label_lower,
+                target_id=pk,
+                program_id=program_id,
+                reason=_ended_reason(connection_status, reason),
+                data={"connection_id": connection_id, "connection_ended": True},
+            )
+            for pk, connection_id, program_id, connection_status in sessions
+        )
+    AuditEvent.objects.bulk_create(events, batch_size=CHUNK_SIZE)
+    if notices:
+        from peermentor.engagement.tasks import send_meeting_cancellations
+
+        for start in range(0, len(notices), EMAIL_BATCH_SIZE):
+            transaction.on_commit(
+                partial(
+                    send_meeting_cancellations.enqueue,
+                    versions=notices[start : start + EMAIL_BATCH_SIZE],
+                )
+            )
+    return len(events)
+
+
 @transaction.atomic
 def meeting_log_outcome(
     *, actor: Any, meeting: Meeting, happened: bool, now: datetime | None = None
@@ -416,3 +543,21 @@ def meeting_invitation_send(*, meeting_id: int, sequence: int, method: str) -> i
     except Exception:
         notice.delete()
         raise
+
+
+def meeting_cancellations_send(*, versions: Sequence[Sequence[int]]) -> int:
+    """E-mail METHOD:CANCEL for each (meeting id, sequence), as meeting_invitation_send does
+    (each claimed once). One failing meeting does not keep the others from being sent; the
+    first error is raised at the end so the task shows as failed. Returns e-mails sent."""
+    sent = 0
+    failure: Exception | None = None
+    for meeting_id, sequence in versions:
+        try:
+            sent += meeting_invitation_send(
+                meeting_id=meeting_id, sequence=sequence, method=InvitationMethod.CANCEL
+            )
+        except Exception as error:
+            failure = failure or error
+    if failure is not None:
+        raise failure
+    return sent

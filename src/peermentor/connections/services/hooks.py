@@ -1,0 +1,42 @@
+"""What other apps do, in the same transaction, when connections end.
+
+Engagement and the help network import connections; connections imports neither (an import
+back would make the apps depend on one another in a cycle). So an app that must act as soon as
+a connection ends registers a function here from its `AppConfig.ready()`, and the
+connection services call every registered function explicitly, right after the change and
+before the transaction commits: if a hook raises, the change is rolled back with it.
+
+Registered today (see `engagement/apps.py`): engagement cancels the ended connections' upcoming
+meetings and circle sessions (`meetings_cancel_for_ended`), so members get the calendar
+cancellation.
+
+Hooks receive ids, not rows, and must run a bounded number of queries however many ids they
+get: the bulk services (`connections_cancel_many`) call them once for thousands of
+connections.
+"""
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+
+class EndedHook(Protocol):
+    def __call__(self, *, actor: Any, connection_ids: Sequence[int], reason: str) -> Any: ...
+
+
+_ended: list[EndedHook] = []
+
+
+def on_connections_ended(hook: EndedHook) -> EndedHook:
+    """Call `hook(actor=, connection_ids=, reason=)` whenever connections end (completed,
+    closed early or cancelled). Idempotent."""
+    if hook not in _ended:
+        _ended.append(hook)
+    return hook
+
+
+def connections_ended(*, actor: Any, connection_ids: Sequence[int], reason: str = "") -> None:
+    """Run the ended hooks for connections that just ended (inside the transaction)."""
+    if not connection_ids:
+        return
+    for hook in _ended:
+        hook(actor=actor, connection_ids=connection_ids, reason=reason)
