@@ -496,7 +496,13 @@ def test_members_start_their_own_self_match(personas, make_peer):
     assert connection.status == "active"
 
 
-def test_activate_many_by_run_in_a_constant_number_of_queries(personas):
+def test_activate_many_by_run_in_a_constant_number_of_queries(personas, monkeypatch):
+    from peermentor.connections.services import hooks
+
+    # Only the connections' own queries: engagement's started hook (plans) has its query test
+    # in tests/engagement/test_plans.py, with fewer rows (SQLite splits large bulk inserts).
+    monkeypatch.setattr(hooks, "_started", [])
+
     def run(run_id, count):
         connections_propose_many(
             actor=personas.manager,
@@ -516,6 +522,31 @@ def test_activate_many_by_run_in_a_constant_number_of_queries(personas):
     assert not Connection.objects.exclude(status="active").exists()
     assert AuditEvent.objects.filter(action="connection.activated").count() == 43
     assert not Connection.objects.filter(started_at__isnull=True).exists()
+
+
+def test_activation_runs_the_started_hooks_once_per_call(personas, make_peer, monkeypatch):
+    from peermentor.connections.services import hooks
+
+    calls = []
+    monkeypatch.setattr(
+        hooks,
+        "_started",
+        [lambda **call: calls.append((call["actor"], list(call["connection_ids"])))],
+    )
+    created = connections_propose_many(
+        actor=personas.manager,
+        program=personas.program,
+        proposals=_specs(personas, 3),
+        source="match_run",
+        match_run_id=8,
+    )
+    connections_activate_many(actor=personas.manager, program=personas.program, match_run_id=8)
+    single = propose(personas, peers(personas, make_peer(), make_peer()))
+    connection_activate(actor=personas.admin, connection=single)
+    assert calls == [
+        (personas.manager, [c.pk for c in created]),
+        (personas.admin, [single.pk]),
+    ]
 
 
 def test_activate_many_is_all_or_nothing(personas):

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import connection as db
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -17,7 +18,7 @@ from peermentor.engagement.health import (
     check_in_period,
     next_check_in_on,
 )
-from peermentor.engagement.models import CheckIn, Meeting, MeetingStatus
+from peermentor.engagement.models import CheckIn, Meeting, MeetingStatus, PlanItem
 from peermentor.engagement.selectors import (
     check_ins_due,
     connection_health,
@@ -38,9 +39,14 @@ START = date(2027, 1, 1)
 
 
 def started(connection, days_ago):
-    """Pretend the connection started `days_ago` days ago."""
-    Connection.objects.filter(pk=connection.pk).update(
-        started_at=timezone.now() - timedelta(days=days_ago)
+    """Pretend the connection started `days_ago` days ago; its plan (made when it started)
+    moves with it."""
+    connection.refresh_from_db()
+    moved = timezone.now() - timedelta(days=days_ago)
+    shift = connection.started_at.date() - moved.date()
+    Connection.objects.filter(pk=connection.pk).update(started_at=moved)
+    PlanItem.objects.filter(plan__connection=connection, due_on__isnull=False).update(
+        due_on=F("due_on") - shift
     )
     connection.refresh_from_db()
     return connection
@@ -193,6 +199,13 @@ def test_connection_health_reads_meetings_plans_and_pulses(personas, partner, pa
     started(pair, 60)
     assert connection_health(pair).status == HealthStatus.NEEDS_ATTENTION
     held_meeting(pair, 5)
+    # The plan exists from the start: its items due in the first 60 days are still open.
+    health = connection_health(pair)
+    assert health.status == HealthStatus.NEEDS_ATTENTION
+    assert any("plan items past their due date" in reason for reason in health.reasons)
+    pair.engagement_plan.items.filter(due_on__lt=timezone.localdate()).update(
+        is_done=True, done_at=timezone.now()
+    )
     health = connection_health(pair)
     assert health.status == HealthStatus.ON_TRACK
     assert "1 meeting held." in health.reasons

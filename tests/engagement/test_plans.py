@@ -5,10 +5,13 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db import connection as db_connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from peermentor.connections.services import connection_close_early
 from peermentor.core.errors import ApplicationError
+from peermentor.core.models import AuditEvent
 from peermentor.engagement.defaults import DEFAULT_TEMPLATES
 from peermentor.engagement.models import Plan, PlanItem, PlanTemplate
 from peermentor.engagement.services import (
@@ -146,11 +149,62 @@ def test_instantiate_many_makes_missing_plans_in_one_go(personas, connect, make_
     connections = [
         connect([(make_participant(), "peer"), (make_participant(), "peer")]) for _ in range(3)
     ]
+    # Started connections already have theirs; take two away to see them made again.
+    Plan.objects.filter(connection__in=connections[1:]).delete()
     plan_instantiate(connection=connections[0])
     assert plans_instantiate_many(connection_ids=[c.pk for c in connections]) == 2
     assert Plan.objects.count() == 3
     assert PlanItem.objects.count() == 3 * len(DEFAULT_TEMPLATES["pair"][1])
     assert plans_instantiate_many(connection_ids=[c.pk for c in connections]) == 0
+
+
+def test_connections_have_their_plan_as_soon_as_they_start(personas, connect, make_participant):
+    from peermentor.connections.services import connection_activate
+
+    pair = connect([(make_participant(), "peer"), (make_participant(), "peer")], active=False)
+    assert not Plan.objects.exists()
+    connection_activate(actor=personas.manager, connection=pair)
+    plan = Plan.objects.get(connection=pair)
+    _, defaults = DEFAULT_TEMPLATES["pair"]
+    assert titles(plan) == [item.title for item in defaults]
+    event = AuditEvent.objects.get(action="plan.created", target_id=plan.pk)
+    assert event.actor == personas.manager and event.data["connection_id"] == pair.pk
+
+
+def test_publishing_makes_every_plan_in_a_constant_number_of_queries(personas, make_participant):
+    from peermentor.connections.services import (
+        ProposalSpec,
+        connections_activate_many,
+        connections_propose_many,
+    )
+
+    def publish(run_id, count):
+        connections_propose_many(
+            actor=personas.manager,
+            program=personas.program,
+            proposals=[
+                ProposalSpec(
+                    members=[(make_participant(), "peer"), (make_participant(), "peer")],
+                    kind="pair",
+                )
+                for _ in range(count)
+            ],
+            source="match_run",
+            match_run_id=run_id,
+        )
+        with CaptureQueriesContext(db_connection) as queries:
+            connections_activate_many(
+                actor=personas.manager, program=personas.program, match_run_id=run_id
+            )
+        return len(queries)
+
+    publish(1, 1)  # the program's first start also makes its default template
+    # Up to 10 pairs fit in one SQLite INSERT of their plan items (999 parameters).
+    assert publish(2, 2) == publish(3, 10)
+    assert Plan.objects.count() == 13
+    per_plan = len(DEFAULT_TEMPLATES["pair"][1])
+    assert PlanItem.objects.count() == 13 * per_plan
+    assert AuditEvent.objects.filter(action="plan.created", actor=personas.manager).count() == 13
 
 
 def test_members_add_complete_reorder_and_remove(personas, partner, pair):

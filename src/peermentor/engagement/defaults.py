@@ -1,7 +1,8 @@
 """The engagement plans every program starts with, one per kind of connection.
 
 Programs get copies (plan_templates_ensure_defaults) that their managers may change; a new
-connection copies its program's template once (plan_instantiate). Due dates are days after the
+connection copies its program's template once, when it starts (plans_instantiate_many; or
+plan_instantiate on first visit for one that has no plan). Due dates are days after the
 connection starts.
 """
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 
 from peermentor.connections.models import Connection, ConnectionKind, ConnectionStatus
 from peermentor.engagement.health import check_in_period
@@ -28,6 +29,7 @@ from peermentor.engagement.models import (
     MeetingStatus,
     Note,
     NoteVisibility,
+    Plan,
     PlanItem,
     SessionRsvp,
 )
@@ -222,6 +224,24 @@ def _circle_rows(
 
 
 @transaction.atomic
+def _move_plans_with_start(connections: Sequence[Connection]) -> None:
+    """Plans are copied when a connection starts, with due dates counted from that day; the
+    demo then moves the start into the past, so move each plan's due dates back as far (the
+    days between the plan's creation and the start). One UPDATE per distinct shift."""
+    plans = Plan.objects.filter(connection__in=connections).values_list(
+        "pk", "created_at", "connection__started_at"
+    )
+    by_shift: dict[int, list[int]] = {}
+    for pk, created_at, started_at in plans:
+        shift = (day_of(created_at) - day_of(started_at)).days
+        if shift > 0:
+            by_shift.setdefault(shift, []).append(pk)
+    for shift, plan_ids in by_shift.items():
+        PlanItem.objects.filter(plan_id__in=plan_ids, due_on__isnull=False).update(
+            due_on=F("due_on") - timedelta(days=shift)
+        )
+
+
 def populate(
     program: Program, connections: Sequence[Connection], rng: random.Random, now: datetime
 ) -> dict[str, int]:
@@ -253,6 +273,7 @@ def populate(
     if not chosen:
         return counts
     counts["plans"] = plans_instantiate_many(connection_ids=[c.pk for c in chosen])
+    _move_plans_with_start(chosen)
     items_by_connection: dict[int, list[PlanItem]] = {}
     for item in PlanItem.objects.filter(plan__connection__in=chosen).select_related("plan"):
         items_by_connection.setdefault(item.plan.connection_id, []).append(item)

@@ -5,7 +5,8 @@
 - lifecycle: connection_activate, connection_cancel, connection_complete,
   connection_close_early, connection_extend, reflection_submit, participant_connections_end
 - safety: block_person, report_person, report_review
-- hooks: on_connections_ended (what other apps do when connections end; registered by them)
+- hooks: on_connections_started, on_connections_ended (what other apps do when connections
+  start or end; registered by them)
 """
 
 from peermentor.connections.services.lifecycle import (

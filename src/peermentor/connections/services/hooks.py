@@ -1,29 +1,43 @@
-"""What other apps do, in the same transaction, when connections end.
+"""What other apps do, in the same transaction, when connections start or end.
 
 Engagement and the help network import connections; connections imports neither (an import
 back would make the apps depend on one another in a cycle). So an app that must act as soon as
-a connection ends registers a function here from its `AppConfig.ready()`, and the
+a connection starts or ends registers a function here from its `AppConfig.ready()`, and the
 connection services call every registered function explicitly, right after the change and
 before the transaction commits: if a hook raises, the change is rolled back with it.
 
-Registered today (see `engagement/apps.py`): engagement cancels the ended connections' upcoming
-meetings and circle sessions (`meetings_cancel_for_ended`), so members get the calendar
-cancellation.
+Registered today (see `engagement/apps.py`):
+- started: engagement copies each connection's plan (`plans_instantiate_many`), so dashboards
+  and nudges count it from the first day;
+- ended: engagement cancels the connections' upcoming meetings and circle sessions
+  (`meetings_cancel_for_ended`), so members get the calendar cancellation.
 
 Hooks receive ids, not rows, and must run a bounded number of queries however many ids they
-get: the bulk services (`connections_cancel_many`) call them once for thousands of
-connections.
+get: the bulk services (`connections_activate_many`, `connections_cancel_many`) call them once
+for thousands of connections.
 """
 
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 
+class StartedHook(Protocol):
+    def __call__(self, *, actor: Any, connection_ids: Sequence[int]) -> Any: ...
+
+
 class EndedHook(Protocol):
     def __call__(self, *, actor: Any, connection_ids: Sequence[int], reason: str) -> Any: ...
 
 
+_started: list[StartedHook] = []
 _ended: list[EndedHook] = []
+
+
+def on_connections_started(hook: StartedHook) -> StartedHook:
+    """Call `hook(actor=, connection_ids=)` whenever connections become active. Idempotent."""
+    if hook not in _started:
+        _started.append(hook)
+    return hook
 
 
 def on_connections_ended(hook: EndedHook) -> EndedHook:
@@ -32,6 +46,14 @@ def on_connections_ended(hook: EndedHook) -> EndedHook:
     if hook not in _ended:
         _ended.append(hook)
     return hook
+
+
+def connections_started(*, actor: Any, connection_ids: Sequence[int]) -> None:
+    """Run the started hooks for connections that just became active (inside the transaction)."""
+    if not connection_ids:
+        return
+    for hook in _started:
+        hook(actor=actor, connection_ids=connection_ids)
 
 
 def connections_ended(*, actor: Any, connection_ids: Sequence[int], reason: str = "") -> None:

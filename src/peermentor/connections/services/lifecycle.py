@@ -19,7 +19,7 @@ from peermentor.connections.models import (
 )
 from peermentor.connections.permissions import can_manage_program, member_for
 from peermentor.connections.services._common import _end, _full_clean, _lock, _require_status
-from peermentor.connections.services.hooks import connections_ended
+from peermentor.connections.services.hooks import connections_ended, connections_started
 from peermentor.core.errors import ApplicationError
 from peermentor.core.services import audit_record
 from peermentor.enrollment.models import Participant
@@ -39,7 +39,7 @@ def _may_act_for_self_made(actor: Any, connection: Connection) -> bool:
 @transaction.atomic
 def connection_activate(*, actor: Any, connection: Connection) -> Connection:
     """Afterwards the connection is active, started now, with the program's planned end
-    unless it had its own."""
+    unless it had its own, and the started hooks have run (its engagement plan exists)."""
     connection = _lock(connection)
     if not (
         can_manage_program(actor, connection.program) or _may_act_for_self_made(actor, connection)
@@ -60,6 +60,7 @@ def connection_activate(*, actor: Any, connection: Connection) -> Connection:
         from_state=ConnectionStatus.PROPOSED,
         to_state=ConnectionStatus.ACTIVE,
     )
+    connections_started(actor=actor, connection_ids=[connection.pk])
     return connection
 
 

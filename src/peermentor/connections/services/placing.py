@@ -31,7 +31,7 @@ from peermentor.connections.models import (
 )
 from peermentor.connections.permissions import can_manage_program
 from peermentor.connections.services._common import CHUNK_SIZE, _audit_row, _chunks
-from peermentor.connections.services.hooks import connections_ended
+from peermentor.connections.services.hooks import connections_ended, connections_started
 from peermentor.core.errors import ApplicationError
 from peermentor.core.models import AuditEvent
 from peermentor.enrollment.models import Participant, ParticipantRole, ParticipantStatus
@@ -553,9 +553,10 @@ def connections_activate_many(
 ) -> int:
     """Afterwards every named proposal (by id, or all proposals of a match run) is active.
 
-    For publishing thousands at once: a constant number of queries per 900 connections.
-    All or nothing: if any named connection is no longer a proposal of `program`, nothing
-    changes. Returns how many were started.
+    For publishing thousands at once: a constant number of queries per 900 connections, and
+    the started hooks run once for all of them (their engagement plans are made). All or
+    nothing: if any named connection is no longer a proposal of `program`, nothing changes.
+    Returns how many were started.
     """
     if not can_manage_program(actor, program):
         raise PermissionDenied("Only the program's managers may publish connections.")
@@ -590,6 +591,7 @@ def connections_activate_many(
         ],
         batch_size=CHUNK_SIZE,
     )
+    connections_started(actor=actor, connection_ids=ids)
     return len(ids)
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from peermentor.connections.models import Connection, ConnectionKind
 from peermentor.connections.services import KINDS_BY_FORMAT
 from peermentor.core.errors import ApplicationError
+from peermentor.core.models import AuditEvent
 from peermentor.core.services import audit_record
 from peermentor.engagement.defaults import DEFAULT_TEMPLATES
 from peermentor.engagement.models import (
@@ -291,11 +292,15 @@ def _items_from(template: PlanTemplate | None, plan: Plan, started_on: date) -> 
 def plan_instantiate(*, connection: Connection, actor: Any = None) -> Plan:
     """Afterwards the started connection has its own plan, copied once from its program's
     template for its kind (the default template is made first if needed). Idempotent: a
-    second call returns the same plan. `actor` None means the system (e.g. on activation);
-    otherwise it must be a member or one of the program's managers."""
+    second call returns the same plan. Connections get theirs when they start
+    (plans_instantiate_many); this is the fallback for those that did not, e.g. started
+    before plans were copied on activation. `actor` None means the system; otherwise it must
+    be a member or one of the program's managers."""
     existing = Plan.objects.filter(connection_id=connection.pk).first()
-    if existing is not None:
+    if existing is not None and actor is None:
         return existing
+    # Plans are usually made when the connection starts, so a user asking for one is checked
+    # even when it exists.
     connection = lock_connection(connection)
     if (
         actor is not None
@@ -327,10 +332,13 @@ def plan_instantiate(*, connection: Connection, actor: Any = None) -> Plan:
 
 
 @transaction.atomic
-def plans_instantiate_many(*, connection_ids: Sequence[int]) -> int:
-    """Afterwards each named started connection has its plan (those that had one keep it).
-    For publishing many connections at once: a constant number of queries per chunk of
-    connections and per program. Returns how many plans were made."""
+def plans_instantiate_many(*, connection_ids: Sequence[int], actor: Any = None) -> int:
+    """Afterwards each named started connection has its plan (those that had one keep it),
+    copied from its program's template for its kind as plan_instantiate does, with a
+    "plan.created" audit row (`actor` None means the system). Called when connections start
+    (connections.services.hooks: publishing, self-match, activation), so it checks no
+    permission. A constant number of queries per 500 connections and per program and kind.
+    Returns how many plans were made."""
     made = 0
     wanted = sorted(set(connection_ids))
     for start in range(0, len(wanted), CHUNK_SIZE):
@@ -339,13 +347,16 @@ def plans_instantiate_many(*, connection_ids: Sequence[int]) -> int:
             Connection.objects.filter(pk__in=chunk, started_at__isnull=False)
             .exclude(engagement_plan__isnull=False)
             .select_related("program")
+            .order_by("pk")
         )
+        if not connections:
+            continue
         templates: dict[tuple[int, str], PlanTemplate | None] = {}
         for connection in connections:
             key = (connection.program_id, connection.kind)
             if key not in templates:
                 found = plan_templates_ensure_defaults(
-                    program=connection.program, kinds=[connection.kind]
+                    program=connection.program, actor=actor, kinds=[connection.kind]
                 )
                 templates[key] = found.get(connection.kind)
         loaded = {
@@ -364,6 +375,7 @@ def plans_instantiate_many(*, connection_ids: Sequence[int]) -> int:
             ]
         )
         items: list[PlanItem] = []
+        events: list[AuditEvent] = []
         for connection, plan in zip(connections, plans, strict=True):
             template = templates[(connection.program_id, connection.kind)]
             items.extend(
@@ -371,7 +383,21 @@ def plans_instantiate_many(*, connection_ids: Sequence[int]) -> int:
                     loaded.get(template.pk) if template else None, plan, _start_date(connection)
                 )
             )
+            events.append(
+                AuditEvent(
+                    actor=actor if getattr(actor, "is_authenticated", False) else None,
+                    action="plan.created",
+                    target_type=Plan._meta.label_lower,
+                    target_id=plan.pk,
+                    program_id=connection.program_id,
+                    data={
+                        "connection_id": connection.pk,
+                        "template_id": template.pk if template else None,
+                    },
+                )
+            )
         PlanItem.objects.bulk_create(items, batch_size=CHUNK_SIZE)
+        AuditEvent.objects.bulk_create(events, batch_size=CHUNK_SIZE)
         made += len(plans)
     return made
 
