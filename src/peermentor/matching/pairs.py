@@ -26,13 +26,15 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 import rustworkx as rx
 from numpy.typing import NDArray
+from threadpoolctl import threadpool_limits
 
 from . import explain
 from .bounds import DoubleCover, auction, tighten_dual
@@ -575,7 +577,7 @@ def _symmetric_pass(
 
     pending: list[tuple[IndexArray, IndexArray, Float32Array]] = []
     buffered = 0
-    with ThreadPoolExecutor(max_workers=_workers()) as pool:
+    with _block_workers() as pool:
         for number, found in enumerate(pool.map(scan, blocks)):
             pending.append(found)
             buffered += len(found[0])
@@ -627,6 +629,20 @@ def _sorted_unique(values: NDArray[np.int64] | IndexArray) -> IndexArray:
         return ordered
     result: IndexArray = ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
     return result
+
+
+@contextmanager
+def _block_workers() -> Iterator[ThreadPoolExecutor]:
+    """A thread per core for passes over blocks of pairs, with BLAS on one thread meanwhile.
+
+    The blocks are the parallelism; BLAS threads inside each block's product only contend with
+    them (measured: 1.7 times the CPU time per pair at 100,000 people on two cores).
+    """
+    with (
+        threadpool_limits(limits=1, user_api="blas"),
+        ThreadPoolExecutor(max_workers=_workers()) as executor,
+    ):
+        yield executor
 
 
 def _workers() -> int:
@@ -861,7 +877,7 @@ def _enlarge(
     # Whole rows at a time: keep the groups small so that memory stays a few megabytes a row.
     rows_per_group = max(1, _BLOCK_CELLS // max(m, 1))
     groups = [rows_all[i : i + rows_per_group] for i in range(0, len(rows_all), rows_per_group)]
-    with ThreadPoolExecutor(max_workers=_workers()) as executor:
+    with _block_workers() as executor:
         found = list(executor.map(best_partners, groups))
     return edges.add(
         scorer, pool, np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found])
@@ -1157,7 +1173,7 @@ def _certify(
     groups = [rows_to_price[i : i + _ROW_BLOCK] for i in range(0, len(rows_to_price), _ROW_BLOCK)]
     violated_first: list[IndexArray] = []
     violated_second: list[IndexArray] = []
-    with ThreadPoolExecutor(max_workers=_workers()) as executor:
+    with _block_workers() as executor:
         for rows, (needed, first, second) in zip(groups, executor.map(price, groups), strict=True):
             exact_row = np.maximum(dual[rows], dual[rows] + needed + shifted_error)
             result[rows] = np.minimum(exact_row, unpriced_value[rows])

@@ -893,7 +893,7 @@ class FastScores:
 
 
 class _OverlapTerm:
-    """weight x |A ∩ B| / |A ∪ B| of a multi-valued `overlap` criterion, in float32.
+    """weight x |A and B| / |A or B| (Jaccard) of a multi-valued `overlap` criterion, in float32.
 
     Not a product of two vectors (the division), so it cannot join the main product; but the
     intersection sizes are one small product of 0/1 matrices, exact in float32, which leaves a
