@@ -441,6 +441,25 @@ def test_circles_get_facilitators_in_turn(run_now, db):
     assert set(Connection.objects.values_list("kind", flat=True)) == {"circle"}
 
 
+def test_a_facilitator_with_capacity_leads_that_many_circles(run_now, db):
+    world = MatchingWorld(
+        format="circles",
+        goals=["wellbeing"],
+        people=12,
+        group_size_min=4,
+        group_size_max=5,
+        has_facilitator=True,
+    )
+    facilitator = world.add(20, role="facilitator", capacity=2)
+    world.save_policy(constraint=[])
+    run = run_now(world)
+    assert Proposal.objects.filter(run=run).count() == 3
+    assert ProposalMember.objects.filter(participant=facilitator).count() == 2
+    assert services.match_run_publish(actor=world.manager, run=run) == 3
+    led = Connection.objects.filter(members__participant=facilitator, status="active")
+    assert led.count() == 2
+
+
 def test_runs_per_track(run_now, world):
     from tests.factories import TrackFactory
 

@@ -54,8 +54,9 @@ class ConnectionSource(models.TextChoices):
     HELP_NETWORK = "help_network", "Help network"
 
 
-# Roles that take several people at once, up to Participant.capacity (one slot each).
-CAPACITY_ROLES = (ParticipantRole.HOST, ParticipantRole.BUDDY)
+# Roles that take several people (or circles) at once, up to Participant.capacity (one slot
+# each): hosts, buddies and circle facilitators.
+CAPACITY_ROLES = (ParticipantRole.HOST, ParticipantRole.BUDDY, ParticipantRole.FACILITATOR)
 
 
 class Connection(models.Model):

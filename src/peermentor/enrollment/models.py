@@ -54,8 +54,8 @@ ROLES_BY_FORMAT: dict[str, list[str]] = {
     "buddies": [ParticipantRole.NEWCOMER, ParticipantRole.BUDDY],
     "circles": [ParticipantRole.MEMBER, ParticipantRole.FACILITATOR],
 }
-# Roles that take several people at once and so carry a capacity.
-ROLES_WITH_CAPACITY = {ParticipantRole.HOST, ParticipantRole.BUDDY}
+# Roles that take several people (or, for facilitators, circles) at once: they carry a capacity.
+ROLES_WITH_CAPACITY = {ParticipantRole.HOST, ParticipantRole.BUDDY, ParticipantRole.FACILITATOR}
 ACTIVE_STATUSES = [ParticipantStatus.PENDING_APPROVAL, ParticipantStatus.ENROLLED]
 
 
@@ -80,7 +80,11 @@ class Participant(models.Model):
     )
     status = models.CharField(max_length=20, choices=ParticipantStatus.choices)
     capacity = models.PositiveSmallIntegerField(
-        default=1, help_text="Hosts and buddies: how many people they take at once."
+        default=1,
+        help_text=(
+            "Hosts and buddies: how many people they take at once; facilitators: how many "
+            "circles they lead at once."
+        ),
     )
     # Kept in step by the services that change answers and training, so that lists and the
     # match run can filter on it without recomputing readiness for every row.
