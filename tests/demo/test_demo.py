@@ -90,3 +90,16 @@ def test_a_closed_program_has_results_to_report(demo):
     closed = Program.objects.get(status=ProgramStatus.CLOSED)
     assert Reflection.objects.filter(connection__program=closed, may_quote=True).exists()
     assert SurveyResponse.objects.filter(survey__program=closed).count() >= 10
+
+
+def test_the_closed_program_outcomes_compare_retention_and_moves(demo, client):
+    closed = Program.objects.get(status=ProgramStatus.CLOSED)
+    client.force_login(User.objects.get(email="admin@example.org"))
+    page = client.get(reverse("insights_outcomes", args=[closed.pk])).content.decode()
+    # Both figures have a participants row and a comparison row with real numbers in them.
+    assert "Still in the organisation: participants and similar colleagues" in page
+    assert "Internal moves: participants and similar colleagues" in page
+    assert Person.objects.filter(leaving_date__isnull=False).exists()
+    assert Person.objects.filter(job_changes__isnull=False).exists()
+    for person in ("admin@example.org", "ana@example.org", "sam@example.org"):
+        assert Person.objects.get(email=person).is_active

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from peermentor.accounts.models import User
+from peermentor.demo.careers import build_career_history
 from peermentor.demo.directory import ADMIN, ANA, MANAGER, build_directory
 from peermentor.demo.lifecycle import build_closed_program, build_running_program
 from peermentor.demo.programs import build_programs
@@ -52,6 +53,9 @@ def demo_load() -> DemoSummary:
     )
     closed = build_closed_program(
         admin=admin, pool=pool[60:], manager=manager, today=today, skills=skills
+    )
+    build_career_history(
+        program=closed, today=today, protected={ana.pk, manager.pk, admin.person.pk}
     )
     programs.update({running.name: running, closed.name: closed})
     participants = sum(program.participants.count() for program in programs.values())
