@@ -56,3 +56,36 @@ def test_admin_runs_locks_publishes_and_the_participant_sees_why(page, live_serv
     expect(page.get_by_text(partner.full_name).first).to_be_visible()
     expect(page.get_by_text("Why you were matched:")).to_be_visible()
     expect(page.get_by_text(connection.reasons)).to_be_visible()
+
+
+def test_admin_pairs_two_people_by_hand_with_search(page, live_server):
+    world = MatchingWorld(people=6)
+    world.save_policy()
+    first, second = world.participants[0].person, world.participants[3].person
+
+    sign_in(page, live_server, world.admin.email)
+    page.goto(f"{live_server.url}/matches/programs/{world.program.pk}/runs/")
+    page.get_by_role("button", name="Start matching").click()
+    page.wait_for_url(re.compile(r".*/matches/runs/\d+/$"))
+    expect(page.get_by_role("heading", name=re.compile("Status: Finished"))).to_be_visible()
+    run_url = page.url
+
+    page.goto(f"{run_url}manual/")
+    assert_accessible(page)
+    pickers = page.locator("fieldset.person-picker")
+    # Typing searches as you go (htmx); the matches appear as radio buttons to choose from.
+    pickers.nth(0).get_by_label("Search by name or e-mail").fill(first.email)
+    pickers.nth(0).get_by_label(re.compile(re.escape(first.full_name))).check()
+    pickers.nth(1).get_by_label("Search by name or e-mail").fill(second.email)
+    pickers.nth(1).get_by_label(re.compile(re.escape(second.full_name))).check()
+    # Choosing both shows their live score before anything is saved.
+    expect(page.locator("#pair-check")).to_contain_text(re.compile(r"[Ss]core"))
+    assert_accessible(page)
+    page.get_by_role("button", name="Confirm").click()
+    page.wait_for_url(run_url)
+    proposal = Proposal.objects.get(members__participant__person=first)
+    assert set(proposal.members.values_list("participant__person", flat=True)) == {
+        first.pk,
+        second.pk,
+    }
+    assert proposal.is_locked
