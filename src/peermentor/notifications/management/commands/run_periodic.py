@@ -22,7 +22,7 @@ import threading
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
@@ -77,8 +77,10 @@ class Command(BaseCommand):
         self.stdout.write(f"Periodic jobs: {mode} a round every {every} seconds (Ctrl-C stops).")
         while not stop.is_set():
             self._round(now=options["now"])
-            # A connection held across a long sleep may have been closed by the server.
-            close_old_connections()
+            # A connection held across a long sleep may have been closed by the server. Not
+            # inside a caller's transaction (a test's): closing would end it.
+            if not connection.in_atomic_block:
+                close_old_connections()
             stop.wait(every)
 
     def _round(self, *, now: bool) -> list[str]:
