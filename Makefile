@@ -55,10 +55,10 @@ run: demo
 	@echo "  (a background-task worker and the periodic-job scheduler run beside the server;"
 	@echo "   Ctrl-C stops all three)"
 	@echo
-	DEBUG=true $(BIN)/python manage.py db_worker & worker=$$!; \
-	DEBUG=true $(BIN)/python manage.py run_periodic & scheduler=$$!; \
+	DEBUG=true SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} $(BIN)/python manage.py db_worker & worker=$$!; \
+	DEBUG=true SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} $(BIN)/python manage.py run_periodic & scheduler=$$!; \
 	trap "kill $$worker $$scheduler 2>/dev/null" EXIT INT TERM; \
-	DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	DEBUG=true SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 worker: install
 	$(BIN)/python manage.py db_worker
