@@ -356,6 +356,15 @@ def test_copy_makes_the_next_cohort_as_a_draft_with_everything_but_people(progra
         max_pending_incoming=5,
         max_pending_outgoing=2,
     )
+    from peermentor.notifications.services import nudge_settings_for, nudge_settings_update
+
+    nudge_settings_update(
+        actor=manager,
+        program=program,
+        stalled_after_days=21,
+        ending_soon_days=3,
+        waiting_after_days=2,
+    )
     copied = services.program_copy(actor=manager, program=program)
     assert copied.pk != program.pk
     assert copied.name == "Skills Exchange (next cohort)"
@@ -381,6 +390,9 @@ def test_copy_makes_the_next_cohort_as_a_draft_with_everything_but_people(progra
         settings.max_pending_incoming,
         settings.max_pending_outgoing,
     ) == (True, 3, 5, 2)
+    reminders = nudge_settings_for(copied)
+    assert (reminders.pk is not None, reminders.stalled_after_days) == (True, 21)
+    assert (reminders.ending_soon_days, reminders.waiting_after_days) == (3, 2)
     assert last_event("program.copied").data == {"copy_id": copied.pk}
     assert last_event("program.created").data == {"copied_from": program.pk}
     # The source is untouched.

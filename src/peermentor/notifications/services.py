@@ -246,6 +246,20 @@ def nudge_settings_for(program: Program) -> NudgeSettings:
     return found or NudgeSettings(program=program)
 
 
+def nudge_settings_copy(*, source: Program, target: Program) -> NudgeSettings | None:
+    """For `programs.services.program_copy`: afterwards `target` reminds as `source` does. A
+    source on the defaults writes nothing. The copy is audited by the caller."""
+    found = NudgeSettings.objects.filter(program=source).first()
+    if found is None:
+        return None
+    return NudgeSettings.objects.create(
+        program=target,
+        stalled_after_days=found.stalled_after_days,
+        ending_soon_days=found.ending_soon_days,
+        waiting_after_days=found.waiting_after_days,
+    )
+
+
 @transaction.atomic
 def nudge_settings_update(
     *,

@@ -415,7 +415,7 @@ def program_transition(*, actor: User, program: Program, to_status: str, reason:
 @transaction.atomic
 def program_copy(*, actor: User, program: Program, name: str | None = None) -> Program:
     """After the call a new draft program exists with the source's settings (self-match on or
-    off, and how requests work), questions, tracks, training modules, managers, engagement plan
+    off and how requests work, reminder thresholds), questions, tracks, training modules, managers, engagement plan
     templates and surveys (as drafts), and no dates, participants or answers: the next
     cohort."""
     _require(can_copy_program(actor, program), "Only the program's managers can copy it.")
@@ -474,16 +474,18 @@ def program_copy(*, actor: User, program: Program, name: str | None = None) -> P
         ProgramManager(program=new, user_id=user_id)
         for user_id in program.manager_links.values_list("user_id", flat=True)
     )
-    # Engagement plans, surveys and self-match settings belong to their own apps, which build
-    # on programs; they are imported here, late, so that programs does not depend on them at
-    # import time.
+    # Engagement plans, surveys, self-match and reminder settings belong to their own apps,
+    # which build on programs; they are imported here, late, so that programs does not depend
+    # on them at import time.
     from peermentor.engagement.services import plan_templates_copy
     from peermentor.matches.request_services import self_match_settings_copy
+    from peermentor.notifications.services import nudge_settings_copy
     from peermentor.surveys.services import surveys_copy
 
     plan_templates_copy(actor=actor, source=program, target=new)
     surveys_copy(actor=actor, source=program, target=new)
     self_match_settings_copy(source=program, target=new)
+    nudge_settings_copy(source=program, target=new)
     audit_record(
         actor=actor,
         action="program.created",
