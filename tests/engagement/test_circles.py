@@ -148,6 +148,29 @@ def test_leave_frees_the_seat_and_withdraws_rsvps(circle, joiner):
     assert Circle.objects.get(connection=circle).member_count == 3
 
 
+def test_withdrawing_from_the_program_frees_the_circle_seat_and_rsvps(circle, joiner):
+    from peermentor.connections.services import participant_connections_end
+
+    circle_set_open(actor=circle.facilitator_user, connection=circle, is_open=True)
+    circle_join(actor=joiner.person.user, connection=circle)
+    session = circle_session_create(
+        actor=circle.facilitator_user,
+        connection=circle,
+        title="Kick-off",
+        starts_at=next_week(),
+        location="Room 4",
+        capacity=5,
+    )
+    session_rsvp(actor=joiner.person.user, session=session, is_attending=True)
+    participant_connections_end(actor=joiner.person.user, participant=joiner, reason_code="no_time")
+    session.refresh_from_db()
+    assert session.attending_count == 0 and not session.is_cancelled
+    assert SessionRsvp.objects.get(session=session).is_attending is False
+    assert Circle.objects.get(connection=circle).member_count == 2
+    circle.refresh_from_db()
+    assert circle.status == "active"
+
+
 def test_the_database_refuses_more_members_than_seats(circle):
     circle_set_open(actor=circle.facilitator_user, connection=circle, is_open=True)
     with pytest.raises(IntegrityError), transaction.atomic():

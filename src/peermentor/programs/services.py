@@ -415,9 +415,9 @@ def program_transition(*, actor: User, program: Program, to_status: str, reason:
 @transaction.atomic
 def program_copy(*, actor: User, program: Program, name: str | None = None) -> Program:
     """After the call a new draft program exists with the source's settings (self-match on or
-    off and how requests work, reminder thresholds), questions, tracks, training modules, managers, engagement plan
-    templates and surveys (as drafts), and no dates, participants or answers: the next
-    cohort."""
+    off and how requests work, reminder thresholds), questions, tracks, training modules,
+    managers, engagement plan templates and surveys (as drafts), and no dates, participants
+    or answers: the next cohort."""
     _require(can_copy_program(actor, program), "Only the program's managers can copy it.")
     copy_name = (name or "").strip() or f"{program.name} (next cohort)"
     new = Program.objects.get(pk=program.pk)

@@ -10,7 +10,9 @@ Registered today (see `engagement/apps.py`):
 - started: engagement copies each connection's plan (`plans_instantiate_many`), so dashboards
   and nudges count it from the first day;
 - ended: engagement cancels the connections' upcoming meetings and circle sessions
-  (`meetings_cancel_for_ended`), so members get the calendar cancellation.
+  (`meetings_cancel_for_ended`), so members get the calendar cancellation;
+- member left (someone withdrew from the program, and their circle goes on): engagement frees
+  their seat and withdraws their "yes" to upcoming sessions (`circle_member_left`).
 
 Hooks receive ids, not rows, and must run a bounded number of queries however many ids they
 get: the bulk services (`connections_activate_many`, `connections_cancel_many`) call them once
@@ -29,8 +31,13 @@ class EndedHook(Protocol):
     def __call__(self, *, actor: Any, connection_ids: Sequence[int], reason: str) -> Any: ...
 
 
+class MemberLeftHook(Protocol):
+    def __call__(self, *, actor: Any, connection_id: int, participant_id: int) -> Any: ...
+
+
 _started: list[StartedHook] = []
 _ended: list[EndedHook] = []
+_member_left: list[MemberLeftHook] = []
 
 
 def on_connections_started(hook: StartedHook) -> StartedHook:
@@ -48,6 +55,14 @@ def on_connections_ended(hook: EndedHook) -> EndedHook:
     return hook
 
 
+def on_member_left(hook: MemberLeftHook) -> MemberLeftHook:
+    """Call `hook(actor=, connection_id=, participant_id=)` whenever someone leaves a connection
+    that goes on without them (a circle). Idempotent."""
+    if hook not in _member_left:
+        _member_left.append(hook)
+    return hook
+
+
 def connections_started(*, actor: Any, connection_ids: Sequence[int]) -> None:
     """Run the started hooks for connections that just became active (inside the transaction)."""
     if not connection_ids:
@@ -62,3 +77,9 @@ def connections_ended(*, actor: Any, connection_ids: Sequence[int], reason: str 
         return
     for hook in _ended:
         hook(actor=actor, connection_ids=connection_ids, reason=reason)
+
+
+def member_left(*, actor: Any, connection_id: int, participant_id: int) -> None:
+    """Run the member-left hooks (inside the transaction, the connection locked)."""
+    for hook in _member_left:
+        hook(actor=actor, connection_id=connection_id, participant_id=participant_id)

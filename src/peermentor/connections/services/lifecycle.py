@@ -19,7 +19,11 @@ from peermentor.connections.models import (
 )
 from peermentor.connections.permissions import can_manage_program, member_for
 from peermentor.connections.services._common import _end, _full_clean, _lock, _require_status
-from peermentor.connections.services.hooks import connections_ended, connections_started
+from peermentor.connections.services.hooks import (
+    connections_ended,
+    connections_started,
+    member_left,
+)
 from peermentor.core.errors import ApplicationError
 from peermentor.core.services import audit_record
 from peermentor.enrollment.models import Participant
@@ -278,6 +282,7 @@ def participant_connections_end(
                 reason=reason,
                 data={"participant_id": participant.pk, "reason_code": reason_code},
             )
+            member_left(actor=actor, connection_id=connection.pk, participant_id=participant.pk)
         else:
             _end(
                 actor=actor,

@@ -207,8 +207,30 @@ def circle_leave(*, actor: Any, connection: Connection) -> None:
     member.is_current = False
     circle.member_count = _seated(connection)
     circle.save(update_fields=["member_count", "updated_at"])
+    _withdraw_upcoming_rsvps(connection, member.participant_id)
+    _audit(actor, "circle.left", connection, participant_id=member.participant_id)
+
+
+def circle_member_left(*, actor: Any, connection_id: int, participant_id: int) -> None:
+    """The connections' member-left hook (someone withdrew from the program; the caller holds
+    the connection's lock): as after circle_leave, their seat is free and their "yes" to
+    upcoming sessions withdrawn."""
+    connection = Connection.objects.get(pk=connection_id)
+    if connection.kind != ConnectionKind.CIRCLE:
+        return
+    circle = Circle.objects.select_for_update().filter(connection=connection).first()
+    if circle is not None:
+        circle.member_count = ConnectionMember.objects.filter(
+            connection=connection, is_current=True, role=ParticipantRole.MEMBER
+        ).count()
+        circle.save(update_fields=["member_count", "updated_at"])
+    _withdraw_upcoming_rsvps(connection, participant_id)
+    _audit(actor, "circle.left", connection, participant_id=participant_id)
+
+
+def _withdraw_upcoming_rsvps(connection: Connection, participant_id: int) -> None:
     upcoming = SessionRsvp.objects.filter(
-        participant_id=member.participant_id,
+        participant_id=participant_id,
         session__connection=connection,
         session__starts_at__gt=timezone.now(),
         is_attending=True,
@@ -219,7 +241,6 @@ def circle_leave(*, actor: Any, connection: Connection) -> None:
         session.save(update_fields=["attending_count", "updated_at"])
         rsvp.is_attending = False
         rsvp.save(update_fields=["is_attending", "updated_at"])
-    _audit(actor, "circle.left", connection, participant_id=member.participant_id)
 
 
 # --- sessions ---------------------------------------------------------------------------------
