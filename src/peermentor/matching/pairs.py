@@ -86,6 +86,7 @@ _MAX_WORKERS = 8
 _FINAL_REPAIRS = 5
 # Price once more when the pricing bound would add more than this share to the dual.
 _LOOSE_CERTIFICATE = 5e-4
+_MAX_PRICING_PASSES = 3
 _ROUNDING = 2e-6  # float32 arithmetic on keys and duals of size <= 2
 
 
@@ -243,12 +244,14 @@ def _solve_large(
 
     # The relaxation on everything found so far. When its duals differ much from the ones pass 2
     # priced with (large organisations, where the first candidates miss a lot), the bounds of
-    # pass 2 are loose: price once more with the new duals (pass 3) and solve again.
+    # pass 2 are loose: price again with the new duals and solve again, at most twice more.
     report("solving the relaxation", 0.65)
     cover, assigned, prices, cover_dual = _relaxation(m, edges, bonus)
     dual = _score_dual(cover_dual, bonus)
     stats["pricing_passes"] = 1.0
-    if _cap_raise(dual, priced) > _LOOSE_CERTIFICATE * max(float(dual.sum()), 1.0):
+    while stats["pricing_passes"] < _MAX_PRICING_PASSES and _cap_raise(
+        dual, priced
+    ) > _LOOSE_CERTIFICATE * max(float(dual.sum()), 1.0):
         report("pricing again", 0.7)
         priced = _ranked_lists(
             fast,
@@ -262,7 +265,7 @@ def _solve_large(
         stats["candidate_edges_priced_again"] = float(
             edges.add(scorer, pool, priced.owner, priced.partner)
         )
-        stats["pricing_passes"] = 2.0
+        stats["pricing_passes"] += 1.0
         cover, assigned, prices, cover_dual = _relaxation(m, edges, bonus)
         dual = _score_dual(cover_dual, bonus)
 
