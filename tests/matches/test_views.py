@@ -9,6 +9,7 @@ from peermentor.matches import services
 from peermentor.matches.models import MatchRun, Proposal, ProposalMember
 from tests.conftest import ROLES
 from tests.factories import MatchRunFactory, ProposalFactory
+from tests.matches.conftest import MatchingWorld
 
 pytestmark = pytest.mark.django_db
 
@@ -168,6 +169,16 @@ def test_start_a_run_then_review_it(client, world, django_capture_on_commit_call
     assert "Re-run for the rest" in page
     listing = text(client.get(reverse("match_run_list", args=[world.program.pk])))
     assert f"Run {run.pk}" in listing
+
+
+def test_a_program_not_matched_by_runs_offers_no_settings_link(client, db):
+    # The settings page answers 404 for such a program; the runs page used to link to it.
+    world = MatchingWorld(format="help_network", goals=[], people=0)
+    client.force_login(world.manager)
+    listing = text(client.get(reverse("match_run_list", args=[world.program.pk])))
+    assert "programs are not matched by match runs" in listing
+    assert reverse("match_settings", args=[world.program.pk]) not in listing
+    assert client.get(reverse("match_settings", args=[world.program.pk])).status_code == 404
 
 
 def test_a_queued_run_polls_and_can_be_cancelled(client, world, django_capture_on_commit_callbacks):
