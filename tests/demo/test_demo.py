@@ -103,3 +103,21 @@ def test_the_closed_program_outcomes_compare_retention_and_moves(demo, client):
     assert Person.objects.filter(job_changes__isnull=False).exists()
     for person in ("admin@example.org", "ana@example.org", "sam@example.org"):
         assert Person.objects.get(email=person).is_active
+
+
+def test_demo_programs_enrolled_before_they_started_and_the_closed_one_met(demo):
+    from peermentor.connections.models import Connection
+    from peermentor.engagement.models import Meeting
+
+    for program in Program.objects.filter(status__in=[ProgramStatus.RUNNING, ProgramStatus.CLOSED]):
+        started = program.connections.order_by("started_at").values_list("started_at", flat=True)
+        first_start = started.first()
+        if first_start is None:
+            continue
+        # Nobody was matched before they enrolled (time to match is never negative).
+        assert not program.participants.filter(enrolled_at__gt=first_start).exists()
+    closed = Program.objects.get(status=ProgramStatus.CLOSED)
+    assert not Connection.objects.filter(program=closed, ended_at__isnull=True).exists()
+    held = Meeting.objects.filter(connection__program=closed, status="held")
+    assert held.count() >= 2 * closed.connections.count()
+    assert not held.filter(starts_at__gt=closed.connections.first().ended_at).exists()

@@ -14,6 +14,7 @@ from peermentor.accounts.models import User
 from peermentor.connections.models import Connection, ConnectionStatus
 from peermentor.connections.services import connection_complete, reflection_submit
 from peermentor.demo.programs import ProgramSpec, enroll_ready, start_program
+from peermentor.enrollment.models import Participant
 from peermentor.matches.services import match_run_execute, match_run_publish, match_run_start
 from peermentor.people.models import Person
 from peermentor.programs.models import Program, ProgramStatus
@@ -72,6 +73,17 @@ def _backdate(program: Program, *, started: date, ends: date, now: datetime) -> 
     )
     started_at = now - timedelta(days=(now.date() - started).days)
     program.connections.update(started_at=started_at, planned_end_on=ends)
+    # People enrolled (and got ready) while enrollment was open, before the start: otherwise
+    # the dashboards would show them matched before they joined.
+    rng = random.Random(f"{program.name}: enrolled")
+    participants = list(program.participants.order_by("pk"))
+    for participant in participants:
+        participant.enrolled_at = started_at - timedelta(
+            days=rng.randint(12, 35), hours=rng.randint(0, 23)
+        )
+        if participant.ready_at is not None:
+            participant.ready_at = participant.enrolled_at + timedelta(days=rng.randint(1, 6))
+    Participant.objects.bulk_update(participants, ["enrolled_at", "ready_at"])
 
 
 def build_running_program(
@@ -95,6 +107,7 @@ def build_running_program(
 def build_closed_program(
     *, admin: User, pool: list[Person], manager: Person, today: date, skills: list[str]
 ) -> Program:
+    from peermentor.engagement.demo import past_meetings
     from peermentor.surveys.demo import populate as populate_surveys
 
     rng = random.Random(SEED + 1)
@@ -123,5 +136,9 @@ def build_closed_program(
     _backdate(
         program, started=today - timedelta(days=300), ends=today - timedelta(days=120), now=now
     )
+    # The connections ran to their planned end, and their members met meanwhile.
+    ended_at = now - timedelta(days=120)
+    program.connections.update(ended_at=ended_at)
+    past_meetings(list(program.connections.all()), rng, ended_at)
     populate_surveys(program, rng, now)
     return program

@@ -242,6 +242,25 @@ def _move_plans_with_start(connections: Sequence[Connection]) -> None:
         )
 
 
+def past_meetings(connections: Sequence[Connection], rng: random.Random, until: datetime) -> int:
+    """Held and missed meetings between each connection's start and `until` (the end of a
+    closed program): what its members logged while it ran. Returns how many were made."""
+    rows: list[Meeting] = []
+    chosen = (
+        Connection.objects.filter(pk__in=[c.pk for c in connections])
+        .exclude(kind=ConnectionKind.CIRCLE)
+        .prefetch_related("members__participant__person__user")
+        .order_by("pk")
+    )
+    for connection in chosen:
+        members = list(connection.members.all())
+        if members:
+            made, _ = _meetings_for(connection, members, rng, until)
+            rows.extend(m for m in made if m.status in (MeetingStatus.HELD, MeetingStatus.MISSED))
+    Meeting.objects.bulk_create(rows)
+    return len(rows)
+
+
 def populate(
     program: Program, connections: Sequence[Connection], rng: random.Random, now: datetime
 ) -> dict[str, int]:
