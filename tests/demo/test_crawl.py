@@ -166,6 +166,9 @@ class Crawl:
     failures: list[str] = field(default_factory=list)
     left_over: int = 0
     repeats: int = 0
+    # The first URL of each URL pattern that answered a whole HTML page (not a download, not an
+    # htmx fragment); tests/browser/test_axe_sweep.py runs axe on these.
+    full_pages: dict[str, str] = field(default_factory=dict)
 
 
 def _crawl(client: Client, seeds: list[str], probes: Sequence[str] = ()) -> Crawl:
@@ -242,8 +245,11 @@ def _visit(
         if target := _normalise(url, response["Location"]):
             links.add((target, False))
     elif status == 200 and content_type.startswith("text/html"):
+        html = response.content.decode(response.charset or "utf-8")
+        if not htmx and not is_probe and "<html" in html:
+            crawl.full_pages.setdefault(_route(url), url)
         parser = _Links()
-        parser.feed(response.content.decode(response.charset or "utf-8"))
+        parser.feed(html)
         links.update((u, False) for h in parser.hrefs if (u := _normalise(url, h)))
         links.update((u, True) for h in parser.hx_gets if (u := _normalise(url, h)))
         links.update((u, False) for h in parser.forms if (u := _normalise(url, h)))
