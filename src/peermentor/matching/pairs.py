@@ -18,7 +18,8 @@ every allowed pair. Larger pools go through five steps, none of which loops in P
 5. Certificate. The dual is raised where needed to cover pairs outside the candidate graph:
    exactly, by pricing that person's row against everybody, or by the (k+1)-th score bound (see
    `bounds.extend_dual`). Violated pairs found while pricing join the candidates and steps 2-4
-   run again. The reported bound is the sum of the raised dual.
+   run again. The reported bound is the sum of the raised dual. Up to 3,000 people, a bound far
+   above the result (odd cycles of ties) is tightened with odd-set cuts (`oddsets.py`).
 """
 
 from __future__ import annotations
