@@ -5,17 +5,16 @@ where rows are locked one by one:
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/test .venv/bin/pytest tests/connections
 """
 
-import threading
 import time
 
 import pytest
 from django.db import connection as default_connection
-from django.db import connections
 
 from peermentor.connections import services
 from peermentor.connections.models import Connection, ConnectionMember
 from peermentor.connections.services import placing
 from peermentor.core.errors import ApplicationError
+from tests.concurrency import race
 from tests.factories import ParticipantFactory, ProgramFactory, ProgramManagerFactory
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
@@ -25,28 +24,6 @@ pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)
 def _needs_postgresql():
     if default_connection.vendor != "postgresql":
         pytest.skip("row locks under real concurrency need PostgreSQL (set DATABASE_URL)")
-
-
-def race(calls):
-    """Run each call in its own thread and database connection, released at the same moment."""
-    barrier = threading.Barrier(len(calls))
-    outcomes: list[object] = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait(timeout=10)
-            outcomes[index] = call()
-        except Exception as error:  # the outcome is what the test inspects
-            outcomes[index] = error
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return outcomes
 
 
 @pytest.fixture

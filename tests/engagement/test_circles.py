@@ -1,12 +1,11 @@
 """Circles: opening, joining (room and eligibility enforced), leaving, sessions with RSVPs,
 the discussion and shared links."""
 
-import threading
 from datetime import datetime, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, connections, transaction
+from django.db import IntegrityError, transaction
 from django.db import connection as default_connection
 from django.utils import timezone
 
@@ -24,6 +23,7 @@ from peermentor.engagement.services import (
     circle_set_open,
     session_rsvp,
 )
+from tests.concurrency import race
 from tests.factories import (
     BlockFactory,
     ParticipantFactory,
@@ -297,23 +297,12 @@ def test_two_people_racing_for_the_last_seat(circles_program, connect, make_part
     circle = connect([(m, "member") for m in members], kind="circle", program=circles_program)
     circle_set_open(actor=UserFactory(is_org_admin=True), connection=circle, is_open=True)
     racers = [make_participant(program=circles_program, role="member") for _ in range(2)]
-    barrier = threading.Barrier(2)
-    outcomes: list[object] = [None, None]
-
-    def run(index):
-        try:
-            barrier.wait(timeout=10)
-            outcomes[index] = circle_join(actor=racers[index].person.user, connection=circle)
-        except Exception as error:
-            outcomes[index] = error
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    outcomes = race(
+        [
+            lambda racer=racer: circle_join(actor=racer.person.user, connection=circle)
+            for racer in racers
+        ]
+    )
     winners = [o for o in outcomes if isinstance(o, ConnectionMember)]
     losers = [o for o in outcomes if isinstance(o, ApplicationError)]
     assert len(winners) == 1 and len(losers) == 1, outcomes

@@ -6,12 +6,10 @@ by one:
         .venv/bin/pytest tests/matches/test_requests_concurrency.py
 """
 
-import threading
 import time
 
 import pytest
 from django.db import connection as default_connection
-from django.db import connections
 
 from peermentor.connections.models import Connection, ConnectionMember
 from peermentor.connections.services import placing
@@ -19,6 +17,7 @@ from peermentor.core.errors import ApplicationError
 from peermentor.matches import request_services as services
 from peermentor.matches.models import MatchRequest, SelfMatchSettings
 from peermentor.matches.request_services import asking
+from tests.concurrency import race
 from tests.matches.requests_world import add_ready, self_match_world, send, user_of
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
@@ -28,28 +27,6 @@ pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)
 def _needs_postgresql():
     if default_connection.vendor != "postgresql":
         pytest.skip("row locks under real concurrency need PostgreSQL (set DATABASE_URL)")
-
-
-def race(calls):
-    """Run each call in its own thread and database connection, released at the same moment."""
-    barrier = threading.Barrier(len(calls))
-    outcomes: list[object] = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait(timeout=10)
-            outcomes[index] = call()
-        except Exception as error:  # the outcome is what the test inspects
-            outcomes[index] = error
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
 
 
 @pytest.fixture

@@ -4,19 +4,18 @@ SQLite serialises every writer, so the race only means something on PostgreSQL:
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/test .venv/bin/pytest tests/notifications
 """
 
-import threading
 from collections import Counter
 
 import pytest
 from django.core import mail
 from django.db import connection as default_connection
-from django.db import connections
 
 from peermentor.core.models import AuditEvent
 from peermentor.helpnetwork.models import AskStatus, HelpAsk
 from peermentor.helpnetwork.services import help_asks_expire
 from peermentor.notifications.digests import digests_send
 from peermentor.notifications.models import Digest
+from tests.concurrency import race
 from tests.factories import HelpAskFactory, NotificationFactory, UserFactory
 from tests.notifications.conftest import NOW
 
@@ -29,33 +28,12 @@ def _needs_postgresql():
         pytest.skip("claims under real concurrency need PostgreSQL (set DATABASE_URL)")
 
 
-def race(call, times=3):
-    barrier = threading.Barrier(times)
-    outcomes: list[object] = [None] * times
-
-    def run(index):
-        try:
-            barrier.wait(timeout=10)
-            outcomes[index] = call()
-        except Exception as error:  # the outcome is what the test inspects
-            outcomes[index] = error
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(times)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
-
-
 def test_racing_workers_send_each_digest_once():
     users = UserFactory.create_batch(30)
     for user in users:
         NotificationFactory.create_batch(2, recipient=user, created_at=NOW)
 
-    outcomes = race(lambda: digests_send(now=NOW))
+    outcomes = race([lambda: digests_send(now=NOW)] * 3)
 
     assert all(isinstance(outcome, int) for outcome in outcomes), outcomes
     assert sum(outcomes) == 30
@@ -71,7 +49,7 @@ def test_racing_workers_expire_each_ask_once():
     asks = HelpAskFactory.create_batch(5, expires_at=NOW + datetime.timedelta(days=1))
     later = NOW + datetime.timedelta(days=2)
 
-    outcomes = race(lambda: help_asks_expire(now=later))
+    outcomes = race([lambda: help_asks_expire(now=later)] * 3)
 
     assert sum(outcomes) == 5, outcomes
     assert (
