@@ -101,9 +101,9 @@ def _odd_sets(
 
 def _shortfall(
     n: int, block: BlockScores, y: FloatArray, cuts: list[IndexArray], z: FloatArray
-) -> tuple[FloatArray, IndexArray, IndexArray]:
+) -> tuple[FloatArray, IndexArray, IndexArray, FloatArray]:
     """Per person, the most any allowed pair of theirs is short of its cover; and the most
-    violated pairs (a few per row) as new candidates."""
+    violated pairs (a few per row) as new candidates, with their scores."""
     membership = np.zeros((n, len(cuts)))
     for column, members in enumerate(cuts):
         membership[members, column] = 1.0
@@ -111,6 +111,7 @@ def _shortfall(
     short = np.zeros(n)
     new_first: list[IndexArray] = []
     new_second: list[IndexArray] = []
+    new_scores: list[FloatArray] = []
     for start in range(0, n, _ROW_BLOCK):
         rows = np.arange(start, min(n, start + _ROW_BLOCK))
         scores, allowed = block(rows)
@@ -126,7 +127,8 @@ def _shortfall(
         owner = np.repeat(rows, take).reshape(len(rows), take)[hit]
         new_first.append(owner)
         new_second.append(best[hit])
-    return short, np.concatenate(new_first), np.concatenate(new_second)
+        new_scores.append(np.take_along_axis(scores, best, axis=1)[hit])
+    return short, np.concatenate(new_first), np.concatenate(new_second), np.concatenate(new_scores)
 
 
 def _covering_sum(y: FloatArray, short: FloatArray, cuts: list[IndexArray], z: FloatArray) -> float:
@@ -189,23 +191,16 @@ def odd_set_bound(
             break
         lp_rounds += 1
         x, y, z = solved
-        short, add_first, add_second = _shortfall(n, block, y, cuts, z)
+        short, add_first, add_second, add_scores = _shortfall(n, block, y, cuts, z)
         best = min(best, _covering_sum(y, short, cuts, z))
         fresh = 0
         if len(add_first):
+            # Scores are symmetric: the pass already scored every pair it proposes.
             low, high = np.minimum(add_first, add_second), np.maximum(add_first, add_second)
-            missing = [
-                (int(p), int(q))
-                for p, q in zip(low, high, strict=True)
-                if (int(p), int(q)) not in pair_weight
-            ]
-            if missing:
-                rows = np.array(sorted({p for p, _ in missing}), dtype=np.intp)
-                scores, _ = block(rows)
-                index = {int(r): k for k, r in enumerate(rows)}
-                for p, q in missing:
-                    pair_weight[(p, q)] = float(scores[index[p], q])
-                fresh = len(missing)
+            for p, q, score in zip(low.tolist(), high.tolist(), add_scores.tolist(), strict=True):
+                if (p, q) not in pair_weight:
+                    pair_weight[(p, q)] = score
+                    fresh += 1
         known = {tuple(c.tolist()) for c in cuts}
         tight = [c for c, value in zip(cuts, z, strict=True) if value > 1e-9]
         new_cuts = [c for c in _odd_sets(n, a, b, x, tight) if tuple(c.tolist()) not in known]
@@ -215,7 +210,7 @@ def odd_set_bound(
         if new_cuts:
             z = np.concatenate([z, np.zeros(len(new_cuts))])
     if not np.isfinite(best):
-        short, _, _ = _shortfall(n, block, np.zeros(n), [], np.zeros(0))
+        short = _shortfall(n, block, np.zeros(n), [], np.zeros(0))[0]
         best = _covering_sum(np.zeros(n), short, [], np.zeros(0))
     return best, {
         "odd_set_cuts": float(len(cuts)),
