@@ -5,6 +5,33 @@ from django.db import models
 from peermentor.core.models import AuditEvent
 
 
+def audit_event(
+    *,
+    actor: Any,
+    action: str,
+    target_type: type[models.Model] | str,
+    target_id: int,
+    program_id: int | None = None,
+    from_state: str = "",
+    to_state: str = "",
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """One state change as an unsaved row, for services that record many with bulk_create.
+    `target_type` is the target's model (or its "app.model" label)."""
+    return AuditEvent(
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        action=action,
+        target_type=target_type if isinstance(target_type, str) else target_type._meta.label_lower,
+        target_id=target_id,
+        program_id=program_id,
+        from_state=from_state,
+        to_state=to_state,
+        reason=reason,
+        data=data or {},
+    )
+
+
 def audit_record(
     *,
     actor: Any,
@@ -17,14 +44,16 @@ def audit_record(
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Record one state change. Call inside the service's transaction so both commit or neither."""
-    return AuditEvent.objects.create(
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
+    event = audit_event(
+        actor=actor,
         action=action,
-        target_type=target._meta.label_lower,
+        target_type=type(target),
         target_id=target.pk,
         program_id=program_id,
         from_state=from_state,
         to_state=to_state,
         reason=reason,
-        data=data or {},
+        data=data,
     )
+    event.save()
+    return event

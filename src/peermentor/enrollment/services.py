@@ -18,7 +18,7 @@ from django.utils import timezone
 from peermentor.accounts.models import User
 from peermentor.core.errors import ApplicationError
 from peermentor.core.models import AuditEvent
-from peermentor.core.services import audit_record
+from peermentor.core.services import audit_event, audit_record
 from peermentor.enrollment import permissions
 from peermentor.enrollment.answers import SKILL_KINDS, normalise_answer
 from peermentor.enrollment.eligibility import check_eligibility
@@ -104,10 +104,10 @@ def _refresh_readiness(participants: QuerySet[Participant], *, program: Program,
         for start in range(0, len(pks), 500):
             Participant.objects.filter(pk__in=pks[start : start + 500]).update(**values)
     events = [
-        AuditEvent(
-            actor=actor if getattr(actor, "is_authenticated", False) else None,
+        audit_event(
+            actor=actor,
             action=action,
-            target_type=Participant._meta.label_lower,
+            target_type=Participant,
             target_id=pk,
             program_id=program.pk,
             from_state=from_state,

@@ -24,7 +24,7 @@ from peermentor.connections.models import (
 )
 from peermentor.core.errors import ApplicationError
 from peermentor.core.models import AuditEvent
-from peermentor.core.services import audit_record
+from peermentor.core.services import audit_event, audit_record
 from peermentor.enrollment.models import Participant, ParticipantRole
 from peermentor.helpnetwork.models import (
     DESCRIPTION_MAX_LENGTH,
@@ -339,10 +339,10 @@ def help_asks_expire(*, now: datetime | None = None) -> int:
     )
     AuditEvent.objects.bulk_create(
         [
-            AuditEvent(
+            audit_event(
                 actor=None,
                 action="help_ask.expired",
-                target_type=HelpAsk._meta.label_lower,
+                target_type=HelpAsk,
                 target_id=pk,
                 program_id=asks[pk].program_id,
                 from_state=AskStatus.OPEN,

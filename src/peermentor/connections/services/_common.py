@@ -10,7 +10,7 @@ from peermentor.connections.models import Connection, EndReason
 from peermentor.connections.services.hooks import connections_ended
 from peermentor.core.errors import ApplicationError
 from peermentor.core.models import AuditEvent
-from peermentor.core.services import audit_record
+from peermentor.core.services import audit_event, audit_record
 
 # Keeps every IN (...) list well below SQLite's and PostgreSQL's bound-parameter limits.
 CHUNK_SIZE = 900
@@ -46,16 +46,16 @@ def _audit_row(
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """An unsaved AuditEvent as core.services.audit_record writes it, for bulk_create."""
-    return AuditEvent(
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
+    return audit_event(
+        actor=actor,
         action=action,
-        target_type=Connection._meta.label_lower,
+        target_type=Connection,
         target_id=connection_id,
         program_id=program_id,
         from_state=from_state,
         to_state=to_state,
         reason=reason,
-        data=data or {},
+        data=data,
     )
 
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 from peermentor.connections.models import Connection, ConnectionKind, ConnectionStatus
 from peermentor.core.errors import ApplicationError
 from peermentor.core.models import AuditEvent
-from peermentor.core.services import audit_record
+from peermentor.core.services import audit_event, audit_record
 from peermentor.engagement import ics
 from peermentor.engagement.models import (
     MEETING_MINUTES_MAX,
@@ -391,10 +391,10 @@ def meetings_cancel_for_ended(
             if was_scheduled:
                 notices.append([pk, sequence + 1])
             events.append(
-                AuditEvent(
-                    actor=actor if getattr(actor, "is_authenticated", False) else None,
+                audit_event(
+                    actor=actor,
                     action="meeting.cancelled",
-                    target_type=Meeting._meta.label_lower,
+                    target_type=Meeting,
                     target_id=pk,
                     program_id=program_id,
                     from_state=status,
@@ -424,10 +424,10 @@ def meetings_cancel_for_ended(
                 is_cancelled=True, sequence=F("sequence") + 1, updated_at=now
             )
         events.extend(
-            AuditEvent(
-                actor=actor if getattr(actor, "is_authenticated", False) else None,
+            audit_event(
+                actor=actor,
                 action="circle_session.cancelled",
-                target_type=CircleSession._meta.label_lower,
+                target_type=CircleSession,
                 target_id=pk,
                 program_id=program_id,
                 reason=_ended_reason(connection_status, reason),

@@ -16,7 +16,7 @@ from peermentor.connections.models import Connection, ConnectionKind
 from peermentor.connections.services import KINDS_BY_FORMAT
 from peermentor.core.errors import ApplicationError
 from peermentor.core.models import AuditEvent
-from peermentor.core.services import audit_record
+from peermentor.core.services import audit_event, audit_record
 from peermentor.engagement.defaults import DEFAULT_TEMPLATES
 from peermentor.engagement.models import (
     DUE_DAYS_MAX,
@@ -384,10 +384,10 @@ def plans_instantiate_many(*, connection_ids: Sequence[int], actor: Any = None) 
                 )
             )
             events.append(
-                AuditEvent(
-                    actor=actor if getattr(actor, "is_authenticated", False) else None,
+                audit_event(
+                    actor=actor,
                     action="plan.created",
-                    target_type=Plan._meta.label_lower,
+                    target_type=Plan,
                     target_id=plan.pk,
                     program_id=connection.program_id,
                     data={

@@ -21,7 +21,7 @@ from peermentor.connections.models import (
 )
 from peermentor.core.errors import ApplicationError
 from peermentor.core.models import AuditEvent
-from peermentor.core.services import audit_record
+from peermentor.core.services import audit_event, audit_record
 from peermentor.enrollment.models import Participant
 from peermentor.matches.models_requests import (
     MatchRequest,
@@ -272,8 +272,8 @@ def _cancel_pending_of(
         reason = reason_for(names.get(requester_id) or names.get(recipient_id))
         reasons[pk] = reason
         events.append(
-            AuditEvent(
-                actor=actor if getattr(actor, "is_authenticated", False) else None,
+            audit_event(
+                actor=actor,
                 action="match_request.cancelled",
                 target_type=AUDIT_TARGET,
                 target_id=pk,
