@@ -343,23 +343,16 @@ def _certified_bound(m: int, edges: _EdgeSet, priced: _Lists) -> float:
     any dual of that assignment satisfy u_i >= cap_i / 2 as well as u_i + u_j >= w_ij on the
     candidates, so its sum bounds every valid result; the auction finds a near-optimal one.
     """
-    cap = priced.bound + priced.shift + priced.error + _ROUNDING
-    cover = DoubleCover(m, edges.first, edges.second, edges.weight, np.maximum(cap, 0.0))
-    _, prices = auction(
-        cover,
-        epsilon_final=_EPSILON_FINAL,
-        epsilon_start=_EPSILON_START,
-        finish_assignment=False,
-        leave_share=_LEAVE_SHARE,
-    )
-    return float(tighten_dual(cover, cover.matching_dual(prices)).sum())
+    _, _, _, dual = _relaxation(m, edges, 0.0, diagonal=np.maximum(priced.caps(), 0.0))
+    return float(dual.sum())
 
 
 def _relaxation(
-    m: int, edges: _EdgeSet, bonus: float
+    m: int, edges: _EdgeSet, bonus: float, *, diagonal: float | FloatArray = 0.0
 ) -> tuple[DoubleCover, IndexArray, FloatArray, FloatArray]:
-    """The relaxation on the candidate graph: its cover, assignment, prices and tightened dual."""
-    cover = DoubleCover(m, edges.first, edges.second, edges.weight + bonus, 0.0)
+    """The relaxation on the candidate graph: its cover, assignment, prices and tightened dual.
+    `diagonal` is what staying unmatched is worth to each person (an outside option)."""
+    cover = DoubleCover(m, edges.first, edges.second, edges.weight + bonus, diagonal)
     # The last few bidders of each phase are left to the rounding and repair steps: their
     # displacement chains cost more than the rest of the auction.
     assigned, prices = auction(
@@ -374,8 +367,7 @@ def _relaxation(
 
 def _cap_raise(dual: FloatArray, priced: _Lists) -> float:
     """What the pricing bound alone would add to the dual (see _certify)."""
-    cap = priced.bound + priced.shift + priced.error + _ROUNDING
-    return float(np.maximum(dual, cap * 0.5).sum() - dual.sum())
+    return float(np.maximum(dual, priced.caps() * 0.5).sum() - dual.sum())
 
 
 def _score_dual(cover_dual: FloatArray, bonus: float) -> FloatArray:
@@ -461,6 +453,12 @@ class _Lists:
     bound: FloatArray
     shift: FloatArray
     error: float  # of the shifted keys the pass compared
+
+    def caps(self) -> FloatArray:
+        """cap_i = bound_i + shift_i + error (+ float32 rounding): every allowed pair outside
+        both people's lists scores at most (cap_i + cap_j) / 2 (see _certify)."""
+        cap: FloatArray = self.bound + self.shift + self.error + _ROUNDING
+        return cap
 
 
 def _sample_thresholds(
@@ -1170,7 +1168,7 @@ def _certify(
     """
     m = len(dual)
     rounding = _ROUNDING
-    cap = priced.bound + priced.shift + priced.error + rounding
+    cap = priced.caps()
     unpriced_value = np.maximum(dual, cap * 0.5)
     deficiency = unpriced_value - dual
     order = np.argsort(-deficiency, kind="stable")
