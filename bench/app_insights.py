@@ -33,9 +33,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.databases import postgres, server_url, with_database
+
 NAME = "app_insights"
 DESCRIPTION = "Program dashboard and report: 100,000 people, 20,000 participants"
-POSTGRES_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
 BENCH_DATABASE = "bench_insights"
 AIM_SECONDS = 1.0
 QUICK_ARGS = {"people": 2_000, "participants": 600}
@@ -50,23 +51,6 @@ PAGES = [
 
 
 # --- the parent: one child process per database -------------------------------------------
-def _server_url() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    return url if url.startswith("postgres") else POSTGRES_SERVER
-
-
-def _with_database(url: str, name: str) -> str:
-    head, _, _ = url.rpartition("/")
-    return f"{head}/{name}"
-
-
-def _postgres(statement: str) -> None:
-    import psycopg
-
-    with psycopg.connect(_server_url(), autocommit=True) as connection:
-        connection.execute(statement)
-
-
 def _child(database_url: str, people: int, participants: int) -> dict[str, Any]:
     environment = {
         **os.environ,
@@ -116,17 +100,17 @@ def run(
                 )
         elif database == "postgres":
             try:
-                _postgres(f"DROP DATABASE IF EXISTS {BENCH_DATABASE}")
-                _postgres(f"CREATE DATABASE {BENCH_DATABASE}")
+                postgres(f"DROP DATABASE IF EXISTS {BENCH_DATABASE}")
+                postgres(f"CREATE DATABASE {BENCH_DATABASE}")
             except Exception as error:  # the server is optional on a developer machine
                 results["postgres"] = {"error": f"PostgreSQL not reachable: {error}"}
                 continue
             try:
                 results["postgres"] = _child(
-                    _with_database(_server_url(), BENCH_DATABASE), people, participants
+                    with_database(server_url(), BENCH_DATABASE), people, participants
                 )
             finally:
-                _postgres(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
+                postgres(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
     return results
 
 

@@ -26,9 +26,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.databases import postgres, server_url, with_database
+
 NAME = "app_matching"
 DESCRIPTION = "Match run for a 10,000-participant program end to end, and publishing 5,000"
-POSTGRES_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
 BENCH_DATABASE = "bench_peermentor"
 RUN_AIM_SECONDS = 60.0
 PUBLISH_AIM_SECONDS = 30.0
@@ -47,23 +48,6 @@ SITE_ZONES = {
 
 
 # --- the parent: one child process per database -------------------------------------------
-def _server_url() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    return url if url.startswith("postgres") else POSTGRES_SERVER
-
-
-def _with_database(url: str, name: str) -> str:
-    head, _, _ = url.rpartition("/")
-    return f"{head}/{name}"
-
-
-def _postgres(statement: str) -> None:
-    import psycopg
-
-    with psycopg.connect(_server_url(), autocommit=True) as connection:
-        connection.execute(statement)
-
-
 def _child(database_url: str, people: int) -> dict[str, Any]:
     environment = {
         **os.environ,
@@ -98,15 +82,15 @@ def run(*, people: int = 10_000, databases: tuple[str, ...] = ("sqlite", "postgr
                 results["sqlite"] = _child(f"sqlite:///{folder}/bench.sqlite3", people)
         elif database == "postgres":
             try:
-                _postgres(f"DROP DATABASE IF EXISTS {BENCH_DATABASE}")
-                _postgres(f"CREATE DATABASE {BENCH_DATABASE}")
+                postgres(f"DROP DATABASE IF EXISTS {BENCH_DATABASE}")
+                postgres(f"CREATE DATABASE {BENCH_DATABASE}")
             except Exception as error:  # the server is optional on a developer machine
                 results["postgres"] = {"error": f"PostgreSQL not reachable: {error}"}
                 continue
             try:
-                results["postgres"] = _child(_with_database(_server_url(), BENCH_DATABASE), people)
+                results["postgres"] = _child(with_database(server_url(), BENCH_DATABASE), people)
             finally:
-                _postgres(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
+                postgres(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
     return results
 
 
