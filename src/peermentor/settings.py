@@ -127,10 +127,17 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# Sign-in lockout: failures count per account and per client address, each locked on its own
+# (tests that exercise the lock switch it on). Behind reverse proxies, set
+# PEERMENTOR_TRUSTED_PROXY_COUNT so the address is read from X-Forwarded-For.
 AXES_ENABLED = not TESTING
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 10)
 AXES_COOLOFF_TIME = 1  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "peermentor.accounts.lockout.lockout_username"
+AXES_CLIENT_IP_CALLABLE = "peermentor.core.addresses.client_address"
+PEERMENTOR_TRUSTED_PROXY_COUNT = env_int("PEERMENTOR_TRUSTED_PROXY_COUNT", 0)
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
