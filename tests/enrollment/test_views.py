@@ -19,6 +19,7 @@ from tests.factories import (
     ProfileQuestionFactory,
     ProgramFactory,
     TrainingCompletionFactory,
+    TrainingModuleFactory,
     UserFactory,
 )
 
@@ -485,3 +486,27 @@ def test_home_lists_approvals_waiting_for_a_line_manager(client, program, employ
 def test_home_without_a_directory_entry_explains_why(client):
     context = participant_home_context(user=UserFactory())
     assert context["person"] is None and context["open_programs"] == []
+
+
+def test_a_line_manager_cannot_open_a_report_s_enrollment_without_approval(
+    client, program, employee
+):
+    # The program enrolls without a manager's approval: the line manager has no part in it.
+    assert not program.needs_manager_approval
+    participant = participant_enroll(actor=employee.user, program=program)
+    client.force_login(employee.manager.user)
+    for name in ("participation_detail", "participation_withdraw"):
+        assert client.get(reverse(name, args=[participant.pk])).status_code == 404
+
+
+def test_a_line_manager_sees_only_what_approval_needs(client, program, employee):
+    program.needs_manager_approval = True
+    program.save()
+    TrainingModuleFactory(program=program, title="Listening well")
+    participant = participant_enroll(actor=employee.user, program=program)
+    client.force_login(employee.manager.user)
+    page = client.get(reverse("participation_detail", args=[participant.pk])).content.decode()
+    assert "Approve this enrollment" in page
+    assert "Ana Example" in page
+    # Training progress is between the participant and the program's managers.
+    assert "Listening well" not in page

@@ -9,9 +9,11 @@ __all__ = [
     "can_decide_participant",
     "can_manage_program",
     "can_see_answers",
+    "can_see_progress",
     "can_view_participation",
     "can_withdraw_participant",
     "get_program_for",
+    "is_approving_line_manager",
     "is_line_manager_of",
     "is_own_participation",
 ]
@@ -31,13 +33,29 @@ def is_line_manager_of(user: Any, participant: Any) -> bool:
     )
 
 
+def is_approving_line_manager(user: Any, participant: Any) -> bool:
+    """The line manager, in a program that asks line managers to approve enrollments.
+
+    A line manager has no part in a program that does not ask for their approval: whether a
+    report takes part in it is not theirs to see.
+    """
+    return bool(participant.program.needs_manager_approval) and is_line_manager_of(
+        user, participant
+    )
+
+
 def can_view_participation(user: Any, participant: Any) -> bool:
     """The participant, the program's managers, and the line manager who must approve it."""
     return (
         is_own_participation(user, participant)
         or can_manage_program(user, participant.program)
-        or is_line_manager_of(user, participant)
+        or is_approving_line_manager(user, participant)
     )
+
+
+def can_see_progress(user: Any, participant: Any) -> bool:
+    """Training progress: the participant and program managers; approval does not need it."""
+    return is_own_participation(user, participant) or can_manage_program(user, participant.program)
 
 
 def can_see_answers(user: Any, participant: Any) -> bool:
@@ -49,7 +67,9 @@ def can_decide_participant(user: Any, participant: Any) -> bool:
     """Approve or decline: line manager, program manager or org admin, never oneself."""
     if is_own_participation(user, participant):
         return False
-    return is_line_manager_of(user, participant) or can_manage_program(user, participant.program)
+    return is_approving_line_manager(user, participant) or can_manage_program(
+        user, participant.program
+    )
 
 
 def can_withdraw_participant(user: Any, participant: Any) -> bool:

@@ -211,11 +211,12 @@ def participation_detail(*, viewer: Any, participant: Participant) -> Participat
         and permissions.can_withdraw_participant(viewer, participant),
         is_own=permissions.is_own_participation(viewer, participant),
     )
-    completions = {item.module_id: item for item in participant.training_completions.all()}
-    detail.modules = [
-        ModuleRow(module, completions.get(module.pk))
-        for module in participant.program.training_modules.all()
-    ]
+    if permissions.can_see_progress(viewer, participant):
+        completions = {item.module_id: item for item in participant.training_completions.all()}
+        detail.modules = [
+            ModuleRow(module, completions.get(module.pk))
+            for module in participant.program.training_modules.all()
+        ]
     if can_see_answers:
         answers = {answer.question_id: answer for answer in participant.answers.all()}
         detail.questions = [
@@ -442,7 +443,9 @@ def participant_home_context(*, user: Any) -> dict[str, Any]:
         if not check_eligibility(program, person, today=today)
     ]
     approvals = Participant.objects.filter(
-        status=ParticipantStatus.PENDING_APPROVAL, person__manager=person
+        status=ParticipantStatus.PENDING_APPROVAL,
+        person__manager=person,
+        program__needs_manager_approval=True,
     ).select_related("person", "program")
     context["approvals"] = list(approvals.order_by("enrolled_at", "pk")[:20])
     context["approvals_count"] = (
