@@ -297,7 +297,7 @@ def test_column_generation_certifies_when_candidates_are_too_few(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """With one candidate per person the first assignment is poor; pricing must repair it."""
-    import peermentor.matching.bipartite as bipartite
+    import peermentor.matching.bipartite.pricing as bipartite
 
     monkeypatch.setattr(bipartite, "CANDIDATES_PER_B", 1)
     monkeypatch.setattr(bipartite, "CANDIDATES_PER_A_BASE", 0)

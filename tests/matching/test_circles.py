@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import peermentor.matching.circles as circles_module
+import peermentor.matching.circles.solver as circles_module
 from peermentor.matching.circles import solve_circles
 from peermentor.matching.model import (
     Constraint,
