@@ -16,7 +16,14 @@ DEBUG = env_bool("DEBUG", default=False)
 
 _DEV_SECRET = "insecure-development-key-change-me"
 SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET)
-if not DEBUG and not TESTING and (SECRET_KEY == _DEV_SECRET or len(SECRET_KEY) < 32):
+# django-stubs' mypy plugin loads these settings to read the models; it serves nothing.
+_TYPE_CHECKING_RUN = "mypy" in sys.modules
+if (
+    not DEBUG
+    and not TESTING
+    and not _TYPE_CHECKING_RUN
+    and (SECRET_KEY == _DEV_SECRET or len(SECRET_KEY) < 32)
+):
     raise ImproperlyConfigured(
         "Set SECRET_KEY to a long random value (50+ characters) in production, "
         "or DEBUG=true for development."

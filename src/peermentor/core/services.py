@@ -1,13 +1,14 @@
-from typing import Any
+from typing import Any, cast
 
 from django.db import models
 
 from peermentor.core.models import AuditEvent
+from peermentor.core.types import AnyActor
 
 
 def audit_event(
     *,
-    actor: Any,
+    actor: AnyActor,
     action: str,
     target_type: type[models.Model] | str,
     target_id: int,
@@ -20,7 +21,8 @@ def audit_event(
     """One state change as an unsaved row, for services that record many with bulk_create.
     `target_type` is the target's model (or its "app.model" label)."""
     return AuditEvent(
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        # AUTH_USER_MODEL, which core cannot name (see core/types.py).
+        actor=cast(Any, actor) if getattr(actor, "is_authenticated", False) else None,
         action=action,
         target_type=target_type if isinstance(target_type, str) else target_type._meta.label_lower,
         target_id=target_id,
@@ -34,7 +36,7 @@ def audit_event(
 
 def audit_record(
     *,
-    actor: Any,
+    actor: AnyActor,
     action: str,
     target: models.Model,
     program_id: int | None = None,

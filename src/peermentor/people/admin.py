@@ -1,7 +1,11 @@
+from typing import cast
+
 from django import forms
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from peermentor.accounts.models import User
 from peermentor.people.models import Department, ImportBatch, JobChange, Person, Site, Skill
 from peermentor.people.selectors import reporting_chain_ids
 from peermentor.people.services import person_job_change_record
@@ -77,7 +81,7 @@ class JobChangeInline(admin.TabularInline):
 
     model = JobChange
     fields = [*JOB_CHANGE_FIELDS, "source"]
-    readonly_fields = fields
+    readonly_fields = [*JOB_CHANGE_FIELDS, "source"]
     extra = 0
     can_delete = False
     show_change_link = True
@@ -107,11 +111,14 @@ class PersonAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "updated_at"]
     show_full_result_count = False
 
-    def save_model(self, request: HttpRequest, obj: Person, form: forms.ModelForm, change: bool):  # type: ignore[no-untyped-def]
+    def save_model(
+        self, request: HttpRequest, obj: Person, form: forms.ModelForm[Person], change: bool
+    ) -> None:
         # A hand edit of the department, job title or level is a job change like an import's.
         if change:
             before = Person.objects.select_related("department", "site").get(pk=obj.pk)
-            person_job_change_record(actor=request.user, before=before, after=obj)
+            # The admin lets only signed-in staff this far.
+            person_job_change_record(actor=cast(User, request.user), before=before, after=obj)
         super().save_model(request, obj, form, change)
 
 
@@ -127,9 +134,11 @@ class JobChangeAdmin(admin.ModelAdmin):
     fields = ["person", *JOB_CHANGE_FIELDS, "source", "import_batch", "recorded_by", "recorded_at"]
     readonly_fields = ["source", "import_batch", "recorded_by", "recorded_at"]
 
-    def save_model(self, request: HttpRequest, obj: JobChange, form: forms.ModelForm, change: bool):  # type: ignore[no-untyped-def]
+    def save_model(
+        self, request: HttpRequest, obj: JobChange, form: forms.ModelForm[JobChange], change: bool
+    ) -> None:
         if not change:
-            obj.recorded_by = request.user
+            obj.recorded_by = cast(User, request.user)
         super().save_model(request, obj, form, change)
 
 
@@ -158,7 +167,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
         "summary",
     ]
 
-    def get_queryset(self, request: HttpRequest):  # type: ignore[no-untyped-def]
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ImportBatch]:
         return super().get_queryset(request).defer("rows")
 
     def has_add_permission(self, request: HttpRequest) -> bool:

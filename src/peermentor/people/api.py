@@ -9,10 +9,11 @@ from __future__ import annotations
 import datetime
 from typing import Any, Literal
 
-from django.http import HttpRequest
+from django.utils.datastructures import MultiValueDict
 from ninja import Field, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
+from peermentor.accounts.http import AuthenticatedHttpRequest
 from peermentor.api.common import (
     ERRORS,
     READ_ERRORS,
@@ -75,7 +76,7 @@ class ImportBatchOut(Schema):
 
 class ImportApplyIn(Schema):
     deactivate_missing: bool = Field(
-        False, description="Deactivate active people who are not in the file (leavers)."
+        default=False, description="Deactivate active people who are not in the file (leavers)."
     )
 
 
@@ -104,10 +105,10 @@ class ImportRejectedOut(ErrorOut):
         'changes. A batch with status "ready" can be applied; "invalid" lists every bad row.'
     ),
 )
-def import_preview(request: HttpRequest, file: File[UploadedFile]) -> Status[Any]:
-    form = ImportUploadForm(data={}, files={"file": file})
+def import_preview(request: AuthenticatedHttpRequest, file: File[UploadedFile]) -> Status[Any]:
+    form = ImportUploadForm(data={}, files=MultiValueDict({"file": [file]}))
     if not form.is_valid():
-        raise ApplicationError(" ".join(form.errors["file"]), field="file")
+        raise ApplicationError(" ".join(str(error) for error in form.errors["file"]), field="file")
     upload = form.cleaned_data["file"]
     batch = services.people_import_preview(
         actor=request.user, file_name=upload.name or "upload", content=upload.read()
@@ -120,7 +121,7 @@ def import_preview(request: HttpRequest, file: File[UploadedFile]) -> Status[Any
     response={200: ImportBatchOut, **READ_ERRORS},
     summary="One import: its preview, or what applying it did",
 )
-def import_detail(request: HttpRequest, batch_id: int) -> Any:
+def import_detail(request: AuthenticatedHttpRequest, batch_id: int) -> Any:
     return selectors.import_batch_get(viewer=request.user, pk=batch_id)
 
 
@@ -129,7 +130,9 @@ def import_detail(request: HttpRequest, batch_id: int) -> Any:
     response={200: Page[ImportProblemOut], **READ_ERRORS},
     summary="Every problem found in an import's file",
 )
-def import_errors(request: HttpRequest, batch_id: int, page: Query[PageQuery]) -> dict[str, Any]:
+def import_errors(
+    request: AuthenticatedHttpRequest, batch_id: int, page: Query[PageQuery]
+) -> dict[str, Any]:
     batch = selectors.import_batch_get(viewer=request.user, pk=batch_id)
     return paginate(batch.errors, page)
 
@@ -139,7 +142,9 @@ def import_errors(request: HttpRequest, batch_id: int, page: Query[PageQuery]) -
     response={200: ImportSummaryOut, **ERRORS, 409: ImportRejectedOut},
     summary="Apply a previewed import to the directory, all or nothing",
 )
-def import_apply(request: HttpRequest, batch_id: int, payload: ImportApplyIn | None = None) -> Any:
+def import_apply(
+    request: AuthenticatedHttpRequest, batch_id: int, payload: ImportApplyIn | None = None
+) -> Any:
     payload = payload or ImportApplyIn()  # every field is optional: no body is as good as {}
     batch = selectors.import_batch_get(viewer=request.user, pk=batch_id)
     try:
@@ -199,7 +204,7 @@ class PersonFilters(Schema):
     summary="List and search the directory",
 )
 def person_list(
-    request: HttpRequest, filters: Query[PersonFilters], page: Query[PageQuery]
+    request: AuthenticatedHttpRequest, filters: Query[PersonFilters], page: Query[PageQuery]
 ) -> dict[str, Any]:
     people = selectors.person_list(
         viewer=request.user,
@@ -217,9 +222,10 @@ def person_list(
     response={200: PersonDetailOut, **READ_ERRORS},
     summary="One person, with their reporting line",
 )
-def person_detail(request: HttpRequest, person_id: int) -> Any:
+def person_detail(request: AuthenticatedHttpRequest, person_id: int) -> Any:
     detail = selectors.person_detail(viewer=request.user, pk=person_id)
-    person = detail.person
+    # The response schema reads the reporting line from the person as well.
+    person: Any = detail.person
     person.reporting_chain = detail.reporting_chain
     person.direct_report_count = detail.report_count
     person.direct_reports = detail.reports

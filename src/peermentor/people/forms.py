@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -30,7 +30,10 @@ class DirectoryFilterForm(forms.Form):
 
     def __init__(self, *args: Any, levels: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["level"].choices = [("", "All levels"), *((level, level) for level in levels)]
+        cast(forms.ChoiceField, self.fields["level"]).choices = [
+            ("", "All levels"),
+            *((level, level) for level in levels),
+        ]
 
     def filters(self) -> dict[str, Any]:
         """Selector arguments from the valid fields; an invalid one simply does not filter."""

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Model
+from django.db.models import Field, Model
 from django.utils import timezone
 
 from peermentor.accounts.models import User
@@ -235,7 +235,7 @@ def _ensure_named(
 ) -> tuple[dict[str, int], dict[int, str]]:
     """Create the named departments or sites that are missing; map lower-case name → id, and
     id → name as stored."""
-    model._default_manager.bulk_create([model(name=name) for name in new_names])  # type: ignore[misc]
+    model._default_manager.bulk_create([model(name=name) for name in new_names])
     names = dict(model._default_manager.values_list("id", "name"))
     return {name.lower(): pk for pk, name in names.items()}, names
 
@@ -324,7 +324,7 @@ def _set_columns(field_names: list[str], rows: list[tuple[Any, ...]]) -> None:
     """
     if not rows:
         return
-    fields = [Person._meta.get_field(name) for name in field_names]
+    fields = [cast("Field[Any, Any]", Person._meta.get_field(name)) for name in field_names]
     quote = connection.ops.quote_name
     assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
     sql = f"UPDATE {quote(Person._meta.db_table)} SET {assignments} WHERE {quote('id')} = %s"
@@ -370,7 +370,7 @@ def _create_managers_first(
     for external_id in creating:
         path: list[str] = []
         node: str | None = external_id
-        while node in creating and node not in level_of and node not in path:
+        while node is not None and node in creating and node not in level_of and node not in path:
             path.append(node)
             node = plan.managers.get(node)
         level = level_of[node] + 1 if node in level_of else 0
@@ -422,7 +422,7 @@ def _apply_updates(
         person.updated_at = now
         people.append(person)
     names = sorted(fields)
-    attnames = [Person._meta.get_field(name).attname for name in names]
+    attnames = [cast("Field[Any, Any]", Person._meta.get_field(name)).attname for name in names]
     _set_columns(
         names,
         [(*(getattr(person, attname) for attname in attnames), person.pk) for person in people],

@@ -2,10 +2,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from peermentor.accounts.http import AuthenticatedHttpRequest
 from peermentor.core.errors import ApplicationError
 from peermentor.core.pagination import paginate
 from peermentor.people import selectors, services
@@ -25,7 +26,7 @@ def _require(allowed: bool) -> None:
 
 @require_GET
 @login_required
-def person_list(request: HttpRequest) -> HttpResponse:
+def person_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     _require(can_browse_directory(request.user))
     form = DirectoryFilterForm(request.GET or None, levels=selectors.level_options())
     people = selectors.person_list(viewer=request.user, **form.filters())
@@ -40,7 +41,7 @@ def person_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
-def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def person_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     _require(can_browse_directory(request.user))
     detail = selectors.person_detail(viewer=request.user, pk=pk)
     return render(request, "people/person_detail.html", {"detail": detail, "person": detail.person})
@@ -48,7 +49,7 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def people_import(request: HttpRequest) -> HttpResponse:
+def people_import(request: AuthenticatedHttpRequest) -> HttpResponse:
     _require(can_import_people(request.user))
     # An empty POST is still a submission: bind the form so it reports the missing file.
     is_post = request.method == "POST"
@@ -77,7 +78,7 @@ def people_import(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def import_preview(request: HttpRequest, batch_pk: int) -> HttpResponse:
+def import_preview(request: AuthenticatedHttpRequest, batch_pk: int) -> HttpResponse:
     _require(can_import_people(request.user))
     batch = selectors.import_batch_get(viewer=request.user, pk=batch_pk)
     form = ImportApplyForm(request.POST if request.method == "POST" else None)
@@ -114,7 +115,7 @@ def import_preview(request: HttpRequest, batch_pk: int) -> HttpResponse:
 
 @require_GET
 @login_required
-def import_errors(request: HttpRequest, batch_pk: int) -> HttpResponse:
+def import_errors(request: AuthenticatedHttpRequest, batch_pk: int) -> HttpResponse:
     _require(can_import_people(request.user))
     batch = selectors.import_batch_get(viewer=request.user, pk=batch_pk)
     response = HttpResponse(errors_csv(batch.errors), content_type="text/csv; charset=utf-8")
@@ -124,7 +125,7 @@ def import_errors(request: HttpRequest, batch_pk: int) -> HttpResponse:
 
 @require_GET
 @login_required
-def import_template(request: HttpRequest) -> HttpResponse:
+def import_template(request: AuthenticatedHttpRequest) -> HttpResponse:
     _require(can_import_people(request.user))
     response = HttpResponse(template_csv(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="peermentor-people-template.csv"'

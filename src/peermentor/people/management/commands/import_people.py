@@ -53,9 +53,11 @@ class Command(BaseCommand):
                 deactivate_missing=options["deactivate_missing"],
             )
         except ImportRejected as rejected:
-            for error in rejected.errors:
-                where = f"line {error['line']}" + (f", {error['field']}" if error["field"] else "")
-                self.stderr.write(f"{path.name}: {where}: {error['message']}")
+            for problem in rejected.errors:
+                where = f"line {problem['line']}" + (
+                    f", {problem['field']}" if problem["field"] else ""
+                )
+                self.stderr.write(f"{path.name}: {where}: {problem['message']}")
             raise CommandError(
                 f"{len(rejected.errors)} problem(s) in {path.name}; nothing was imported."
             ) from None
