@@ -1,9 +1,7 @@
 from django import forms
-from django.core.exceptions import ValidationError
 
 from peermentor.connections.models import ConnectionKind, ConnectionStatus, EndReason
 from peermentor.connections.services import COMPLETE_REASONS, EARLY_CLOSE_REASONS
-from peermentor.core.errors import ApplicationError
 
 RATING_CHOICES = [
     (5, "5: Excellent"),
@@ -12,14 +10,6 @@ RATING_CHOICES = [
     (2, "2: Poor"),
     (1, "1: Very poor"),
 ]
-
-
-def show_error(form: forms.Form, error: ApplicationError | ValidationError) -> None:
-    """Put a service's error beside its field when the form has that field, else on top."""
-    if isinstance(error, ApplicationError):
-        form.add_error(error.field if error.field in form.fields else None, error.message)
-    else:
-        form.add_error(None, error.messages)
 
 
 def _reason_choices(values: tuple[str, ...]) -> list[tuple[str, str]]:

@@ -11,9 +11,10 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from peermentor.connections import selectors, services
@@ -26,17 +27,12 @@ from peermentor.connections.forms import (
     ReflectionForm,
     ReportForm,
     ReviewForm,
-    show_error,
 )
 from peermentor.connections.models import ConnectionStatus, ReportStatus
 from peermentor.core.errors import ApplicationError
+from peermentor.core.forms import handle_form
+from peermentor.core.htmx import is_htmx
 from peermentor.programs.permissions import get_program_for
-
-FORM_ERRORS = (ApplicationError, ValidationError)
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 @login_required
@@ -72,7 +68,7 @@ def program_connections(request: HttpRequest, program_pk: int) -> HttpResponse:
     query = urlencode({k: v for k, v in request.GET.items() if k != "page" and v})
     template = (
         "connections/_connection_table.html"
-        if _is_htmx(request)
+        if is_htmx(request)
         else "connections/program_connections.html"
     )
     return render(request, template, {"result": result, "form": form, "query": query})
@@ -90,7 +86,7 @@ def _form_page(
     is_danger: bool = False,
 ) -> HttpResponse:
     template = (
-        "connections/_action_panel.html" if _is_htmx(request) else "connections/action_form.html"
+        "connections/_action_panel.html" if is_htmx(request) else "connections/action_form.html"
     )
     context = {
         "detail": detail,
@@ -122,17 +118,16 @@ def connection_complete(request: HttpRequest, pk: int) -> HttpResponse:
     if refusal := _refuse_if_not_active(request, detail):
         return refusal
     form = CompleteForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.connection_complete(
-                actor=request.user, connection=detail.connection, **form.cleaned_data
-            )
-        except FORM_ERRORS as error:
-            show_error(form, error)
-        else:
-            messages.success(request, "Connection completed. Each member can now reflect on it.")
-            return redirect("connection_detail", pk=pk)
-    return _form_page(
+    done = handle_form(
+        request,
+        form,
+        lambda data: services.connection_complete(
+            actor=request.user, connection=detail.connection, **data
+        ),
+        success="Connection completed. Each member can now reflect on it.",
+        next_url=reverse("connection_detail", args=[pk]),
+    )
+    return done or _form_page(
         request,
         detail,
         form,
@@ -149,19 +144,16 @@ def connection_close(request: HttpRequest, pk: int) -> HttpResponse:
     if refusal := _refuse_if_not_active(request, detail):
         return refusal
     form = CloseEarlyForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.connection_close_early(
-                actor=request.user, connection=detail.connection, **form.cleaned_data
-            )
-        except FORM_ERRORS as error:
-            show_error(form, error)
-        else:
-            messages.success(
-                request, "Connection closed. You can be matched again, and reflect on it."
-            )
-            return redirect("connection_detail", pk=pk)
-    return _form_page(
+    done = handle_form(
+        request,
+        form,
+        lambda data: services.connection_close_early(
+            actor=request.user, connection=detail.connection, **data
+        ),
+        success="Connection closed. You can be matched again, and reflect on it.",
+        next_url=reverse("connection_detail", args=[pk]),
+    )
+    return done or _form_page(
         request,
         detail,
         form,
@@ -180,17 +172,16 @@ def connection_extend(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied("Only the program's managers extend connections.")
     initial = {"planned_end_on": detail.connection.planned_end_on}
     form = ExtendForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.connection_extend(
-                actor=request.user, connection=detail.connection, **form.cleaned_data
-            )
-        except FORM_ERRORS as error:
-            show_error(form, error)
-        else:
-            messages.success(request, "Planned end moved.")
-            return redirect("connection_detail", pk=pk)
-    return _form_page(
+    done = handle_form(
+        request,
+        form,
+        lambda data: services.connection_extend(
+            actor=request.user, connection=detail.connection, **data
+        ),
+        success="Planned end moved.",
+        next_url=reverse("connection_detail", args=[pk]),
+    )
+    return done or _form_page(
         request,
         detail,
         form,
@@ -215,17 +206,16 @@ def connection_reflect(request: HttpRequest, pk: int) -> HttpResponse:
         )
         return redirect("connection_detail", pk=pk)
     form = ReflectionForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.reflection_submit(
-                actor=request.user, connection=detail.connection, **form.cleaned_data
-            )
-        except FORM_ERRORS as error:
-            show_error(form, error)
-        else:
-            messages.success(request, "Thank you for your reflection.")
-            return redirect("connection_detail", pk=pk)
-    return _form_page(
+    done = handle_form(
+        request,
+        form,
+        lambda data: services.reflection_submit(
+            actor=request.user, connection=detail.connection, **data
+        ),
+        success="Thank you for your reflection.",
+        next_url=reverse("connection_detail", args=[pk]),
+    )
+    return done or _form_page(
         request,
         detail,
         form,
@@ -249,19 +239,20 @@ def connection_block(request: HttpRequest, pk: int) -> HttpResponse:
     form = BlockForm(
         request.POST or None, people=[(pk, person.full_name) for pk, person in people.items()]
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.block_person(
-                actor=request.user,
-                blocked=people[form.cleaned_data["person"]],
-                reason=form.cleaned_data["reason"],
-                connection=detail.connection,
-            )
-        except FORM_ERRORS as error:
-            show_error(form, error)
-        else:
-            messages.success(request, "Done. You will not be matched with this person again.")
-            return redirect("connection_detail", pk=pk)
+    done = handle_form(
+        request,
+        form,
+        lambda data: services.block_person(
+            actor=request.user,
+            blocked=people[data["person"]],
+            reason=data["reason"],
+            connection=detail.connection,
+        ),
+        success="Done. You will not be matched with this person again.",
+        next_url=reverse("connection_detail", args=[pk]),
+    )
+    if done:
+        return done
     one_to_one = len(detail.partners) == 1 and detail.connection.is_current
     return _form_page(
         request,
@@ -287,20 +278,19 @@ def connection_report(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReportForm(
         request.POST or None, people=[(pk, person.full_name) for pk, person in people.items()]
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.report_person(
-                actor=request.user,
-                reported=people[form.cleaned_data["person"]],
-                text=form.cleaned_data["text"],
-                connection=detail.connection,
-            )
-        except FORM_ERRORS as error:
-            show_error(form, error)
-        else:
-            messages.success(request, "Thank you. The program team will look at your report.")
-            return redirect("connection_detail", pk=pk)
-    return _form_page(
+    done = handle_form(
+        request,
+        form,
+        lambda data: services.report_person(
+            actor=request.user,
+            reported=people[data["person"]],
+            text=data["text"],
+            connection=detail.connection,
+        ),
+        success="Thank you. The program team will look at your report.",
+        next_url=reverse("connection_detail", args=[pk]),
+    )
+    return done or _form_page(
         request,
         detail,
         form,

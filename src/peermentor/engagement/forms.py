@@ -8,7 +8,6 @@ from django.core.exceptions import ValidationError
 from django.forms.fields import BaseTemporalField
 from django.utils.dateparse import parse_datetime
 
-from peermentor.core.errors import ApplicationError
 from peermentor.engagement.models import (
     NOTE_MAX_LENGTH,
     POST_MAX_LENGTH,
@@ -38,14 +37,6 @@ RATING_CHOICES = [
 OPTIONS_SHOWN = 3
 WALL_CLOCK_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-def show_error(form: forms.Form, error: ApplicationError | ValidationError) -> None:
-    """Put a service's error beside its field when the form has that field, else on top."""
-    if isinstance(error, ApplicationError):
-        form.add_error(error.field if error.field in form.fields else None, error.message)
-    else:
-        form.add_error(None, error.messages)
 
 
 class WallClockField(forms.DateTimeField):

@@ -2,7 +2,6 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -16,9 +15,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from peermentor.accounts.models import User
-from peermentor.core.errors import ApplicationError
+from peermentor.core.errors import ApplicationError, application_error, full_clean
 from peermentor.core.models import AuditEvent
 from peermentor.core.services import audit_event, audit_record
+from peermentor.core.tasks import enqueue_on_commit
 from peermentor.enrollment import permissions
 from peermentor.enrollment.answers import SKILL_KINDS, normalise_answer
 from peermentor.enrollment.eligibility import check_eligibility
@@ -44,17 +44,6 @@ from peermentor.people.models import Person, Skill
 from peermentor.programs.models import Program, ProgramStatus, Track, TrainingKind, TrainingModule
 
 EMAIL_BATCH_SIZE = 100
-
-
-def _full_clean(instance: Any, **kwargs: Any) -> None:
-    """full_clean, with Django's ValidationError turned into the one error users see."""
-    try:
-        instance.full_clean(**kwargs)
-    except ValidationError as error:
-        field_name, messages = next(iter(error.message_dict.items()))
-        raise ApplicationError(
-            " ".join(messages), field=None if field_name == "__all__" else field_name
-        ) from None
 
 
 def _locked(participant: Participant) -> Participant:
@@ -250,7 +239,7 @@ def participant_enroll(
         participant.approved_by = None
         participant.approved_at = None
         participant.ready_at = None
-        _full_clean(participant, validate_unique=False)
+        full_clean(participant, validate_unique=False)
         participant.save()
     else:
         participant = Participant(
@@ -261,7 +250,7 @@ def participant_enroll(
             status=status,
             capacity=capacity,
         )
-        _full_clean(participant, validate_unique=False, validate_constraints=False)
+        full_clean(participant, validate_unique=False, validate_constraints=False)
         try:
             with transaction.atomic():
                 participant.save()
@@ -624,10 +613,8 @@ def invitations_send(
 
     pks = renewed + [invitation.pk for invitation in invitations]
     for start in range(0, len(pks), EMAIL_BATCH_SIZE):
-        transaction.on_commit(
-            partial(
-                send_invitation_emails.enqueue, invitation_ids=pks[start : start + EMAIL_BATCH_SIZE]
-            )
+        enqueue_on_commit(
+            send_invitation_emails, invitation_ids=pks[start : start + EMAIL_BATCH_SIZE]
         )
     return report
 
@@ -697,7 +684,7 @@ def invitation_account_claim(*, invitation: Invitation, password: str) -> User:
     try:
         password_validation.validate_password(password, user)
     except ValidationError as error:
-        raise ApplicationError(" ".join(error.messages), field="new_password1") from None
+        raise application_error(error, field="new_password1") from None
     is_new = user.pk is None
     user.set_password(password)
     user.save()

@@ -19,16 +19,13 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 
+from peermentor.core.htmx import is_htmx
 from peermentor.insights import charts, selectors
 from peermentor.insights.exports import CONTENT_TYPES, export
 from peermentor.insights.forms import DashboardFilterForm
 from peermentor.insights.pdf import PdfUnavailable, inline_stylesheets, render_pdf
 from peermentor.programs.models import Program
 from peermentor.programs.permissions import get_program_for
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 def _filtered(request: HttpRequest, program: Program) -> tuple[DashboardFilterForm, Any, str]:
@@ -42,7 +39,7 @@ def _page(request: HttpRequest, pk: int, template: str, build: Any, **extra: Any
     program = get_program_for(request.user, pk, write=True)
     form, scope, query = _filtered(request, program)
     context = {"program": program, "form": form, "query": query, **build(scope), **extra}
-    if _is_htmx(request):
+    if is_htmx(request):
         return render(request, f"insights/_{template}_body.html", context)
     return render(request, f"insights/{template}.html", context)
 

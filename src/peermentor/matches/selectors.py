@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
+from peermentor.core.permissions import require
 from peermentor.enrollment.models import Participant, ParticipantRole
 from peermentor.matches.adapter import BIPARTITE_SIDES, build_engine_input
 from peermentor.matches.models import MatchRun, Proposal, ProposalMember, UnmatchedEntry
@@ -16,16 +16,13 @@ from peermentor.matching.model import Constraint, InputError, Locks
 from peermentor.people.models import Department
 from peermentor.programs.models import Format, Program
 
+MANAGERS_ONLY = "Only the program's managers can see match runs."
+
 SORTS = {"score": ("score", "id"), "-score": ("-score", "id")}
 
 
-def _require_manager(viewer: Any, program: Program) -> None:
-    if not can_manage_matching(viewer, program):
-        raise PermissionDenied("Only the program's managers can see match runs.")
-
-
 def run_list(*, viewer: Any, program: Program) -> QuerySet[MatchRun]:
-    _require_manager(viewer, program)
+    require(can_manage_matching(viewer, program), MANAGERS_ONLY)
     return MatchRun.objects.filter(program=program).select_related("track", "created_by")
 
 
@@ -54,7 +51,7 @@ def proposal_list(
     *, viewer: Any, run: MatchRun, filters: ProposalFilters | None = None
 ) -> QuerySet[Proposal]:
     """The run's proposals, filtered and sorted, with members and their people prefetched."""
-    _require_manager(viewer, run.program)
+    require(can_manage_matching(viewer, run.program), MANAGERS_ONLY)
     filters = filters or ProposalFilters()
     queryset = Proposal.objects.filter(run=run)
     if filters.department_id is not None:
@@ -94,7 +91,7 @@ def proposal_row(*, viewer: Any, proposal: Proposal) -> Proposal:
 
 def run_departments(*, viewer: Any, run: MatchRun) -> QuerySet[Department]:
     """Departments of the run's proposed people, for the filter."""
-    _require_manager(viewer, run.program)
+    require(can_manage_matching(viewer, run.program), MANAGERS_ONLY)
     return Department.objects.filter(
         Exists(
             ProposalMember.objects.filter(
@@ -105,7 +102,7 @@ def run_departments(*, viewer: Any, run: MatchRun) -> QuerySet[Department]:
 
 
 def unmatched_list(*, viewer: Any, run: MatchRun) -> QuerySet[UnmatchedEntry]:
-    _require_manager(viewer, run.program)
+    require(can_manage_matching(viewer, run.program), MANAGERS_ONLY)
     return (
         UnmatchedEntry.objects.filter(run=run)
         .select_related("participant__person__department")
@@ -117,7 +114,7 @@ def run_counts(*, viewer: Any, run: MatchRun) -> dict[str, int]:
     """Locked, excluded and hand-made proposals of the run (one query)."""
     from django.db.models import Count
 
-    _require_manager(viewer, run.program)
+    require(can_manage_matching(viewer, run.program), MANAGERS_ONLY)
     return Proposal.objects.filter(run=run).aggregate(
         total=Count("id"),
         locked=Count("id", filter=Q(is_locked=True)),
@@ -129,7 +126,7 @@ def run_counts(*, viewer: Any, run: MatchRun) -> dict[str, int]:
 
 def pairable_participants(*, viewer: Any, run: MatchRun) -> QuerySet[Participant]:
     """Everyone the run considered (proposed or left out), by name: the manual pair choices."""
-    _require_manager(viewer, run.program)
+    require(can_manage_matching(viewer, run.program), MANAGERS_ONLY)
     in_run = Q(Exists(ProposalMember.objects.filter(run=run, participant_id=OuterRef("pk")))) | Q(
         Exists(UnmatchedEntry.objects.filter(run=run, participant_id=OuterRef("pk")))
     )
@@ -235,7 +232,7 @@ def manual_pair_check(
     from peermentor.matching.api import build_scorer
 
     program = run.program
-    _require_manager(viewer, program)
+    require(can_manage_matching(viewer, program), MANAGERS_ONLY)
     check = PairCheck(first=first, second=second, ordered=[first, second])
     for participant in (first, second):
         if participant.program_id != program.pk or (

@@ -13,20 +13,16 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from peermentor.core.errors import ApplicationError
+from peermentor.core.htmx import is_htmx, redirect_back
 from peermentor.core.pagination import paginate
 from peermentor.matches import selectors, services
 from peermentor.matches.adapter import MATCHABLE_FORMATS, stored_policy
 from peermentor.matches.forms import ManualPairForm, SettingsForms, StartRunForm
 from peermentor.matches.permissions import get_managed_program, get_proposal_for, get_run_for
 from peermentor.programs.models import Format, Track
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 def _track_of(program: Any, raw: Any) -> Track | None:
@@ -36,13 +32,6 @@ def _track_of(program: Any, raw: Any) -> Track | None:
         return program.tracks.get(pk=int(raw))
     except (Track.DoesNotExist, ValueError, TypeError):
         raise Http404("No such track.") from None
-
-
-def _back(request: HttpRequest, default: str) -> HttpResponse:
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect(default)
 
 
 # --- settings ------------------------------------------------------------------------------------
@@ -157,7 +146,7 @@ def run_status(request: HttpRequest, pk: int) -> HttpResponse:
     """The polled progress block; once the run is over the whole page reloads with results."""
     run = get_run_for(request.user, pk)
     response = render(request, "matches/_run_status.html", {"run": run})
-    if not run.is_active and _is_htmx(request):
+    if not run.is_active and is_htmx(request):
         response["HX-Refresh"] = "true"
     return response
 
@@ -229,7 +218,7 @@ def _proposal_action(request: HttpRequest, pk: int, action: str) -> HttpResponse
         error = ""
     except ApplicationError as failure:
         error = failure.message
-    if _is_htmx(request):
+    if is_htmx(request):
         row = selectors.proposal_row(viewer=request.user, proposal=proposal)
         return render(
             request,
@@ -243,7 +232,7 @@ def _proposal_action(request: HttpRequest, pk: int, action: str) -> HttpResponse
         )
     if error:
         messages.error(request, error)
-    return _back(request, reverse("match_run_detail", args=[proposal.run_id]))
+    return redirect_back(request, reverse("match_run_detail", args=[proposal.run_id]))
 
 
 @login_required

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from peermentor.core.errors import ApplicationError
+from peermentor.core.errors import ApplicationError, full_clean
 from peermentor.core.services import audit_record
 from peermentor.notifications.models import (
     BODY_MAX_LENGTH,
@@ -284,11 +284,7 @@ def nudge_settings_update(
     before = {field: getattr(settings, field) for field in values}
     for field, value in values.items():
         setattr(settings, field, value)
-    try:
-        settings.full_clean(exclude=["program"], validate_constraints=False)
-    except ValidationError as error:
-        field, messages = next(iter(error.message_dict.items()))
-        raise ApplicationError(" ".join(messages), field=field) from error
+    full_clean(settings, exclude=["program"], validate_constraints=False)
     settings.save()
     audit_record(
         actor=actor,

@@ -11,21 +11,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from peermentor.core.errors import ApplicationError
+from peermentor.core.htmx import redirect_back
 from peermentor.notifications import selectors, services
 from peermentor.notifications.forms import NudgeSettingsForm, PreferencesForm
 from peermentor.notifications.models import DigestFrequency, NotificationKind
 from peermentor.notifications.tokens import user_for_unsubscribe_token
 from peermentor.programs.permissions import get_program_for
-
-
-def _back(request: HttpRequest) -> str:
-    """Where a button sends people back to: `next` if it is a page of this site."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return reverse("notification_centre")
 
 
 @login_required
@@ -56,7 +47,7 @@ def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
     services.notification_mark_read(actor=request.user, notification=notification)
     if request.headers.get("HX-Request"):
         return render(request, "notifications/_notification.html", {"item": notification})
-    return redirect(_back(request))
+    return redirect_back(request, reverse("notification_centre"))
 
 
 @login_required
@@ -76,7 +67,7 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
 def notifications_read_all(request: HttpRequest) -> HttpResponse:
     changed = services.notifications_mark_all_read(actor=request.user)
     messages.success(request, "All caught up." if changed else "Nothing was unread.")
-    return redirect(_back(request))
+    return redirect_back(request, reverse("notification_centre"))
 
 
 @login_required

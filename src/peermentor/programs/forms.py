@@ -1,12 +1,11 @@
-"""Forms parse what people type; services decide. `show_error` puts a service's error beside
-the field it names."""
+"""Forms parse what people type; services decide (core.forms.show_error puts a service's error
+beside the field it names)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from peermentor.core.errors import ApplicationError
@@ -23,25 +22,8 @@ from peermentor.programs.services import quiz_from_text, quiz_to_text
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
-# Service fields that live under another name in these forms.
+# Service fields that live under another name in these forms (`aliases` of core.forms.show_error).
 FIELD_ALIASES = {"eligibility": "departments"}
-
-
-def show_error(form: forms.Form, error: ApplicationError | ValidationError) -> None:
-    """Attach a service error to the form: beside its field when the form has one."""
-    if isinstance(error, ApplicationError):
-        field = FIELD_ALIASES.get(error.field or "", error.field)
-        form.add_error(field if field in form.fields else None, error.message)
-        return
-    if hasattr(error, "error_dict"):
-        for field, messages in error.message_dict.items():
-            if field in form.fields:
-                form.add_error(field, messages)
-            else:
-                label = field.replace("_", " ").capitalize()
-                form.add_error(None, [f"{label}: {message}" for message in messages])
-    else:
-        form.add_error(None, error.messages)
 
 
 class GoalsForm(forms.Form):

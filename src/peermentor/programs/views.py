@@ -10,17 +10,20 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from peermentor.core.errors import ApplicationError
+from peermentor.core.forms import handle_form
+from peermentor.core.htmx import is_htmx
 from peermentor.core.pagination import paginate
 from peermentor.programs import services
 from peermentor.programs.defaults import GOAL_DESCRIPTIONS, METRICS, program_defaults
 from peermentor.programs.forms import (
+    FIELD_ALIASES,
     CopyForm,
     GoalsForm,
     ManagerForm,
@@ -30,7 +33,6 @@ from peermentor.programs.forms import (
     TrackForm,
     TrainingModuleForm,
     TransitionForm,
-    show_error,
 )
 from peermentor.programs.models import (
     Format,
@@ -42,12 +44,6 @@ from peermentor.programs.models import (
 )
 from peermentor.programs.permissions import can_assign_managers, can_create_program, get_program_for
 from peermentor.programs.selectors import program_detail, program_history, program_list
-
-FORM_ERRORS = (ApplicationError, ValidationError)
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 # --- list and create -------------------------------------------------------------------------
@@ -90,20 +86,18 @@ def program_create(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("Only organisation admins create programs.")
     if request.method == "POST":
         form = ProgramCreateForm(request.POST)
-        if form.is_valid():
-            try:
-                program = services.program_create(
-                    actor=request.user, goals=form.cleaned_data["goals"], **form.settings()
-                )
-            except FORM_ERRORS as error:
-                show_error(form, error)
-            else:
-                messages.success(
-                    request,
-                    "Program created as a draft with suggested questions, training and matching "
-                    "rules. Review them, then open enrollment.",
-                )
-                return redirect("program_detail", pk=program.pk)
+        done = handle_form(
+            request,
+            form,
+            lambda data: services.program_create(
+                actor=request.user, goals=data["goals"], **form.settings()
+            ),
+            success="Program created as a draft with suggested questions, training and matching "
+            "rules. Review them, then open enrollment.",
+            next_url=lambda program: reverse("program_detail", args=[program.pk]),
+        )
+        if done:
+            return done
         goals = request.POST.getlist("goals")
         return render(
             request,
@@ -184,20 +178,19 @@ def program_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
 def program_transition(request: HttpRequest, pk: int) -> HttpResponse:
     program = get_program_for(request.user, pk, write=True)
     form = TransitionForm(request.POST)
-    if form.is_valid():
-        try:
-            services.program_transition(
-                actor=request.user,
-                program=program,
-                to_status=form.cleaned_data["to_status"],
-                reason=form.cleaned_data["reason"],
-            )
-        except FORM_ERRORS as error:
-            show_error(form, error)
-        else:
-            messages.success(request, f"The program is now {program.get_status_display().lower()}.")
-            return redirect("program_detail", pk=program.pk)
-    return _render_detail(request, program, transition_form=form)
+    done = handle_form(
+        request,
+        form,
+        lambda data: services.program_transition(
+            actor=request.user,
+            program=program,
+            to_status=data["to_status"],
+            reason=data["reason"],
+        ),
+        success=lambda _: f"The program is now {program.get_status_display().lower()}.",
+        next_url=reverse("program_detail", args=[program.pk]),
+    )
+    return done or _render_detail(request, program, transition_form=form)
 
 
 @login_required
@@ -205,15 +198,17 @@ def program_transition(request: HttpRequest, pk: int) -> HttpResponse:
 def program_edit(request: HttpRequest, pk: int) -> HttpResponse:
     program = get_program_for(request.user, pk, write=True)
     form = ProgramEditForm(request.POST or None, program=program)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.program_update(actor=request.user, program=program, data=form.update_data())
-        except FORM_ERRORS as error:
-            show_error(form, error)
-        else:
-            messages.success(request, "Program settings saved.")
-            return redirect("program_detail", pk=program.pk)
-    return render(request, "programs/program_edit.html", {"program": program, "form": form})
+    done = handle_form(
+        request,
+        form,
+        lambda _: services.program_update(
+            actor=request.user, program=program, data=form.update_data()
+        ),
+        success="Program settings saved.",
+        next_url=reverse("program_detail", args=[program.pk]),
+        aliases=FIELD_ALIASES,
+    )
+    return done or render(request, "programs/program_edit.html", {"program": program, "form": form})
 
 
 @login_required
@@ -221,17 +216,14 @@ def program_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def program_copy(request: HttpRequest, pk: int) -> HttpResponse:
     program = get_program_for(request.user, pk, write=True)
     form = CopyForm(request.POST or None, initial={"name": f"{program.name} (next cohort)"})
-    if request.method == "POST" and form.is_valid():
-        try:
-            copied = services.program_copy(
-                actor=request.user, program=program, name=form.cleaned_data["name"]
-            )
-        except FORM_ERRORS as error:
-            show_error(form, error)
-        else:
-            messages.success(request, "Copied as a draft: set the new dates, then open enrollment.")
-            return redirect("program_detail", pk=copied.pk)
-    return render(request, "programs/program_copy.html", {"program": program, "form": form})
+    done = handle_form(
+        request,
+        form,
+        lambda data: services.program_copy(actor=request.user, program=program, name=data["name"]),
+        success="Copied as a draft: set the new dates, then open enrollment.",
+        next_url=lambda copied: reverse("program_detail", args=[copied.pk]),
+    )
+    return done or render(request, "programs/program_copy.html", {"program": program, "form": form})
 
 
 @login_required
@@ -248,21 +240,21 @@ def program_history_view(request: HttpRequest, pk: int) -> HttpResponse:
 def program_tracks(request: HttpRequest, pk: int) -> HttpResponse:
     program = get_program_for(request.user, pk, write=True)
     form = TrackForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.track_create(
-                actor=request.user,
-                program=program,
-                name=form.cleaned_data["name"],
-                description=form.cleaned_data["description"],
-                eligibility=form.eligibility(),
-            )
-        except FORM_ERRORS as error:
-            show_error(form, error)
-        else:
-            messages.success(request, "Track added.")
-            return redirect("program_tracks", pk=program.pk)
-    return render(
+    done = handle_form(
+        request,
+        form,
+        lambda data: services.track_create(
+            actor=request.user,
+            program=program,
+            name=data["name"],
+            description=data["description"],
+            eligibility=form.eligibility(),
+        ),
+        success="Track added.",
+        next_url=reverse("program_tracks", args=[program.pk]),
+        aliases=FIELD_ALIASES,
+    )
+    return done or render(
         request,
         "programs/tracks.html",
         {"program": program, "tracks": program.tracks.all(), "form": form},
@@ -280,21 +272,21 @@ def program_track_edit(request: HttpRequest, pk: int, track_pk: int) -> HttpResp
         **TrackForm.initial_from(track.eligibility or {}),
     }
     form = TrackForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.track_update(
-                actor=request.user,
-                track=track,
-                name=form.cleaned_data["name"],
-                description=form.cleaned_data["description"],
-                eligibility=form.eligibility(),
-            )
-        except FORM_ERRORS as error:
-            show_error(form, error)
-        else:
-            messages.success(request, "Track saved.")
-            return redirect("program_tracks", pk=program.pk)
-    return render(
+    done = handle_form(
+        request,
+        form,
+        lambda data: services.track_update(
+            actor=request.user,
+            track=track,
+            name=data["name"],
+            description=data["description"],
+            eligibility=form.eligibility(),
+        ),
+        success="Track saved.",
+        next_url=reverse("program_tracks", args=[program.pk]),
+        aliases=FIELD_ALIASES,
+    )
+    return done or render(
         request, "programs/track_edit.html", {"program": program, "track": track, "form": form}
     )
 
@@ -330,17 +322,16 @@ def program_track_delete(request: HttpRequest, pk: int, track_pk: int) -> HttpRe
 def program_managers(request: HttpRequest, pk: int) -> HttpResponse:
     program = get_program_for(request.user, pk, write=True)
     form = ManagerForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.program_manager_add(
-                actor=request.user, program=program, email=form.cleaned_data["email"]
-            )
-        except FORM_ERRORS as error:
-            show_error(form, error)
-        else:
-            messages.success(request, f"{form.cleaned_data['email']} now manages this program.")
-            return redirect("program_managers", pk=program.pk)
-    return render(
+    done = handle_form(
+        request,
+        form,
+        lambda data: services.program_manager_add(
+            actor=request.user, program=program, email=data["email"]
+        ),
+        success=lambda _: f"{form.cleaned_data['email']} now manages this program.",
+        next_url=reverse("program_managers", args=[program.pk]),
+    )
+    return done or render(
         request,
         "programs/managers.html",
         {
@@ -376,15 +367,16 @@ def _questions_context(program: Any, form: QuestionForm) -> dict[str, Any]:
 def program_questions(request: HttpRequest, pk: int) -> HttpResponse:
     program = get_program_for(request.user, pk, write=True)
     form = QuestionForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.question_create(actor=request.user, program=program, **form.question_data())
-        except FORM_ERRORS as error:
-            show_error(form, error)
-        else:
-            messages.success(request, "Question added.")
-            return redirect("program_questions", pk=program.pk)
-    return render(request, "programs/questions.html", _questions_context(program, form))
+    done = handle_form(
+        request,
+        form,
+        lambda _: services.question_create(
+            actor=request.user, program=program, **form.question_data()
+        ),
+        success="Question added.",
+        next_url=reverse("program_questions", args=[program.pk]),
+    )
+    return done or render(request, "programs/questions.html", _questions_context(program, form))
 
 
 @login_required
@@ -393,15 +385,16 @@ def program_question_edit(request: HttpRequest, pk: int, question_pk: int) -> Ht
     program = get_program_for(request.user, pk, write=True)
     question = get_object_or_404(ProfileQuestion, pk=question_pk, program=program)
     form = QuestionForm(request.POST or None, question=question)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.question_update(actor=request.user, question=question, **form.question_data())
-        except FORM_ERRORS as error:
-            show_error(form, error)
-        else:
-            messages.success(request, "Question saved.")
-            return redirect("program_questions", pk=program.pk)
-    return render(
+    done = handle_form(
+        request,
+        form,
+        lambda _: services.question_update(
+            actor=request.user, question=question, **form.question_data()
+        ),
+        success="Question saved.",
+        next_url=reverse("program_questions", args=[program.pk]),
+    )
+    return done or render(
         request,
         "programs/question_edit.html",
         {"program": program, "question": question, "form": form},
@@ -442,7 +435,7 @@ def program_question_move(request: HttpRequest, pk: int, question_pk: int) -> Ht
         )
     except ApplicationError as error:
         messages.error(request, error.message)
-    if _is_htmx(request):
+    if is_htmx(request):
         return render(
             request,
             "programs/_question_list.html",
@@ -457,17 +450,14 @@ def program_question_move(request: HttpRequest, pk: int, question_pk: int) -> Ht
 def program_training(request: HttpRequest, pk: int) -> HttpResponse:
     program = get_program_for(request.user, pk, write=True)
     form = TrainingModuleForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.training_module_create(
-                actor=request.user, program=program, **form.cleaned_data
-            )
-        except FORM_ERRORS as error:
-            show_error(form, error)
-        else:
-            messages.success(request, "Training module added.")
-            return redirect("program_training", pk=program.pk)
-    return render(
+    done = handle_form(
+        request,
+        form,
+        lambda data: services.training_module_create(actor=request.user, program=program, **data),
+        success="Training module added.",
+        next_url=reverse("program_training", args=[program.pk]),
+    )
+    return done or render(
         request,
         "programs/training.html",
         {"program": program, "modules": program.training_modules.all(), "form": form},
@@ -480,15 +470,14 @@ def program_training_edit(request: HttpRequest, pk: int, module_pk: int) -> Http
     program = get_program_for(request.user, pk, write=True)
     module = get_object_or_404(TrainingModule, pk=module_pk, program=program)
     form = TrainingModuleForm(request.POST or None, module=module)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.training_module_update(actor=request.user, module=module, **form.cleaned_data)
-        except FORM_ERRORS as error:
-            show_error(form, error)
-        else:
-            messages.success(request, "Training module saved.")
-            return redirect("program_training", pk=program.pk)
-    return render(
+    done = handle_form(
+        request,
+        form,
+        lambda data: services.training_module_update(actor=request.user, module=module, **data),
+        success="Training module saved.",
+        next_url=reverse("program_training", args=[program.pk]),
+    )
+    return done or render(
         request,
         "programs/training_edit.html",
         {"program": program, "module": module, "form": form},

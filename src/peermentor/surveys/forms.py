@@ -4,7 +4,6 @@ from typing import Any
 
 from django import forms
 
-from peermentor.core.errors import ApplicationError
 from peermentor.surveys.aggregates import BREAKDOWNS
 from peermentor.surveys.defaults import SurveyTemplate
 from peermentor.surveys.models import (
@@ -18,14 +17,6 @@ from peermentor.surveys.models import (
     SurveyQuestion,
     SurveySchedule,
 )
-
-
-def show_error(form: forms.Form, error: Exception) -> None:
-    """Put a service's error beside its field when the form has that field, else on top."""
-    if isinstance(error, ApplicationError):
-        form.add_error(error.field if error.field in form.fields else None, error.message)
-    else:
-        form.add_error(None, getattr(error, "messages", [str(error)]))
 
 
 class DateInput(forms.DateInput):

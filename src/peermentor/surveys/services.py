@@ -11,13 +11,14 @@ from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.text import slugify
 
-from peermentor.core.errors import ApplicationError
+from peermentor.core.errors import ApplicationError, full_clean
+from peermentor.core.permissions import require
 from peermentor.core.services import audit_record
 from peermentor.programs.models import Program
 from peermentor.surveys import keys
@@ -43,6 +44,8 @@ from peermentor.surveys.models import (
 )
 from peermentor.surveys.permissions import can_answer, can_manage_surveys, is_invitee
 
+MANAGERS_ONLY = "Only the program's managers may change its surveys."
+
 MAX_CHOICES = 20
 MAX_QUESTIONS = 50
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
@@ -56,24 +59,6 @@ FIXED_ONCE_SENT = {
 
 
 # --- helpers ----------------------------------------------------------------------------------
-def _full_clean(instance: Any, **options: Any) -> None:
-    """full_clean, with its first error turned into the ApplicationError forms show."""
-    try:
-        instance.full_clean(**options)
-    except ValidationError as error:
-        if hasattr(error, "error_dict"):
-            name, errors = next(iter(error.error_dict.items()))
-            raise ApplicationError(
-                " ".join(errors[0].messages), field=None if name == "__all__" else name
-            ) from error
-        raise ApplicationError(" ".join(error.messages)) from error
-
-
-def _require_manager(actor: Any, program: Program) -> None:
-    if not can_manage_surveys(actor, program):
-        raise PermissionDenied("Only the program's managers may change its surveys.")
-
-
 def _lock_survey(survey: Survey) -> Survey:
     return (
         Survey.objects.select_for_update(of=("self",)).select_related("program").get(pk=survey.pk)
@@ -186,7 +171,7 @@ def survey_create(
 ) -> Survey:
     """Afterwards a draft survey without questions exists in `program`; nobody is asked
     anything until a manager opens it."""
-    _require_manager(actor, program)
+    require(can_manage_surveys(actor, program), MANAGERS_ONLY)
     send_on, days_after_start = _check_schedule(
         purpose=purpose,
         audience=audience,
@@ -217,7 +202,7 @@ def survey_create(
         template_key=template_key,
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
-    _full_clean(survey, exclude=["program", "created_by"])
+    full_clean(survey, exclude=["program", "created_by"])
     survey.save()
     audit_record(
         actor=actor,
@@ -250,7 +235,7 @@ def survey_update(
     anonymous, who is asked, when, and what it is for stay as they were (changing them would
     change the meaning of answers already given, or the promise made to those who gave them)."""
     survey = _lock_survey(survey)
-    _require_manager(actor, survey.program)
+    require(can_manage_surveys(actor, survey.program), MANAGERS_ONLY)
     if survey.status == SurveyStatus.CLOSED:
         raise ApplicationError("This survey is closed: reopen it to change it.")
     send_on, days_after_start = _check_schedule(
@@ -292,7 +277,7 @@ def survey_update(
     survey.days_after_start = days_after_start
     survey.open_days = open_days
     survey.reminder_after_days = reminder_after_days
-    _full_clean(survey, exclude=["program", "created_by"])
+    full_clean(survey, exclude=["program", "created_by"])
     survey.save()
     audit_record(
         actor=actor,
@@ -313,7 +298,7 @@ def survey_open(*, actor: Any, survey: Survey) -> Survey:
     """Afterwards the survey is open: the next schedule run asks whoever it is due for, and
     invitations already sent can be answered again."""
     survey = _lock_survey(survey)
-    _require_manager(actor, survey.program)
+    require(can_manage_surveys(actor, survey.program), MANAGERS_ONLY)
     if survey.status == SurveyStatus.OPEN:
         raise ApplicationError("This survey is already open.")
     if not survey.questions.exists():
@@ -339,7 +324,7 @@ def survey_close(*, actor: Any, survey: Survey, reason: str = "") -> Survey:
     """Afterwards the survey is closed: nobody is asked any more, and answers can no longer be
     given or changed. Results stay."""
     survey = _lock_survey(survey)
-    _require_manager(actor, survey.program)
+    require(can_manage_surveys(actor, survey.program), MANAGERS_ONLY)
     if survey.status != SurveyStatus.OPEN:
         raise ApplicationError("Only an open survey can be closed.")
     survey.status = SurveyStatus.CLOSED
@@ -362,7 +347,7 @@ def survey_delete(*, actor: Any, survey: Survey) -> None:
     """Afterwards the draft survey and its questions are gone. A survey anyone was asked keeps
     its history: close it instead."""
     survey = _lock_survey(survey)
-    _require_manager(actor, survey.program)
+    require(can_manage_surveys(actor, survey.program), MANAGERS_ONLY)
     if SurveyInvitation.objects.filter(survey_id=survey.pk).exists():
         raise ApplicationError("People have been asked this survey: close it instead.")
     audit_record(
@@ -388,7 +373,7 @@ def survey_add_from_template(
     """Afterwards `program` has a draft survey copied from the template (questions included),
     ready to edit and open. A template sent on a date uses `send_on`, else the program's planned
     end, else 30 days from today."""
-    _require_manager(actor, program)
+    require(can_manage_surveys(actor, program), MANAGERS_ONLY)
     template = template_for(program.format, list(program.goals or []), template_key)
     if template is None:
         raise ApplicationError(
@@ -495,7 +480,7 @@ def survey_question_add(
     """Afterwards the survey ends with this question. Questions can be added while the survey
     is not closed; answers given before simply do not include it."""
     survey = _lock_survey(survey)
-    _require_manager(actor, survey.program)
+    require(can_manage_surveys(actor, survey.program), MANAGERS_ONLY)
     if survey.status == SurveyStatus.CLOSED:
         raise ApplicationError("This survey is closed: reopen it to add questions.")
     if kind not in QuestionKind.values:
@@ -516,7 +501,7 @@ def survey_question_add(
         is_required=bool(is_required),
         position=0 if last is None else last + 1,
     )
-    _full_clean(question, exclude=["survey"], validate_constraints=False)
+    full_clean(question, exclude=["survey"], validate_constraints=False)
     question.save()
     audit_record(
         actor=actor,
@@ -544,7 +529,7 @@ def survey_question_update(
     whether it is required may change: a new kind, key or set of options would make the
     answers already given mean something else."""
     survey = _lock_survey(question.survey)
-    _require_manager(actor, survey.program)
+    require(can_manage_surveys(actor, survey.program), MANAGERS_ONLY)
     question = SurveyQuestion.objects.get(pk=question.pk)
     if survey.status == SurveyStatus.CLOSED:
         raise ApplicationError("This survey is closed: reopen it to change questions.")
@@ -581,7 +566,7 @@ def survey_question_update(
     question.kind = kind
     question.choices = new_choices
     question.key = new_key
-    _full_clean(question, exclude=["survey"], validate_constraints=False)
+    full_clean(question, exclude=["survey"], validate_constraints=False)
     question.save()
     audit_record(
         actor=actor,
@@ -598,7 +583,7 @@ def survey_question_delete(*, actor: Any, question: SurveyQuestion) -> None:
     """Afterwards the question is gone. A question with answers stays (its answers are part of
     the results); close the survey and create a new one instead."""
     survey = _lock_survey(question.survey)
-    _require_manager(actor, survey.program)
+    require(can_manage_surveys(actor, survey.program), MANAGERS_ONLY)
     if survey.status == SurveyStatus.CLOSED:
         raise ApplicationError("This survey is closed: reopen it to change questions.")
     if SurveyAnswer.objects.filter(question_id=question.pk).exists():
@@ -625,7 +610,7 @@ def survey_question_move(*, actor: Any, question: SurveyQuestion, direction: str
     """Afterwards the question sits one place earlier ("up") or later ("down"); positions are
     0..n-1 in order. Moving the first up or the last down changes nothing."""
     survey = _lock_survey(question.survey)
-    _require_manager(actor, survey.program)
+    require(can_manage_surveys(actor, survey.program), MANAGERS_ONLY)
     if direction not in ("up", "down"):
         raise ApplicationError("Move a question up or down.", field="direction")
     ordered = list(survey.questions.order_by("position", "id"))

@@ -9,12 +9,12 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from peermentor.core.errors import ApplicationError
+from peermentor.core.forms import FORM_ERRORS, handle_form
 from peermentor.programs.permissions import get_program_for
 from peermentor.surveys import selectors, services
 from peermentor.surveys.forms import (
@@ -25,10 +25,7 @@ from peermentor.surveys.forms import (
     QuestionForm,
     SurveyForm,
     TemplateForm,
-    show_error,
 )
-
-FORM_ERRORS = (ApplicationError, ValidationError)
 
 
 def _settings(form: SurveyForm) -> dict[str, Any]:
@@ -62,19 +59,20 @@ def survey_add_template(request: HttpRequest, program_pk: int) -> HttpResponse:
     program = get_program_for(request.user, program_pk, write=True)
     templates = selectors.available_templates(program=program)
     form = TemplateForm(request.POST, templates=templates)
-    if form.is_valid():
-        try:
-            survey = services.survey_add_from_template(
-                actor=request.user,
-                program=program,
-                template_key=form.cleaned_data["template_key"],
-                send_on=form.cleaned_data["send_on"],
-            )
-        except FORM_ERRORS as error:
-            show_error(form, error)
-        else:
-            messages.success(request, f"“{survey.title}” added as a draft: check it, then open it.")
-            return redirect("survey_builder", pk=survey.pk)
+    done = handle_form(
+        request,
+        form,
+        lambda data: services.survey_add_from_template(
+            actor=request.user,
+            program=program,
+            template_key=data["template_key"],
+            send_on=data["send_on"],
+        ),
+        success=lambda survey: f"“{survey.title}” added as a draft: check it, then open it.",
+        next_url=lambda survey: reverse("survey_builder", args=[survey.pk]),
+    )
+    if done:
+        return done
     rows = selectors.survey_list(viewer=request.user, program=program)
     return render(
         request,
@@ -89,15 +87,14 @@ def survey_add_template(request: HttpRequest, program_pk: int) -> HttpResponse:
 def survey_create(request: HttpRequest, program_pk: int) -> HttpResponse:
     program = get_program_for(request.user, program_pk, write=True)
     form = SurveyForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            survey = services.survey_create(actor=request.user, program=program, **_settings(form))
-        except FORM_ERRORS as error:
-            show_error(form, error)
-        else:
-            messages.success(request, "Survey created as a draft. Add its questions.")
-            return redirect("survey_builder", pk=survey.pk)
-    return render(
+    done = handle_form(
+        request,
+        form,
+        lambda _: services.survey_create(actor=request.user, program=program, **_settings(form)),
+        success="Survey created as a draft. Add its questions.",
+        next_url=lambda survey: reverse("survey_builder", args=[survey.pk]),
+    )
+    return done or render(
         request,
         "surveys/survey_form.html",
         {"program": program, "form": form, "title": "New survey"},
@@ -115,15 +112,14 @@ def survey_edit(request: HttpRequest, pk: int) -> HttpResponse:
         initial=SurveyForm.initial_for(survey),
         is_sent=builder.has_invitations,
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.survey_update(actor=request.user, survey=survey, **_settings(form))
-        except FORM_ERRORS as error:
-            show_error(form, error)
-        else:
-            messages.success(request, "Survey settings saved.")
-            return redirect("survey_builder", pk=survey.pk)
-    return render(
+    done = handle_form(
+        request,
+        form,
+        lambda _: services.survey_update(actor=request.user, survey=survey, **_settings(form)),
+        success="Survey settings saved.",
+        next_url=reverse("survey_builder", args=[survey.pk]),
+    )
+    return done or render(
         request,
         "surveys/survey_form.html",
         {"program": survey.program, "survey": survey, "form": form, "title": "Survey settings"},
@@ -161,24 +157,23 @@ def survey_builder(request: HttpRequest, pk: int) -> HttpResponse:
 def survey_question_add(request: HttpRequest, pk: int) -> HttpResponse:
     survey = selectors.get_survey_for(viewer=request.user, pk=pk)
     form = QuestionForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.survey_question_add(
-                actor=request.user,
-                survey=survey,
-                kind=form.cleaned_data["kind"],
-                text=form.cleaned_data["text"],
-                key=form.cleaned_data["key"],
-                help_text=form.cleaned_data["help_text"],
-                choices=form.choice_list(),
-                is_required=form.cleaned_data["is_required"],
-            )
-        except FORM_ERRORS as error:
-            show_error(form, error)
-        else:
-            messages.success(request, "Question added.")
-            return redirect("survey_builder", pk=survey.pk)
-    return _builder_page(request, survey, form, status=400 if form.errors else 200)
+    done = handle_form(
+        request,
+        form,
+        lambda data: services.survey_question_add(
+            actor=request.user,
+            survey=survey,
+            kind=data["kind"],
+            text=data["text"],
+            key=data["key"],
+            help_text=data["help_text"],
+            choices=form.choice_list(),
+            is_required=data["is_required"],
+        ),
+        success="Question added.",
+        next_url=reverse("survey_builder", args=[survey.pk]),
+    )
+    return done or _builder_page(request, survey, form, status=400 if form.errors else 200)
 
 
 @login_required
@@ -187,24 +182,23 @@ def survey_question_edit(request: HttpRequest, pk: int, question_pk: int) -> Htt
     survey = selectors.get_survey_for(viewer=request.user, pk=pk)
     question = selectors.get_question_for(survey=survey, pk=question_pk)
     form = QuestionForm(request.POST or None, initial=QuestionForm.initial_for(question))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.survey_question_update(
-                actor=request.user,
-                question=question,
-                text=form.cleaned_data["text"],
-                help_text=form.cleaned_data["help_text"],
-                is_required=form.cleaned_data["is_required"],
-                kind=form.cleaned_data["kind"],
-                choices=form.choice_list(),
-                key=form.cleaned_data["key"],
-            )
-        except FORM_ERRORS as error:
-            show_error(form, error)
-        else:
-            messages.success(request, "Question saved.")
-            return redirect("survey_builder", pk=survey.pk)
-    return render(
+    done = handle_form(
+        request,
+        form,
+        lambda data: services.survey_question_update(
+            actor=request.user,
+            question=question,
+            text=data["text"],
+            help_text=data["help_text"],
+            is_required=data["is_required"],
+            kind=data["kind"],
+            choices=form.choice_list(),
+            key=data["key"],
+        ),
+        success="Question saved.",
+        next_url=reverse("survey_builder", args=[survey.pk]),
+    )
+    return done or render(
         request,
         "surveys/question_form.html",
         {"program": survey.program, "survey": survey, "question": question, "form": form},
@@ -340,20 +334,16 @@ def survey_answer(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, "This survey is closed: answers can no longer change.")
         return redirect("survey_my_answers", pk=pk)
     form = AnswerForm(request.POST or None, questions=own.questions, values=own.values)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.survey_answer(
-                actor=request.user, invitation=own.invitation, answers=form.answers()
-            )
-        except FORM_ERRORS as error:
-            show_error(form, error)
-        else:
-            messages.success(
-                request,
-                "Thank you: your answers are saved. You can change them until the survey closes.",
-            )
-            return redirect("survey_my_answers", pk=pk)
-    return render(
+    done = handle_form(
+        request,
+        form,
+        lambda _: services.survey_answer(
+            actor=request.user, invitation=own.invitation, answers=form.answers()
+        ),
+        success="Thank you: your answers are saved. You can change them until the survey closes.",
+        next_url=reverse("survey_my_answers", args=[pk]),
+    )
+    return done or render(
         request,
         "surveys/survey_answer.html",
         {"own": own, "form": form},

@@ -1,14 +1,13 @@
-"""Helpers the connection services share: chunking, validation, audit rows, locking, ending."""
+"""Helpers the connection services share: chunking, audit rows, locking, ending."""
 
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from peermentor.connections.models import Connection, EndReason
 from peermentor.connections.services.hooks import connections_ended
-from peermentor.core.errors import ApplicationError
+from peermentor.core.errors import ApplicationError, full_clean
 from peermentor.core.models import AuditEvent
 from peermentor.core.services import audit_event, audit_record
 
@@ -19,19 +18,6 @@ CHUNK_SIZE = 900
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
     for start in range(0, len(values), CHUNK_SIZE):
         yield values[start : start + CHUNK_SIZE]
-
-
-def _full_clean(instance: Any, **options: Any) -> None:
-    """full_clean, with its first error turned into the ApplicationError forms show."""
-    try:
-        instance.full_clean(**options)
-    except ValidationError as error:
-        if hasattr(error, "error_dict"):
-            name, errors = next(iter(error.error_dict.items()))
-            raise ApplicationError(
-                " ".join(errors[0].messages), field=None if name == "__all__" else name
-            ) from error
-        raise ApplicationError(" ".join(error.messages)) from error
 
 
 def _audit_row(
@@ -94,7 +80,7 @@ def _end(
     connection.ended_at = timezone.now()
     connection.end_reason = reason_code
     connection.end_reason_text = reason_text
-    _full_clean(connection, exclude=["program", "track", "created_by"])
+    full_clean(connection, exclude=["program", "track", "created_by"])
     connection.save(
         update_fields=["status", "ended_at", "end_reason", "end_reason_text", "updated_at"]
     )

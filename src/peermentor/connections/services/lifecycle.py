@@ -18,13 +18,13 @@ from peermentor.connections.models import (
     Reflection,
 )
 from peermentor.connections.permissions import can_manage_program, member_for
-from peermentor.connections.services._common import _end, _full_clean, _lock, _require_status
+from peermentor.connections.services._common import _end, _lock, _require_status
 from peermentor.connections.services.hooks import (
     connections_ended,
     connections_started,
     member_left,
 )
-from peermentor.core.errors import ApplicationError
+from peermentor.core.errors import ApplicationError, full_clean
 from peermentor.core.services import audit_record
 from peermentor.enrollment.models import Participant
 
@@ -54,7 +54,7 @@ def connection_activate(*, actor: Any, connection: Connection) -> Connection:
     connection.started_at = timezone.now()
     if connection.planned_end_on is None:
         connection.planned_end_on = connection.program.planned_end_on
-    _full_clean(connection, exclude=["program", "track", "created_by"])
+    full_clean(connection, exclude=["program", "track", "created_by"])
     connection.save(update_fields=["status", "started_at", "planned_end_on", "updated_at"])
     audit_record(
         actor=actor,
@@ -162,7 +162,7 @@ def connection_extend(
     if not reason:
         raise ApplicationError("Say why the connection is extended.", field="reason")
     connection.planned_end_on = planned_end_on
-    _full_clean(connection, exclude=["program", "track", "created_by"])
+    full_clean(connection, exclude=["program", "track", "created_by"])
     connection.save(update_fields=["planned_end_on", "updated_at"])
     audit_record(
         actor=actor,
@@ -210,7 +210,7 @@ def reflection_submit(
         rating=rating,
         may_quote=bool(may_quote),
     )
-    _full_clean(reflection, exclude=["connection", "participant"], validate_constraints=False)
+    full_clean(reflection, exclude=["connection", "participant"], validate_constraints=False)
     try:
         with transaction.atomic():
             reflection.save()

@@ -15,8 +15,8 @@ from peermentor.connections.models import (
     ReportStatus,
 )
 from peermentor.connections.permissions import can_review_report, member_for
-from peermentor.connections.services._common import _end, _full_clean, _lock
-from peermentor.core.errors import ApplicationError
+from peermentor.connections.services._common import _end, _lock
+from peermentor.core.errors import ApplicationError, full_clean
 from peermentor.core.services import audit_record
 from peermentor.people.models import Person
 
@@ -59,7 +59,7 @@ def block_person(
             program_id=connection.program_id if connection else None,
             reason=reason.strip(),
         )
-        _full_clean(block, exclude=["blocker", "blocked", "program"], validate_constraints=False)
+        full_clean(block, exclude=["blocker", "blocked", "program"], validate_constraints=False)
         try:
             with transaction.atomic():
                 block.save()
@@ -109,7 +109,7 @@ def report_person(
         program_id=connection.program_id if connection else None,
         text=text.strip(),
     )
-    _full_clean(
+    full_clean(
         report,
         exclude=["reporter", "reported", "connection", "program", "reviewed_by"],
         validate_constraints=False,
@@ -139,7 +139,7 @@ def report_review(*, actor: Any, report: Report, note: str = "") -> Report:
     report.reviewed_by = actor
     report.reviewed_at = timezone.now()
     report.review_note = note.strip()
-    _full_clean(report, exclude=["reporter", "reported", "connection", "program", "reviewed_by"])
+    full_clean(report, exclude=["reporter", "reported", "connection", "program", "reviewed_by"])
     report.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_note"])
     audit_record(
         actor=actor,

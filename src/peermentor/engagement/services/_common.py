@@ -1,26 +1,13 @@
-"""Helpers every engagement service shares: loading and locking, membership, validation."""
+"""Helpers every engagement service shares: loading and locking, membership, input checks."""
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 
 from peermentor.connections.models import Connection, ConnectionMember
 from peermentor.core.errors import ApplicationError
 from peermentor.engagement.permissions import can_write, workspace_member
-
-
-def full_clean(instance: Any, **options: Any) -> None:
-    """full_clean, with its first error turned into the ApplicationError forms show."""
-    try:
-        instance.full_clean(**options)
-    except ValidationError as error:
-        if hasattr(error, "error_dict"):
-            name, errors = next(iter(error.error_dict.items()))
-            raise ApplicationError(
-                " ".join(errors[0].messages), field=None if name == "__all__" else name
-            ) from error
-        raise ApplicationError(" ".join(error.messages)) from error
 
 
 def members_prefetch() -> Prefetch:

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from peermentor.connections.models import Connection
-from peermentor.core.errors import ApplicationError
+from peermentor.core.errors import ApplicationError, full_clean
 from peermentor.core.services import audit_record
 from peermentor.engagement.health import (
     CHECK_IN_EVERY_DAYS,
@@ -19,7 +19,6 @@ from peermentor.engagement.models import CheckIn, EngagementSettings
 from peermentor.engagement.services._common import (
     clean_int,
     clean_text,
-    full_clean,
     lock_connection,
     require_writer,
 )

@@ -22,7 +22,7 @@ from peermentor.connections.models import (
     ConnectionMember,
     ConnectionStatus,
 )
-from peermentor.core.errors import ApplicationError
+from peermentor.core.errors import ApplicationError, full_clean
 from peermentor.core.services import audit_record
 from peermentor.engagement.models import (
     MEETING_MINUTES_MAX,
@@ -43,7 +43,6 @@ from peermentor.engagement.permissions import (
 from peermentor.engagement.services._common import (
     clean_int,
     clean_text,
-    full_clean,
     lock_connection,
     require_writer,
 )

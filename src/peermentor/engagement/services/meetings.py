@@ -4,7 +4,6 @@ and the invitation e-mails (sent from a task once the change has committed)."""
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from email.mime.text import MIMEText
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -17,9 +16,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from peermentor.connections.models import Connection, ConnectionKind, ConnectionStatus
-from peermentor.core.errors import ApplicationError
+from peermentor.core.errors import ApplicationError, full_clean
 from peermentor.core.models import AuditEvent
 from peermentor.core.services import audit_event, audit_record
+from peermentor.core.tasks import enqueue_on_commit
 from peermentor.engagement import ics
 from peermentor.engagement.models import (
     MEETING_MINUTES_MAX,
@@ -34,7 +34,6 @@ from peermentor.engagement.models import (
 from peermentor.engagement.services._common import (
     clean_int,
     clean_text,
-    full_clean,
     lock_connection,
     require_reader,
     require_writer,
@@ -93,13 +92,11 @@ def _lock_meeting(meeting: Meeting | int) -> Meeting:
 def _enqueue_notice(meeting: Meeting, method: str) -> None:
     from peermentor.engagement.tasks import send_meeting_invitation
 
-    transaction.on_commit(
-        partial(
-            send_meeting_invitation.enqueue,
-            meeting_id=meeting.pk,
-            sequence=meeting.sequence,
-            method=str(method),
-        )
+    enqueue_on_commit(
+        send_meeting_invitation,
+        meeting_id=meeting.pk,
+        sequence=meeting.sequence,
+        method=str(method),
     )
 
 
@@ -440,11 +437,8 @@ def meetings_cancel_for_ended(
         from peermentor.engagement.tasks import send_meeting_cancellations
 
         for start in range(0, len(notices), EMAIL_BATCH_SIZE):
-            transaction.on_commit(
-                partial(
-                    send_meeting_cancellations.enqueue,
-                    versions=notices[start : start + EMAIL_BATCH_SIZE],
-                )
+            enqueue_on_commit(
+                send_meeting_cancellations, versions=notices[start : start + EMAIL_BATCH_SIZE]
             )
     return len(events)
 

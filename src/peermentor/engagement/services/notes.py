@@ -10,12 +10,11 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from peermentor.connections.models import Connection
-from peermentor.core.errors import ApplicationError
+from peermentor.core.errors import ApplicationError, full_clean
 from peermentor.core.services import audit_record
 from peermentor.engagement.models import NOTE_MAX_LENGTH, Note, NoteVisibility
 from peermentor.engagement.services._common import (
     clean_text,
-    full_clean,
     lock_connection,
     require_writer,
 )

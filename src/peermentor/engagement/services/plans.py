@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from peermentor.connections.models import Connection, ConnectionKind
 from peermentor.connections.services import KINDS_BY_FORMAT
-from peermentor.core.errors import ApplicationError
+from peermentor.core.errors import ApplicationError, full_clean
 from peermentor.core.models import AuditEvent
+from peermentor.core.permissions import require
 from peermentor.core.services import audit_event, audit_record
 from peermentor.engagement.defaults import DEFAULT_TEMPLATES
 from peermentor.engagement.models import (
@@ -30,7 +31,6 @@ from peermentor.engagement.models import (
 from peermentor.engagement.permissions import is_host, is_shadow, workspace_member
 from peermentor.engagement.services._common import (
     clean_text,
-    full_clean,
     lock_connection,
     require_writer,
 )
@@ -39,6 +39,8 @@ from peermentor.engagement.timezones import today as utc_today
 from peermentor.enrollment.models import ParticipantRole
 from peermentor.programs.models import Program
 from peermentor.programs.permissions import can_manage_program
+
+MANAGERS_ONLY = "Only the program's managers change its plan templates."
 
 EFFORT_HOURS_MAX = Decimal("200")
 CHUNK_SIZE = 500
@@ -99,11 +101,6 @@ def plan_templates_ensure_defaults(
     return templates
 
 
-def _require_manager(actor: Any, program: Program) -> None:
-    if not can_manage_program(actor, program):
-        raise PermissionDenied("Only the program's managers change its plan templates.")
-
-
 def _clean_effort(value: Any, *, field: str = "effort_hours") -> Decimal | None:
     if value in (None, ""):
         return None
@@ -150,7 +147,7 @@ def plan_template_item_add(
     template = (
         PlanTemplate.objects.select_for_update().select_related("program").get(pk=template.pk)
     )
-    _require_manager(actor, template.program)
+    require(can_manage_program(actor, template.program), MANAGERS_ONLY)
     if due_after_days is not None and (
         isinstance(due_after_days, bool)
         or not isinstance(due_after_days, int)
@@ -201,7 +198,7 @@ def plan_template_item_remove(*, actor: Any, item: PlanTemplateItem) -> None:
     """Afterwards the item is gone from the template (copies already made keep theirs)."""
     item = PlanTemplateItem.objects.select_related("template__program").get(pk=item.pk)
     template = item.template
-    _require_manager(actor, template.program)
+    require(can_manage_program(actor, template.program), MANAGERS_ONLY)
     audit_record(
         actor=actor,
         action="plan_template.item_removed",

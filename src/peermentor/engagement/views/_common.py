@@ -5,16 +5,13 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from peermentor.core.errors import ApplicationError
-from peermentor.engagement.forms import show_error
 from peermentor.engagement.permissions import can_write
-
-FORM_ERRORS = (ApplicationError, ValidationError)
 
 
 def require_writable(connection: Any, member: Any) -> None:
@@ -57,27 +54,6 @@ def form_page(
             **(context or {}),
         },
     )
-
-
-def handle_form(
-    request: HttpRequest,
-    form: forms.Form,
-    call: Callable[[dict[str, Any]], Any],
-    *,
-    success: str,
-    next_url: str,
-) -> HttpResponse | None:
-    """On a valid POST run `call(cleaned_data)`; redirect to `next_url` with `success`, or put
-    the service's error on the form and return None so the caller re-renders it."""
-    if request.method != "POST" or not form.is_valid():
-        return None
-    try:
-        call(form.cleaned_data)
-    except FORM_ERRORS as error:
-        show_error(form, error)
-        return None
-    messages.success(request, success)
-    return redirect(next_url)
 
 
 def run_action(

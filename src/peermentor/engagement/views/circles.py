@@ -9,13 +9,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from peermentor.core.errors import ApplicationError
+from peermentor.core.forms import handle_form
 from peermentor.engagement import ics, selectors, services
 from peermentor.engagement.forms import OpennessForm, PostForm, ResourceForm, RsvpForm, SessionForm
 from peermentor.engagement.permissions import can_set_circle_open
 from peermentor.engagement.views._common import (
     circle_url,
     form_page,
-    handle_form,
     invalid_action,
     require_writable,
     run_action,

@@ -6,9 +6,10 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from peermentor.core.forms import handle_form
 from peermentor.engagement import selectors, services
 from peermentor.engagement.forms import CheckInSettingsForm, TemplateItemForm
-from peermentor.engagement.views._common import form_page, handle_form, run_action
+from peermentor.engagement.views._common import form_page, run_action
 from peermentor.programs.permissions import get_program_for
 
 

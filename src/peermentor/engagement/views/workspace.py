@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from peermentor.connections.models import ConnectionKind
+from peermentor.core.forms import handle_form
 from peermentor.engagement import ics, selectors, services
 from peermentor.engagement.forms import (
     AssignmentForm,
@@ -29,7 +30,6 @@ from peermentor.engagement.models import Note, NoteVisibility, PlanItemKind
 from peermentor.engagement.permissions import is_host, is_shadow
 from peermentor.engagement.views._common import (
     form_page,
-    handle_form,
     invalid_action,
     require_writable,
     run_action,
