@@ -207,7 +207,7 @@ def digests_send(*, now: datetime | None = None) -> int:
     _attach(claim, up_to_pk=up_to_pk, since=since)
 
     digests = list(DigestRow.objects.filter(claim=claim).select_related("user").order_by("pk"))
-    by_digest: dict[int, list[Notification]] = defaultdict(list)
+    by_digest: dict[int | None, list[Notification]] = defaultdict(list)
     for notification in (
         Notification.objects.filter(digest__claim=claim)
         .only("id", "kind", "title", "body", "url", "created_at", "digest_id")

@@ -1,6 +1,10 @@
 """Forms of the notification pages: they parse input; the services validate what matters."""
 
+from typing import Any, cast
+
 from django import forms
+from django.core.validators import BaseValidator
+from django.db.models import Field
 
 from peermentor.notifications.models import (
     DigestFrequency,
@@ -25,8 +29,8 @@ class PreferencesForm(forms.Form):
 
 
 def _days_field(name: str, label: str) -> forms.IntegerField:
-    field = NudgeSettings._meta.get_field(name)
-    low, high = (validator.limit_value for validator in field.validators[:2])
+    field = cast("Field[Any, Any]", NudgeSettings._meta.get_field(name))
+    low, high = (cast(BaseValidator, validator).limit_value for validator in field.validators[:2])
     return forms.IntegerField(label=label, min_value=low, max_value=high, help_text=field.help_text)
 
 

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from django.apps import apps
 from django.urls import reverse
@@ -48,6 +48,14 @@ def week_key(day: date) -> str:
 class Member(NamedTuple):
     participant_id: int
     user_id: int | None
+    full_name: str
+
+
+class Recipient(NamedTuple):
+    """A member with an active account."""
+
+    participant_id: int
+    user_id: int
     full_name: str
 
 
@@ -136,6 +144,7 @@ def _find(programs: Sequence[Program], *, now: datetime) -> _Found:
         planned_end_on__gte=today,
         planned_end_on__lte=today + timedelta(days=widest_ending),
     ).values_list("pk", "kind", "program_id", "planned_end_on"):
+        planned_end_on = cast(date, planned_end_on)  # the filter above excludes None
         if planned_end_on <= today + timedelta(days=thresholds[program_id].ending_soon_days):
             found.kinds[pk] = kind
             found.ending.append((pk, planned_end_on))
@@ -197,12 +206,15 @@ def _place_url(connection_id: int, kind: str) -> str:
 
 def _for_each_member(
     members: Sequence[Member], *, skip_user_id: int | None = None
-) -> Iterable[tuple[Member, list[Member]]]:
+) -> Iterable[tuple[Recipient, list[Member]]]:
     """(recipient, the others) for every member with an active account."""
     for member in members:
         if member.user_id is None or member.user_id == skip_user_id:
             continue
-        yield member, [other for other in members if other.participant_id != member.participant_id]
+        yield (
+            Recipient(member.participant_id, member.user_id, member.full_name),
+            [other for other in members if other.participant_id != member.participant_id],
+        )
 
 
 def _with_whom(kind: str, others: Sequence[Member]) -> str:

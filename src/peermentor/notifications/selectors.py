@@ -7,17 +7,18 @@ from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import Http404
 
+from peermentor.accounts.models import User
 from peermentor.core.pagination import PAGE_SIZE
 from peermentor.notifications.models import Notification
 
 
-def _own(viewer: Any) -> QuerySet[Notification]:
+def _own(viewer: User) -> QuerySet[Notification]:
     if not getattr(viewer, "is_authenticated", False):
         return Notification.objects.none()
     return Notification.objects.filter(recipient_id=viewer.pk)
 
 
-def unread_count(*, viewer: Any) -> int:
+def unread_count(*, viewer: User) -> int:
     """One indexed COUNT (the partial index on unread rows)."""
     return _own(viewer).filter(read_at__isnull=True).count()
 
@@ -30,7 +31,7 @@ class NotificationCentre:
 
 
 def notification_centre(
-    *, viewer: Any, page_number: Any = None, unread_only: bool = False
+    *, viewer: User, page_number: Any = None, unread_only: bool = False
 ) -> NotificationCentre:
     """The viewer's notifications, newest first, one page at a time. Three queries."""
     notifications = _own(viewer).only(
@@ -44,7 +45,7 @@ def notification_centre(
     )
 
 
-def get_notification_for(*, viewer: Any, pk: Any) -> Notification:
+def get_notification_for(*, viewer: User, pk: Any) -> Notification:
     """The viewer's own notification `pk`; anyone else's is 404 (it is private)."""
     try:
         return _own(viewer).get(pk=int(pk))

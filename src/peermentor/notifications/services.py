@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from peermentor.accounts.models import User
 from peermentor.core.errors import ApplicationError, full_clean
 from peermentor.core.services import audit_record
 from peermentor.notifications.models import (
@@ -142,12 +143,12 @@ def notify(
     return notifications_create(notes=[spec]) == 1
 
 
-def _signed_in(actor: Any) -> None:
+def _signed_in(actor: User) -> None:
     if not getattr(actor, "is_authenticated", False):
         raise PermissionDenied("Sign in first.")
 
 
-def notification_mark_read(*, actor: Any, notification: Notification) -> Notification:
+def notification_mark_read(*, actor: User, notification: Notification) -> Notification:
     """Afterwards the actor's notification is read (reading it twice changes nothing).
 
     Reading is not audited: it changes nothing anyone else sees."""
@@ -162,7 +163,7 @@ def notification_mark_read(*, actor: Any, notification: Notification) -> Notific
     return notification
 
 
-def notifications_mark_all_read(*, actor: Any) -> int:
+def notifications_mark_all_read(*, actor: User) -> int:
     """Afterwards none of the actor's notifications is unread. Returns how many changed."""
     _signed_in(actor)
     return Notification.objects.filter(recipient_id=actor.pk, read_at__isnull=True).update(
@@ -170,7 +171,7 @@ def notifications_mark_all_read(*, actor: Any) -> int:
     )
 
 
-def preference_for(user: Any) -> NotificationPreference:
+def preference_for(user: User) -> NotificationPreference:
     """The user's preferences, or unsaved defaults."""
     found = NotificationPreference.objects.filter(user_id=user.pk).first()
     return found or NotificationPreference(user_id=user.pk)
@@ -178,7 +179,7 @@ def preference_for(user: Any) -> NotificationPreference:
 
 @transaction.atomic
 def notification_preference_update(
-    *, actor: Any, digest_frequency: str, email_kinds: Collection[str]
+    *, actor: User, digest_frequency: str, email_kinds: Collection[str]
 ) -> NotificationPreference:
     """Afterwards the actor gets e-mail digests at `digest_frequency` covering exactly the
     kinds in `email_kinds` (every kind still shows in the notification centre)."""
@@ -263,7 +264,7 @@ def nudge_settings_copy(*, source: Program, target: Program) -> NudgeSettings | 
 @transaction.atomic
 def nudge_settings_update(
     *,
-    actor: Any,
+    actor: User,
     program: Program,
     stalled_after_days: int,
     ending_soon_days: int,

@@ -12,6 +12,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core import signing
 
+from peermentor.accounts.models import User
+
 SALT = "peermentor.notifications.unsubscribe"
 
 
@@ -19,7 +21,7 @@ def _fingerprint(email: str) -> str:
     return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:12]
 
 
-def unsubscribe_token(user: Any) -> str:
+def unsubscribe_token(user: User) -> str:
     return signing.dumps({"u": user.pk, "e": _fingerprint(user.email)}, salt=SALT)
 
 

@@ -10,6 +10,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from peermentor.accounts.http import AuthenticatedHttpRequest
+from peermentor.accounts.models import User
 from peermentor.core.errors import ApplicationError
 from peermentor.core.htmx import redirect_back
 from peermentor.notifications import selectors, services
@@ -21,7 +23,7 @@ from peermentor.programs.permissions import get_program_for
 
 @login_required
 @require_GET
-def notification_centre(request: HttpRequest) -> HttpResponse:
+def notification_centre(request: AuthenticatedHttpRequest) -> HttpResponse:
     unread_only = request.GET.get("show") == "unread"
     centre = selectors.notification_centre(
         viewer=request.user, page_number=request.GET.get("page"), unread_only=unread_only
@@ -42,7 +44,7 @@ def notification_badge(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
+def notification_read(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     notification = selectors.get_notification_for(viewer=request.user, pk=pk)
     services.notification_mark_read(actor=request.user, notification=notification)
     if request.headers.get("HX-Request"):
@@ -52,7 +54,7 @@ def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
+def notification_open(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Mark it read and go where it leads."""
     notification = selectors.get_notification_for(viewer=request.user, pk=pk)
     services.notification_mark_read(actor=request.user, notification=notification)
@@ -64,7 +66,7 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def notifications_read_all(request: HttpRequest) -> HttpResponse:
+def notifications_read_all(request: AuthenticatedHttpRequest) -> HttpResponse:
     changed = services.notifications_mark_all_read(actor=request.user)
     messages.success(request, "All caught up." if changed else "Nothing was unread.")
     return redirect_back(request, reverse("notification_centre"))
@@ -72,7 +74,7 @@ def notifications_read_all(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def notification_preferences(request: HttpRequest) -> HttpResponse:
+def notification_preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
     preference = services.preference_for(request.user)
     initial = {
         "digest_frequency": preference.digest_frequency,
@@ -121,13 +123,13 @@ def notifications_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "notifications/unsubscribed.html", {"email": user.email})
 
 
-def _is_off(user: object) -> bool:
+def _is_off(user: User) -> bool:
     return services.preference_for(user).digest_frequency == DigestFrequency.OFF
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def nudge_settings(request: HttpRequest, program_pk: int) -> HttpResponse:
+def nudge_settings(request: AuthenticatedHttpRequest, program_pk: int) -> HttpResponse:
     program = get_program_for(request.user, program_pk, write=True)
     current = services.nudge_settings_for(program)
     initial = {

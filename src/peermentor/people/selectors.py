@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
+from peermentor.accounts.models import User
 from peermentor.people.models import Department, ImportBatch, JobChange, Person, Site
 from peermentor.people.permissions import can_browse_directory, can_import_people
 
@@ -18,14 +18,14 @@ JOB_CHANGES_SHOWN = 50
 MAX_CHAIN_DEPTH = 50
 
 
-def _ensure_can_browse(viewer: Any) -> None:
+def _ensure_can_browse(viewer: User) -> None:
     if not can_browse_directory(viewer):
         raise PermissionDenied("Only organisation administrators can browse the directory.")
 
 
 def person_list(
     *,
-    viewer: Any,
+    viewer: User,
     search: str = "",
     department_id: int | None = None,
     site_id: int | None = None,
@@ -82,7 +82,7 @@ class PersonDetail:
     job_changes: list[JobChange]
 
 
-def person_detail(*, viewer: Any, pk: int) -> PersonDetail:
+def person_detail(*, viewer: User, pk: int) -> PersonDetail:
     """One person with their manager chain, direct reports and job history, in six queries."""
     _ensure_can_browse(viewer)
     person = get_object_or_404(
@@ -154,12 +154,12 @@ def reporting_chains(*, person_ids: list[int] | None = None) -> dict[int, list[i
     return chains
 
 
-def _ensure_can_import(viewer: Any) -> None:
+def _ensure_can_import(viewer: User) -> None:
     if not can_import_people(viewer):
         raise PermissionDenied("Only organisation administrators can import people.")
 
 
-def import_batch_list(*, viewer: Any, limit: int = 10) -> list[ImportBatch]:
+def import_batch_list(*, viewer: User, limit: int = 10) -> list[ImportBatch]:
     """The latest imports, without their (large) rows and errors."""
     _ensure_can_import(viewer)
     return list(
@@ -169,7 +169,7 @@ def import_batch_list(*, viewer: Any, limit: int = 10) -> list[ImportBatch]:
     )
 
 
-def import_batch_get(*, viewer: Any, pk: int) -> ImportBatch:
+def import_batch_get(*, viewer: User, pk: int) -> ImportBatch:
     """One import for its preview page; the stored rows stay in the database."""
     _ensure_can_import(viewer)
     return get_object_or_404(

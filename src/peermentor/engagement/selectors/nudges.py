@@ -4,6 +4,7 @@ each is a queryset or a list built in a fixed number of queries, scoped to one p
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, TypedDict, cast
 
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -25,7 +26,18 @@ from peermentor.engagement.timezones import day_of
 from peermentor.engagement.timezones import today as utc_today
 from peermentor.programs.models import Program
 
+if TYPE_CHECKING:  # django-stubs-ext is a development dependency
+    from django_stubs_ext import WithAnnotations
+
 ProgramScope = Program | Iterable[Program] | QuerySet[Program]
+
+
+class LastMet(TypedDict):
+    last_met_at: datetime | None
+
+
+class OverdueItems(TypedDict):
+    overdue_items: int
 
 
 def _programs(program: ProgramScope) -> Q:
@@ -39,7 +51,7 @@ def _programs(program: ProgramScope) -> Q:
 
 def stalled_connections(
     program: ProgramScope, days: int, *, now: datetime | None = None
-) -> QuerySet[Connection]:
+) -> "QuerySet[WithAnnotations[Connection, LastMet]]":
     """Active connections of `program` (or of several programs) that started at least `days`
     days ago and show no sign of meeting within the last `days` days: no meeting held or
     scheduled (nor a circle session) from then on, and no meeting proposed since. Annotated
@@ -67,7 +79,7 @@ def stalled_connections(
 
 def plans_behind(
     program: ProgramScope, *, today: date | None = None, grace_days: int = 0
-) -> QuerySet[Connection]:
+) -> "QuerySet[WithAnnotations[Connection, OverdueItems]]":
     """Active connections of `program` (or of several programs) with plan items still open
     more than `grace_days` after their due date; annotated with `overdue_items`, most behind
     first."""
@@ -135,7 +147,8 @@ def check_ins_due(program: Program, *, today: date | None = None) -> list[CheckI
     for pk, started_at in Connection.objects.filter(
         program=program, status=ConnectionStatus.ACTIVE, started_at__isnull=False
     ).values_list("pk", "started_at"):
-        period, due_on = check_in_period(day_of(started_at), today, first=first, every=every)
+        started_on = day_of(cast(datetime, started_at))  # the filter above excludes None
+        period, due_on = check_in_period(started_on, today, first=first, every=every)
         if due_on is not None:
             periods[pk] = (period, due_on)
     answered = {
