@@ -4,6 +4,7 @@ from datetime import timedelta
 import pytest
 from django.core import signing
 from django.core.exceptions import PermissionDenied
+from django.utils import timezone
 
 from peermentor.accounts.models import User
 from peermentor.core.errors import ApplicationError
@@ -16,6 +17,8 @@ from peermentor.enrollment.services import (
     invitations_send,
 )
 from peermentor.enrollment.tokens import SALT, invitation_from_token, invitation_token
+from peermentor.notifications.email import emails_retry
+from peermentor.notifications.models import OutgoingEmail
 from tests.factories import (
     DepartmentFactory,
     InvitationFactory,
@@ -108,13 +111,18 @@ def test_emails_go_in_batches_and_a_rerun_mails_nobody_twice(
     assert len(mailoutbox) == 105
 
 
-def test_a_failed_send_releases_the_claims_for_a_retry(program, directory, settings):
+def test_a_failed_send_is_kept_for_a_retry(program, directory, settings, mailoutbox):
+    # Before: the claim was released and the task failed, and nothing ever tried again. Now the
+    # e-mail waits in the notifications outbox, which retries it (and a rerun sends no second).
     invitation = InvitationFactory(program=program, person=directory[0])
     settings.EMAIL_BACKEND = "tests.enrollment.test_invitations.BrokenBackend"
-    with pytest.raises(ConnectionError):
-        invitation_emails_send(invitation_ids=[invitation.pk])
-    invitation.refresh_from_db()
-    assert invitation.emailed_at is None
+    assert invitation_emails_send(invitation_ids=[invitation.pk]) == 0
+    waiting = OutgoingEmail.objects.get(purpose="enrollment.invitation")
+    assert waiting.sent_at is None and waiting.to == directory[0].email
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert invitation_emails_send(invitation_ids=[invitation.pk]) == 0
+    assert emails_retry(now=timezone.now() + timedelta(hours=1)) == 1
+    assert [message.to for message in mailoutbox] == [[directory[0].email]]
 
 
 class BrokenBackend:
@@ -126,6 +134,12 @@ class BrokenBackend:
 
     def __exit__(self, *args):
         return False
+
+    def open(self):
+        raise ConnectionError("SMTP is down")
+
+    def close(self):
+        pass
 
     def send_messages(self, messages):
         raise ConnectionError("SMTP is down")

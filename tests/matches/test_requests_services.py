@@ -494,3 +494,17 @@ def test_settings_update_success_bad_input_and_refusal(world):
             max_pending_outgoing=3,
         )
     assert services.self_match_settings_for(world.program).request_expiry_days == 10
+
+
+def test_a_line_break_in_a_name_does_not_lose_the_request_notice(
+    world, django_capture_on_commit_callbacks
+):
+    ana, ben = world.participants[:2]
+    ana.person.full_name = "Ana\nExample"
+    ana.person.save()
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        send(world, ana, ben)
+    assert [message.to for message in mail.outbox] == [[ben.person.email]]
+    assert "\n" not in mail.outbox[0].subject
+    assert mail.outbox[0].subject.startswith("Ana Example would like to connect")

@@ -1,5 +1,8 @@
+import datetime as dt
+
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.utils import timezone
 
 from peermentor.connections.models import Connection, ConnectionMember
 from peermentor.core.errors import ApplicationError
@@ -578,3 +581,32 @@ def test_manual_join_moves_someone_from_an_excluded_circle_into_another(run_now,
         services.proposal_create_manual(
             actor=world.manager, run=run, first=second_mover, second=anchor
         )
+
+
+def test_a_line_break_in_the_program_s_name_does_not_lose_the_notices(world, run_now, mailoutbox):
+    world.program.name = "Skills\r\nExchange"
+    world.program.save()
+    run = run_now(world)
+    services.match_run_publish(actor=world.manager, run=run)
+    ids = list(ProposalMember.objects.filter(run=run).values_list("id", flat=True))
+    mailoutbox.clear()
+    assert services.match_notifications_send(run_id=run.pk, member_ids=ids) == 6
+    assert {message.subject for message in mailoutbox} == {
+        "You have been matched in Skills Exchange"
+    }
+
+
+def test_notices_that_fail_are_sent_by_a_later_retry(world, run_now, mailoutbox, settings):
+    from peermentor.notifications.email import emails_retry
+
+    run = run_now(world)
+    services.match_run_publish(actor=world.manager, run=run)
+    ids = list(ProposalMember.objects.filter(run=run).values_list("id", flat=True))
+    mailoutbox.clear()
+    settings.EMAIL_BACKEND = "tests.notifications.test_email.FailingBackend"
+    assert services.match_notifications_send(run_id=run.pk, member_ids=ids) == 0
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # A retried batch does not send them twice; the retry job sends each once.
+    assert services.match_notifications_send(run_id=run.pk, member_ids=ids) == 0
+    assert emails_retry(now=timezone.now() + dt.timedelta(hours=1)) == 6
+    assert len(mailoutbox) == 6

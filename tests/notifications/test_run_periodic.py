@@ -97,6 +97,7 @@ def test_once_queues_every_periodic_job_for_the_worker(settings, due_work):
     queued = DBTaskResult.objects.all()
     assert sorted(queued.values_list("task_path", flat=True)) == [
         "peermentor.matches.tasks_requests.requests_expire_task",
+        "peermentor.notifications.tasks.emails_retry_task",
         "peermentor.notifications.tasks.send_nudges_task",
         "peermentor.surveys.tasks.send_surveys_task",
     ]

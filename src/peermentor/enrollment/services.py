@@ -7,7 +7,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.template.loader import render_to_string
@@ -40,6 +39,7 @@ from peermentor.enrollment.selectors import (
     with_progress,
 )
 from peermentor.enrollment.tokens import MAX_AGE, invitation_token
+from peermentor.notifications.email import Email, emails_deliver, emails_queue
 from peermentor.people.models import Person, Skill
 from peermentor.programs.models import Program, ProgramStatus, Track, TrainingKind, TrainingModule
 
@@ -619,7 +619,7 @@ def invitations_send(
     return report
 
 
-def _invitation_message(invitation: Invitation) -> EmailMessage:
+def _invitation_email(invitation: Invitation) -> Email:
     link = settings.SITE_URL + reverse("invitation_accept", args=[invitation_token(invitation)])
     context = {
         "invitation": invitation,
@@ -628,36 +628,33 @@ def _invitation_message(invitation: Invitation) -> EmailMessage:
         "link": link,
         "valid_days": MAX_AGE.days,
     }
-    subject = render_to_string("enrollment/email/invitation_subject.txt", context)
-    return EmailMessage(
-        subject=" ".join(subject.split()),
+    return Email(
+        to=invitation.person.email,
+        subject=render_to_string("enrollment/email/invitation_subject.txt", context),
         body=render_to_string("enrollment/email/invitation_body.txt", context),
-        to=[invitation.person.email],
     )
 
 
 def invitation_emails_send(*, invitation_ids: list[int]) -> int:
     """E-mail each listed invitation not mailed yet. Each row is claimed with a conditional
-    UPDATE first, so two workers running the same batch never mail anyone twice; if sending
-    fails the claims are released for a retry. Returns how many e-mails were sent."""
-    invitations = Invitation.objects.filter(
-        pk__in=invitation_ids, emailed_at__isnull=True
-    ).select_related("program", "person", "track", "invited_by")
-    claimed: list[Invitation] = []
-    now = timezone.now()
-    for invitation in invitations:
-        if Invitation.objects.filter(pk=invitation.pk, emailed_at__isnull=True).update(
-            emailed_at=now
-        ):
-            claimed.append(invitation)
-    if not claimed:
-        return 0
-    try:
-        with get_connection() as connection:
-            return connection.send_messages([_invitation_message(item) for item in claimed]) or 0
-    except Exception:
-        Invitation.objects.filter(pk__in=[item.pk for item in claimed]).update(emailed_at=None)
-        raise
+    UPDATE in the transaction that queues its e-mail, so two workers running the same batch
+    never mail anyone twice and a crash loses nothing. Returns how many e-mails were sent now;
+    one that fails is tried again by the periodic job (notifications/email.py)."""
+    with transaction.atomic():
+        invitations = Invitation.objects.filter(
+            pk__in=invitation_ids, emailed_at__isnull=True
+        ).select_related("program", "person", "track", "invited_by")
+        claimed: list[Invitation] = []
+        now = timezone.now()
+        for invitation in invitations:
+            if Invitation.objects.filter(pk=invitation.pk, emailed_at__isnull=True).update(
+                emailed_at=now
+            ):
+                claimed.append(invitation)
+        email_ids = emails_queue(
+            emails=[_invitation_email(item) for item in claimed], purpose="enrollment.invitation"
+        )
+    return emails_deliver(email_ids=email_ids)
 
 
 @transaction.atomic

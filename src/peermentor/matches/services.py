@@ -48,6 +48,7 @@ from peermentor.matches.models import (
 )
 from peermentor.matches.permissions import can_manage_matching
 from peermentor.matching.model import InputError, Locks, MatchResult, Policy
+from peermentor.notifications.email import Email, emails_deliver, emails_queue
 from peermentor.programs.models import Format, Program, Track
 
 logger = logging.getLogger(__name__)
@@ -1016,55 +1017,56 @@ def enqueue_match_notifications(run_id: int) -> int:
 
 def match_notifications_send(*, run_id: int, member_ids: Sequence[int]) -> int:
     """E-mail each named member (once: a retried batch skips those already told) who they were
-    matched with and why. Returns how many e-mails were sent."""
+    matched with and why. Returns how many e-mails were sent now; one that fails stays queued
+    and is tried again by the periodic job (notifications/email.py)."""
     from django.conf import settings
-    from django.core.mail import EmailMessage, get_connection
     from django.template.loader import render_to_string
 
-    pending = list(
-        ProposalMember.objects.filter(
-            pk__in=list(member_ids), run_id=run_id, notified_at__isnull=True
-        ).values_list("pk", flat=True)
-    )
-    if not pending:
-        return 0
-    # Claimed before sending: a crash mid-batch loses a notice rather than sending it twice.
-    ProposalMember.objects.filter(pk__in=pending, notified_at__isnull=True).update(
-        notified_at=timezone.now()
-    )
-    members = (
-        ProposalMember.objects.filter(pk__in=pending)
-        .select_related("participant__person", "run__program")
-        .prefetch_related(
-            Prefetch(
-                "proposal__members",
-                queryset=ProposalMember.objects.select_related("participant__person").order_by(
-                    "id"
-                ),
+    with transaction.atomic():
+        pending = list(
+            ProposalMember.objects.filter(
+                pk__in=list(member_ids), run_id=run_id, notified_at__isnull=True
+            ).values_list("pk", flat=True)
+        )
+        if not pending:
+            return 0
+        # The claim and the queued e-mails commit together: a retried batch finds them told.
+        ProposalMember.objects.filter(pk__in=pending, notified_at__isnull=True).update(
+            notified_at=timezone.now()
+        )
+        members = (
+            ProposalMember.objects.filter(pk__in=pending)
+            .select_related("participant__person", "run__program")
+            .prefetch_related(
+                Prefetch(
+                    "proposal__members",
+                    queryset=ProposalMember.objects.select_related("participant__person").order_by(
+                        "id"
+                    ),
+                )
             )
+            .order_by("id")
         )
-        .order_by("id")
-    )
-    messages = []
-    for member in members:
-        person = member.participant.person
-        others = [other for other in member.proposal.members.all() if other.pk != member.pk]
-        body = render_to_string(
-            "matches/email_matched.txt",
-            {
-                "person": person,
-                "program": member.run.program,
-                "others": others,
-                "reasons": member.proposal.reasons,
-                "connections_url": f"{settings.SITE_URL}/connections/",
-            },
-        )
-        messages.append(
-            EmailMessage(
-                subject=f"You have been matched in {member.run.program.name}",
-                body=body,
-                to=[person.email],
+        emails = []
+        for member in members:
+            person = member.participant.person
+            others = [other for other in member.proposal.members.all() if other.pk != member.pk]
+            body = render_to_string(
+                "matches/email_matched.txt",
+                {
+                    "person": person,
+                    "program": member.run.program,
+                    "others": others,
+                    "reasons": member.proposal.reasons,
+                    "connections_url": f"{settings.SITE_URL}/connections/",
+                },
             )
-        )
-    with get_connection() as connection:
-        return connection.send_messages(messages) or 0
+            emails.append(
+                Email(
+                    to=person.email,
+                    subject=f"You have been matched in {member.run.program.name}",
+                    body=body,
+                )
+            )
+        email_ids = emails_queue(emails=emails, purpose="matches.matched")
+    return emails_deliver(email_ids=email_ids)

@@ -8,8 +8,9 @@ re-run sends nothing twice:
    "w2026-48" in their own time zone), with this run's claim id; the unique (user, period)
    lets only one insert win, and the rows carrying our claim id are ours;
 3. attach the waiting notifications to our digests in one UPDATE (only rows not yet in a
-   digest), then render and send; a failed send gives its notifications back and deletes the
-   digest so that the next run tries again.
+   digest), then render them and queue the e-mails (notifications/email.py), in the same
+   transaction that marks the digests sent; the outbox sends them, and tries one that fails
+   again later.
 
 Notifications of kinds the person muted, and everything for people who chose no e-mail, are
 marked skipped so that they are never e-mailed later. A constant number of queries per run
@@ -24,12 +25,13 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from peermentor.notifications.email import Email, emails_deliver, emails_queue
 from peermentor.notifications.models import Digest as DigestRow
 from peermentor.notifications.models import (
     DigestFrequency,
@@ -121,7 +123,7 @@ def _attach(claim: uuid.UUID, *, up_to_pk: int, since: datetime) -> None:
     ).update(digest_id=Subquery(ours.filter(user_id=OuterRef("recipient_id")).values("pk")[:1]))
 
 
-def _message(digest: DigestRow, notifications: Sequence[Notification]) -> EmailMessage:
+def _email(digest: DigestRow, notifications: Sequence[Notification]) -> Email:
     user = digest.user
     groups: dict[str, list[Notification]] = defaultdict(list)
     for notification in notifications:
@@ -146,10 +148,10 @@ def _message(digest: DigestRow, notifications: Sequence[Notification]) -> EmailM
     }
     subject = render_to_string("notifications/email/digest_subject.txt", context)
     body = render_to_string("notifications/email/digest_body.txt", context)
-    return EmailMessage(
-        subject=" ".join(subject.split()),
+    return Email(
+        subject=subject,
         body=body,
-        to=[user.email],
+        to=user.email,
         headers={
             # RFC 2369 and RFC 8058: mail clients offer a one-click "Unsubscribe" button that
             # POSTs "List-Unsubscribe=One-Click" to this address without signing in.
@@ -215,25 +217,20 @@ def digests_send(*, now: datetime | None = None) -> int:
     ):
         by_digest[notification.digest_id].append(notification)
 
-    sent: list[int] = []
-    failed: list[int] = []
-    with get_connection() as mail:
-        for digest in digests:
-            notifications = by_digest.get(digest.pk, [])
-            if not notifications:
-                failed.append(digest.pk)
-                continue
-            try:
-                mail.send_messages([_message(digest, notifications)])
-            except Exception:
-                logger.exception("Could not send the digest %s; it will be retried.", digest.pk)
-                failed.append(digest.pk)
-            else:
-                sent.append(digest.pk)
-    if failed:
-        # Give the notifications back and free the period, so that the next run tries again.
-        Notification.objects.filter(digest_id__in=failed).update(digest=None)
-        DigestRow.objects.filter(pk__in=failed).delete()
-    for start in range(0, len(sent), CHUNK_SIZE):
-        DigestRow.objects.filter(pk__in=sent[start : start + CHUNK_SIZE]).update(sent_at=now)
-    return len(sent)
+    emails: list[Email] = []
+    queued: list[int] = []
+    empty: list[int] = []
+    for digest in digests:
+        notifications = by_digest.get(digest.pk, [])
+        if notifications:
+            emails.append(_email(digest, notifications))
+            queued.append(digest.pk)
+        else:
+            empty.append(digest.pk)
+    with transaction.atomic():
+        # Nothing left to say (taken by another digest meanwhile): free the period.
+        DigestRow.objects.filter(pk__in=empty).delete()
+        email_ids = emails_queue(emails=emails, purpose="notifications.digest")
+        for start in range(0, len(queued), CHUNK_SIZE):
+            DigestRow.objects.filter(pk__in=queued[start : start + CHUNK_SIZE]).update(sent_at=now)
+    return emails_deliver(email_ids=email_ids)

@@ -198,3 +198,45 @@ class NudgeSettings(models.Model):
 
     def __str__(self) -> str:
         return f"Nudge settings of {self.program_id}"
+
+
+class OutgoingEmail(models.Model):
+    """One e-mail to one address, kept until it has gone out (notifications/email.py).
+
+    Written in the same transaction as the sender's own "told" mark, so a crash between the
+    two loses nothing; sent, retried or given up on by `email.emails_deliver`.
+    """
+
+    purpose = models.CharField(max_length=50)
+    to = models.CharField(max_length=254)
+    subject = models.TextField()
+    body = models.TextField()
+    headers = models.JSONField(default=dict, blank=True)
+    attachments = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Set by the worker that takes the e-mail for an attempt (one conditional UPDATE per batch).
+    claim = models.UUIDField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    given_up_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(sent_at__isnull=True, given_up_at__isnull=True),
+                name="notifications_email_due",
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sent_at__isnull=True) | Q(given_up_at__isnull=True),
+                name="notifications_email_sent_or_given_up",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} → {self.to}"

@@ -19,6 +19,14 @@ def send_nudges_task() -> dict[str, Any]:
     }
 
 
+@task()
+def emails_retry_task() -> dict[str, Any]:
+    """Send the e-mails whose earlier attempt failed and whose next attempt is due."""
+    from peermentor.notifications.email import emails_retry
+
+    return {"emails_sent": emails_retry()}
+
+
 def periodic_tasks() -> list[tuple[str, Any]]:
     """Every job that must run on a schedule, in the order `run_periodic` runs them: each is a
     task whose body is safe to repeat, so a round that runs twice, late, or on two machines at
@@ -33,4 +41,5 @@ def periodic_tasks() -> list[tuple[str, Any]]:
         ("request expiry", requests_expire_task),
         ("nudges", send_nudges_task),
         ("surveys", send_surveys_task),
+        ("e-mail retries", emails_retry_task),
     ]

@@ -3,12 +3,10 @@ and the invitation e-mails (sent from a task once the change has committed)."""
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from email.mime.text import MIMEText
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
@@ -39,6 +37,7 @@ from peermentor.engagement.services._common import (
     require_writer,
 )
 from peermentor.engagement.timezones import is_known_zone, local_to_utc, zone, zone_name_for
+from peermentor.notifications.email import Attachment, Email, emails_deliver, emails_queue
 
 MAX_OPTIONS = 5
 # Ids per IN (...) list, and cancellations per e-mail task.
@@ -477,17 +476,15 @@ def meeting_log_outcome(
 
 
 # --- invitation e-mails -----------------------------------------------------------------------
-def _invitation_part(content: bytes, method: str) -> MIMEText:
-    part = MIMEText(content.decode("utf-8"), "calendar", "utf-8")
-    part.set_param("method", method)
-    part.add_header("Content-Disposition", "attachment", filename="invite.ics")
-    return part
-
-
-def _invitation_messages(meeting: Meeting, method: str) -> list[EmailMessage]:
-    content = ics.meeting_invitation(meeting, method=method)
+def _invitation_emails(meeting: Meeting, method: str) -> list[Email]:
+    calendar = Attachment(
+        filename="invite.ics",
+        content=ics.meeting_invitation(meeting, method=method).decode("utf-8"),
+        subtype="calendar",
+        params={"method": method},
+    )
     link = settings.SITE_URL + reverse("workspace", args=[meeting.connection_id])
-    messages = []
+    emails = []
     people = ics.attendees(meeting.connection)
     for person in people:
         zone_name = zone_name_for(person=person)
@@ -504,10 +501,8 @@ def _invitation_messages(meeting: Meeting, method: str) -> list[EmailMessage]:
         with timezone.override(zone(zone_name)):
             subject = render_to_string("engagement/email/invitation_subject.txt", context)
             body = render_to_string("engagement/email/invitation_body.txt", context)
-        message = EmailMessage(subject=" ".join(subject.split()), body=body, to=[person.email])
-        message.attach(_invitation_part(content, method))
-        messages.append(message)
-    return messages
+        emails.append(Email(to=person.email, subject=subject, body=body, attachments=[calendar]))
+    return emails
 
 
 def meeting_invitation_send(*, meeting_id: int, sequence: int, method: str) -> int:
@@ -527,16 +522,16 @@ def meeting_invitation_send(*, meeting_id: int, sequence: int, method: str) -> i
     ):
         return 0
     try:
+        # The claim and the queued e-mails commit together; one that fails is tried again by
+        # the periodic job (notifications/email.py).
         with transaction.atomic():
-            notice = MeetingNotice.objects.create(meeting=meeting, sequence=sequence, method=method)
+            MeetingNotice.objects.create(meeting=meeting, sequence=sequence, method=method)
+            email_ids = emails_queue(
+                emails=_invitation_emails(meeting, method), purpose=f"engagement.meeting_{method}"
+            )
     except IntegrityError:
         return 0
-    try:
-        with get_connection() as mail:
-            return mail.send_messages(_invitation_messages(meeting, method)) or 0
-    except Exception:
-        notice.delete()
-        raise
+    return emails_deliver(email_ids=email_ids)
 
 
 def meeting_cancellations_send(*, versions: Sequence[Sequence[int]]) -> int:

@@ -23,6 +23,7 @@ from peermentor.matches.request_services._common import (
     _after_commit_notify,
     _full_clean,
 )
+from peermentor.notifications.email import Email, emails_deliver, emails_queue
 from peermentor.programs.models import Program
 from peermentor.programs.permissions import can_manage_program
 
@@ -138,58 +139,58 @@ NOTICE_TO = {
 def request_notices_send(*, request_ids: Sequence[int]) -> int:
     """E-mail the news of each named request (sent, accepted, declined, withdrawn, expired,
     cancelled) to whoever must hear it, once per status: each request is claimed with a
-    conditional UPDATE of `notified_status` before sending, so a retried or duplicated task
-    never mails the same news twice. Returns how many e-mails were sent."""
+    conditional UPDATE of `notified_status`, in the transaction that queues its e-mails, so a
+    retried or duplicated task never mails the same news twice. Returns how many e-mails were
+    sent now; one that fails is tried again by the periodic job (notifications/email.py)."""
     from django.conf import settings
-    from django.core.mail import EmailMessage, get_connection
     from django.db.models import F
     from django.template.loader import render_to_string
 
     ids = sorted(set(request_ids))
-    claimed = []
-    for pk, status in MatchRequest.objects.filter(pk__in=ids).values_list("pk", "status"):
-        if (
-            MatchRequest.objects.filter(pk=pk, status=status)
-            .exclude(notified_status=F("status"))
-            .update(notified_status=status)
-            == 1
-        ):
-            claimed.append(pk)
-    requests = MatchRequest.objects.filter(pk__in=claimed).select_related(
-        "program", "requester__person", "recipient__person"
-    )
-    messages = []
-    for request in requests.order_by("pk"):
-        for side in NOTICE_TO[request.status]:
-            person = getattr(request, side).person
-            other = (request.recipient if side == "requester" else request.requester).person
-            if not person.email:
-                continue
-            body = render_to_string(
-                "matches/requests/email_notice.txt",
-                {
-                    "request": request,
-                    "person": person,
-                    "other": other,
-                    "is_requester": side == "requester",
-                    "requests_url": f"{settings.SITE_URL}{reverse('match_request_list')}",
-                    "connections_url": f"{settings.SITE_URL}{reverse('my_connections')}",
-                    "detail_url": (
-                        f"{settings.SITE_URL}{reverse('match_request_detail', args=[request.pk])}"
-                    ),
-                },
-            )
-            messages.append(
-                EmailMessage(
-                    subject=_notice_subject(request, other.full_name, side == "requester"),
-                    body=body,
-                    to=[person.email],
+    with transaction.atomic():
+        claimed = []
+        for pk, status in MatchRequest.objects.filter(pk__in=ids).values_list("pk", "status"):
+            if (
+                MatchRequest.objects.filter(pk=pk, status=status)
+                .exclude(notified_status=F("status"))
+                .update(notified_status=status)
+                == 1
+            ):
+                claimed.append(pk)
+        requests = MatchRequest.objects.filter(pk__in=claimed).select_related(
+            "program", "requester__person", "recipient__person"
+        )
+        emails = []
+        for request in requests.order_by("pk"):
+            for side in NOTICE_TO[request.status]:
+                person = getattr(request, side).person
+                other = (request.recipient if side == "requester" else request.requester).person
+                if not person.email:
+                    continue
+                body = render_to_string(
+                    "matches/requests/email_notice.txt",
+                    {
+                        "request": request,
+                        "person": person,
+                        "other": other,
+                        "is_requester": side == "requester",
+                        "requests_url": f"{settings.SITE_URL}{reverse('match_request_list')}",
+                        "connections_url": f"{settings.SITE_URL}{reverse('my_connections')}",
+                        "detail_url": (
+                            f"{settings.SITE_URL}"
+                            f"{reverse('match_request_detail', args=[request.pk])}"
+                        ),
+                    },
                 )
-            )
-    if not messages:
-        return 0
-    with get_connection() as connection:
-        return connection.send_messages(messages) or 0
+                emails.append(
+                    Email(
+                        to=person.email,
+                        subject=_notice_subject(request, other.full_name, side == "requester"),
+                        body=body,
+                    )
+                )
+        email_ids = emails_queue(emails=emails, purpose="selfmatch.request_notice")
+    return emails_deliver(email_ids=email_ids)
 
 
 def _notice_subject(request: MatchRequest, other_name: str, is_requester: bool) -> str:
