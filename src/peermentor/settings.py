@@ -145,6 +145,9 @@ AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "peermentor.accounts.lockout.lockout_username"
 AXES_CLIENT_IP_CALLABLE = "peermentor.core.addresses.client_address"
 PEERMENTOR_TRUSTED_PROXY_COUNT = env_int("PEERMENTOR_TRUSTED_PROXY_COUNT", 0)
+# Password reset links per hour: per e-mail address asked for, and requests per client address.
+PASSWORD_RESET_MAX_PER_EMAIL = env_int("PASSWORD_RESET_MAX_PER_EMAIL", 3)
+PASSWORD_RESET_MAX_PER_ADDRESS = env_int("PASSWORD_RESET_MAX_PER_ADDRESS", 10)
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"

@@ -63,3 +63,23 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return (self.full_name.split() or [self.email])[0]
+
+
+class PasswordResetRequest(models.Model):
+    """One request for a password reset link, kept an hour or so to throttle them.
+
+    Neither the address typed nor the client is stored in the clear: a keyed hash is enough
+    to count them (accounts/services.py)."""
+
+    email_digest = models.CharField(max_length=64)
+    client_digest = models.CharField(max_length=64)
+    requested_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["email_digest", "requested_at"], name="accounts_reset_by_email"),
+            models.Index(fields=["client_digest", "requested_at"], name="accounts_reset_by_client"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Password reset request at {self.requested_at:%Y-%m-%d %H:%M}"

@@ -1,6 +1,12 @@
-from django.db import transaction
+import enum
+from datetime import datetime, timedelta
 
-from peermentor.accounts.models import User
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from peermentor.accounts.models import PasswordResetRequest, User
 
 
 @transaction.atomic
@@ -11,3 +17,48 @@ def user_update_preferences(*, actor: User, full_name: str, time_zone: str) -> U
     actor.full_clean(exclude=["password"])
     actor.save(update_fields=["full_name", "time_zone"])
     return actor
+
+
+class ResetDecision(enum.Enum):
+    SEND = "send"
+    # Too many links asked for this e-mail address: ask quietly (the page does not say so).
+    EMAIL_LIMITED = "email_limited"
+    # Too many requests from this client, whatever the addresses: refuse openly (429).
+    CLIENT_LIMITED = "client_limited"
+
+
+RESET_WINDOW = timedelta(hours=1)
+
+
+def _digest(kind: str, value: str) -> str:
+    return salted_hmac(f"peermentor.password_reset.{kind}", value).hexdigest()
+
+
+@transaction.atomic
+def password_reset_request_record(
+    *, email: str, client_address: str, now: datetime | None = None
+) -> ResetDecision:
+    """Count a password reset request and say whether to send the link.
+
+    Afterwards the request is recorded (unless the client was over its limit) and requests
+    older than the window are gone. At most PASSWORD_RESET_MAX_PER_EMAIL links per address and
+    PASSWORD_RESET_MAX_PER_ADDRESS requests per client address go out per hour: without a
+    limit anyone could fill a colleague's mailbox, or probe the directory, at full speed."""
+    now = now or timezone.now()
+    since = now - RESET_WINDOW
+    PasswordResetRequest.objects.filter(requested_at__lt=since).delete()
+    email_digest = _digest("email", email.strip().lower())
+    client_digest = _digest("client", client_address)
+    recent = PasswordResetRequest.objects.filter(requested_at__gte=since)
+    if (
+        recent.filter(client_digest=client_digest).count()
+        >= settings.PASSWORD_RESET_MAX_PER_ADDRESS
+    ):
+        return ResetDecision.CLIENT_LIMITED
+    for_email = recent.filter(email_digest=email_digest).count()
+    PasswordResetRequest.objects.create(
+        email_digest=email_digest, client_digest=client_digest, requested_at=now
+    )
+    if for_email >= settings.PASSWORD_RESET_MAX_PER_EMAIL:
+        return ResetDecision.EMAIL_LIMITED
+    return ResetDecision.SEND
