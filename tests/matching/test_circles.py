@@ -198,6 +198,58 @@ def max_placeable(policy: Policy, people: Sequence[Person]) -> int:
     return best
 
 
+def best_total(policy: Policy, people: Sequence[Person]) -> float:
+    """The greatest total of any valid set of circles (anyone may be left out), exhaustively."""
+    assert policy.group_size is not None
+    lo, hi = policy.group_size
+    n = len(people)
+    ok = [[reference_allowed(policy, a, b) for b in people] for a in people]
+    valid: list[tuple[int, float]] = []
+    for size in range(lo, hi + 1):
+        for combo in itertools.combinations(range(n), size):
+            if all(ok[a][b] for a, b in itertools.combinations(combo, 2)):
+                value = circle_value(policy, [people[k] for k in combo])
+                valid.append((sum(1 << k for k in combo), value))
+    memo: dict[int, float] = {}
+
+    def search(free: int) -> float:
+        if free == 0:
+            return 0.0
+        if free in memo:
+            return memo[free]
+        low = free & -free
+        result = search(free & ~low)
+        for mask, value in valid:
+            if mask & low and mask & free == mask:
+                result = max(result, value + search(free & ~mask))
+        memo[free] = result
+        return result
+
+    return search((1 << n) - 1)
+
+
+def check_placement(result: MatchResult, policy: Policy, people: Sequence[Person]) -> None:
+    """participation: as many people placed as any valid set of circles places. quality: nobody
+    left out could still be placed, in a circle with room or in a new circle of people left out."""
+    if policy.objective == "participation":
+        assert result.placed == max_placeable(policy, people)
+        return
+    assert policy.group_size is not None
+    lo, hi = policy.group_size
+    by_id = {p.id: p for p in people}
+    left = [by_id[u.id] for u in result.unmatched]
+    for group in result.groups:
+        members = [by_id[m.person_id] for m in group.members]
+        if len(members) < hi:
+            for p in left:
+                assert not all(reference_allowed(policy, p, q) for q in members), p.id
+    for size in range(lo, min(hi, len(left)) + 1):
+        for combo in itertools.combinations(left, size):
+            assert not all(
+                reference_allowed(policy, a, b) for a, b in itertools.combinations(combo, 2)
+            )
+
+
 @st.composite
 def small_programs(draw: st.DrawFn) -> tuple[Policy, list[Person]]:
     n = draw(st.integers(0, 10))
@@ -241,7 +293,9 @@ def test_small_programs_are_valid_and_leave_nobody_placeable_out(
     chosen, people = program
     result = solve_circles(Scorer(people, chosen), chosen, seed=0)
     check_valid(result, chosen, people)
-    assert result.placed == max_placeable(chosen, people)
+    check_placement(result, chosen, people)
+    assert result.upper_bound is not None
+    assert result.upper_bound >= best_total(chosen, people) - 1e-9
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -256,7 +310,7 @@ def test_the_heuristic_alone_also_places_everyone_placeable(
         patch.setattr(circles_module, "EXACT_LIMIT", 0)
         result = solve_circles(Scorer(people, chosen), chosen, seed=1)
     check_valid(result, chosen, people)
-    assert result.placed == max_placeable(chosen, people)
+    check_placement(result, chosen, people)
 
 
 def test_everyone_is_placed_when_everyone_may_meet() -> None:
@@ -451,3 +505,41 @@ def test_policy_without_group_size_is_refused() -> None:
     chosen = policy(group_size=None)
     with pytest.raises(InputError, match="group_size"):
         solve_circles(Scorer(people, chosen), chosen)
+
+
+def test_quality_prefers_the_greatest_total_to_placing_one_more() -> None:
+    """Twelve people, circles of four to six: two circles of four total 3.628 and leave four
+    out; nine people fit only in circles that total less. With `quality` the total wins (and
+    nobody left out fits a circle); with `participation` the ninth person is placed."""
+    people = organisation(12, seed=31)
+    zone = (Constraint(kind="max_gap", field="zone", max=3),)
+    chosen = policy(group_size=(4, 6), min_score=0.25, constraints=zone)
+    result = solve_circles(Scorer(people, chosen), chosen)
+    check_valid(result, chosen, people)
+    check_placement(result, chosen, people)
+    assert result.total_score == pytest.approx(best_total(chosen, people), abs=1e-9)
+    assert result.total_score == pytest.approx(3.628, abs=1e-3)
+    assert result.placed == 8
+    most = policy(group_size=(4, 6), min_score=0.25, constraints=zone, objective="participation")
+    placed = solve_circles(Scorer(people, most), most)
+    assert placed.placed == max_placeable(most, people) == 9
+    assert placed.total_score < result.total_score
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_bound_is_never_below_the_exact_optimum(seed: int) -> None:
+    """Organisations of 11 to 14 people (beyond the exhaustive path, so the heuristic and the
+    relaxation both run): the bound is at least the best total by enumeration, and the
+    relaxation is far tighter than each person's best partners."""
+    n = 11 + seed % 4
+    sizes = [(3, 4), (4, 6), (2, 3), (3, 3)][seed % 4]
+    zone = (Constraint(kind="max_gap", field="zone", max=3),) if seed % 2 else ()
+    chosen = policy(group_size=sizes, min_score=0.25 * (seed % 2), constraints=zone)
+    people = organisation(n, seed=100 + seed)
+    result = solve_circles(Scorer(people, chosen), chosen)
+    check_valid(result, chosen, people)
+    optimum = best_total(chosen, people)
+    assert result.upper_bound is not None
+    assert result.upper_bound >= optimum - 1e-9
+    assert result.total_score <= optimum + 1e-9
+    assert result.upper_bound <= result.stats["bound_by_best_partners"] + 1e-9

@@ -33,6 +33,8 @@ class Neighbourhoods:
     partners: IntArray  # (N, K)
     degree: NDArray[np.int64]  # possibly-allowed partners (a superset count; exact when dense)
     top_mean: FloatArray  # mean of the best lo - 1 possibly-allowed keys, plus the key error
+    # A bound on the score of every allowed partner NOT listed (-inf when all are listed).
+    rest: FloatArray
 
 
 class Oracle:
@@ -92,7 +94,7 @@ class _KeyPass:
 
 def _top_partners(
     keys: NDArray[np.float32], allowed: BoolArray, k: int, bound_size: int, error: float
-) -> tuple[IntArray, NDArray[np.int64], FloatArray]:
+) -> tuple[IntArray, NDArray[np.int64], FloatArray, FloatArray]:
     masked = np.where(allowed, keys, -np.inf)
     n = masked.shape[1]
     k_eff = min(k, n)
@@ -107,7 +109,9 @@ def _top_partners(
     top = values[:, :m] if m <= k_eff else -np.sort(-masked, axis=1)[:, :m]
     top = np.where(np.isfinite(top), top, 0.0).astype(np.float64)
     top_mean = np.where(degree >= m, top.mean(axis=1) + error, 0.0)
-    return part, degree, top_mean
+    # Every unlisted allowed partner's key is at most the last listed one.
+    rest = np.where(degree > k_eff, values[:, k_eff - 1].astype(np.float64) + error, -np.inf)
+    return part, degree, top_mean, rest
 
 
 class DenseOracle(Oracle):
@@ -125,8 +129,9 @@ class DenseOracle(Oracle):
         partners = np.full((n, min(k, max(n, 1))), -1, dtype=np.intp)
         degree = np.zeros(n, dtype=np.int64)
         top_mean = np.zeros(n)
+        rest = np.full(n, -np.inf)
         if self._pass is None:
-            return Neighbourhoods(partners, degree, top_mean)
+            return Neighbourhoods(partners, degree, top_mean, rest)
         # Scores are symmetric: compute the upper triangle by blocks and mirror it.
         step = max(1, 2 * self._pass.rows_per_block)
         for start in range(0, n, step):
@@ -141,11 +146,14 @@ class DenseOracle(Oracle):
             stop = min(n, start + step)
             keys = self.matrix[start:stop]
             allowed = ~np.isnan(keys)
-            part, deg, mean = _top_partners(keys, allowed, k, bound_size, self._pass.fast.error)
+            part, deg, mean, unlisted = _top_partners(
+                keys, allowed, k, bound_size, self._pass.fast.error
+            )
             partners[start:stop, : part.shape[1]] = part
             degree[start:stop] = deg
             top_mean[start:stop] = mean
-        return Neighbourhoods(partners, degree, top_mean)
+            rest[start:stop] = unlisted
+        return Neighbourhoods(partners, degree, top_mean, rest)
 
     def pairs(self, first: IntArray, second: IntArray) -> tuple[FloatArray, BoolArray]:
         values = self.matrix[first, second].astype(np.float64)
@@ -170,16 +178,20 @@ class ExactOracle(Oracle):
         partners = np.full((n, min(k, n)), -1, dtype=np.intp)
         degree = np.zeros(n, dtype=np.int64)
         top_mean = np.zeros(n)
+        rest = np.full(n, -np.inf)
         step = self._pass.rows_per_block
         for start in range(0, n, step):
             progress("scoring candidate partners", 0.3 * start / n)
             stop = min(n, start + step)
             keys, allowed = self._pass.allowed_keys(start, stop)
-            part, deg, mean = _top_partners(keys, allowed, k, bound_size, self._pass.fast.error)
+            part, deg, mean, unlisted = _top_partners(
+                keys, allowed, k, bound_size, self._pass.fast.error
+            )
             partners[start:stop, : part.shape[1]] = part
             degree[start:stop] = deg
             top_mean[start:stop] = mean
-        return Neighbourhoods(partners, degree, top_mean)
+            rest[start:stop] = unlisted
+        return Neighbourhoods(partners, degree, top_mean, rest)
 
     def pairs(self, first: IntArray, second: IntArray) -> tuple[FloatArray, BoolArray]:
         first, second = np.broadcast_arrays(first, second)

@@ -33,7 +33,10 @@ def build_result(
     neighbours: Neighbourhoods,
     started: float,
     sweeps: int,
+    relaxed: float,
 ) -> MatchResult:
+    """The result; the bound is the smaller of two valid ones: the relaxation's (`relaxed`,
+    bound.py) and each person's mean with their best lo - 1 allowed partners."""
     assert policy.group_size is not None
     lo, hi = policy.group_size
     circles, is_fixed = _all_circles(pool, fixed, state)
@@ -45,6 +48,7 @@ def build_result(
     groups, total, fixed_total = _groups(scorer, circles, scored, is_fixed)
     unmatched = _unmatched(scorer, pool, state, neighbours, lo, hi)
     free_bound = float(neighbours.top_mean.sum())
+    free_bound = min(free_bound, relaxed)
     bound = max(total, fixed_total + free_bound)
     imbalance = float(state.penalty(np.flatnonzero(state.size[: state.count] > 0)).sum())
     return MatchResult(
@@ -59,6 +63,7 @@ def build_result(
             "sweeps": float(sweeps),
             "balance_penalty": imbalance / BALANCE_WEIGHT if state.balance else 0.0,
             "share_of_bound": total / bound if bound > 0 else 1.0,
+            "bound_by_best_partners": fixed_total + float(neighbours.top_mean.sum()),
             "dense": 1.0 if isinstance(state.oracle, DenseOracle) else 0.0,
         },
     )

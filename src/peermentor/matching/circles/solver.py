@@ -10,6 +10,7 @@ import numpy as np
 
 from peermentor.matching.model import InputError, Locks, MatchResult, Policy, ProgressCallback
 
+from .bound import relaxation_bound
 from .build import construct
 from .exact import solve_small
 from .oracle import DenseOracle, ExactOracle, Oracle
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 
 # Up to this many people the pair scores live in a dense float32 matrix (576 MB at the limit).
 DENSE_LIMIT = 12_000
+# Time for the relaxation that bounds every grouping (it keeps the best bound found by then).
+RELAXATION_SECONDS = 10.0
 # Up to this many people, circles are chosen by exhaustive search (exactly optimal).
 EXACT_LIMIT = 12
 
@@ -80,7 +83,7 @@ def solve_circles(
     report("building circles", 0.3)
     sweeps = perturbations = 0
     if lo <= len(pool) <= EXACT_LIMIT:
-        solve_small(state)
+        solve_small(state, quality=policy.objective != "participation")
     elif len(pool) > EXACT_LIMIT:
         construct(state, neighbours, rng)
         repair_unplaced(state, neighbours, rng)
@@ -90,11 +93,12 @@ def solve_circles(
             sweeps += local_search(state, neighbours, rng, report)
         perturbations = perturb(state, neighbours, rng, report)
 
+    report("bounding", 0.9)
+    relaxed, relaxation_stats = relaxation_bound(oracle, neighbours, lo, seconds=RELAXATION_SECONDS)
     report("writing circles", 0.95)
-    result = build_result(scorer, policy, pool, fixed, state, neighbours, started, sweeps)
-    result = dataclasses.replace(
-        result, stats={**result.stats, "perturbations_kept": float(perturbations)}
-    )
+    result = build_result(scorer, policy, pool, fixed, state, neighbours, started, sweeps, relaxed)
+    stats = {**result.stats, **relaxation_stats, "perturbations_kept": float(perturbations)}
+    result = dataclasses.replace(result, stats=stats)
     report("done", 1.0)
     return result
 
