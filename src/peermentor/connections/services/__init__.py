@@ -1,7 +1,8 @@
 """Every write to connections. Import from here: `from peermentor.connections import services`.
 
 - placing: connection_propose, connections_propose_many, connections_activate_many,
-  connections_cancel_many (what match runs, self-match and publishing call)
+  connections_cancel_many (what match runs, self-match and publishing call); the rules a
+  proposal must meet are in placement_rules
 - lifecycle: connection_activate, connection_cancel, connection_complete,
   connection_close_early, connection_extend, reflection_submit, participant_connections_end
 - safety: block_person, report_person, report_review
@@ -20,11 +21,13 @@ from peermentor.connections.services.lifecycle import (
     participant_connections_end,
     reflection_submit,
 )
-from peermentor.connections.services.placing import (
+from peermentor.connections.services.placement_rules import (
     KINDS_BY_FORMAT,
     MemberSpec,
     ProposalSpec,
     ProposalsRefused,
+)
+from peermentor.connections.services.placing import (
     connection_propose,
     connections_activate_many,
     connections_cancel_many,

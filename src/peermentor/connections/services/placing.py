@@ -5,7 +5,6 @@ so two services locking overlapping people never deadlock) and enforced again by
 constraints in models.py; an IntegrityError that still gets through becomes an ApplicationError.
 """
 
-import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,12 +18,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from peermentor.connections.models import (
-    CAPACITY_ROLES,
-    ENDED_STATUSES,
     MET_STATUSES,
     Block,
     Connection,
-    ConnectionKind,
     ConnectionMember,
     ConnectionSource,
     ConnectionStatus,
@@ -32,165 +28,22 @@ from peermentor.connections.models import (
 from peermentor.connections.permissions import can_manage_program
 from peermentor.connections.services._common import CHUNK_SIZE, _audit_row, _chunks
 from peermentor.connections.services.hooks import connections_ended, connections_started
+from peermentor.connections.services.placement_rules import (
+    MemberSpec,
+    ProposalSpec,
+    ProposalsRefused,
+    _check_grows_from,
+    _check_shape,
+    _load_earlier,
+    _Locked,
+    _members_for,
+    _Person,
+)
 from peermentor.core.errors import ApplicationError
 from peermentor.core.models import AuditEvent
-from peermentor.enrollment.models import Participant, ParticipantRole, ParticipantStatus
+from peermentor.enrollment.models import Participant
 from peermentor.people.models import Person
-from peermentor.programs.models import Format, Program
-
-KINDS_BY_FORMAT: dict[str, tuple[str, ...]] = {
-    Format.PAIRS: (ConnectionKind.PAIR,),
-    Format.SHADOWING: (ConnectionKind.SHADOWING,),
-    Format.BUDDIES: (ConnectionKind.BUDDY,),
-    Format.CIRCLES: (ConnectionKind.CIRCLE,),
-    # A flash meeting may grow into an ongoing pair (issue 6).
-    Format.HELP_NETWORK: (ConnectionKind.FLASH, ConnectionKind.PAIR),
-}
-
-MemberSpec = tuple[Participant, str]
-
-
-class _Locked(NamedTuple):
-    """The fields of a locked Participant row that placement needs (no model instances:
-    publishing loads thousands)."""
-
-    pk: int
-    program_id: int
-    person_id: int
-    track_id: int | None
-    status: str
-    role: str
-    capacity: int
-
-
-class _Person(NamedTuple):
-    full_name: str
-    user_id: int | None
-
-
-@dataclass
-class ProposalSpec:
-    """One connection to propose: who (participant, role) and what the engine said about it.
-
-    `grows_from`: an earlier connection of exactly these members that this one continues (a
-    flash meeting that becomes an ongoing pair); it does not count as "met before".
-    """
-
-    members: Sequence[MemberSpec]
-    kind: str
-    score: float | None = None
-    reasons: str = ""
-    planned_end_on: date | None = None
-    grows_from: Connection | None = None
-
-
-class ProposalsRefused(ApplicationError):
-    """Raised by connections_propose_many: `problems` lists (index of the proposal, message)."""
-
-    def __init__(self, problems: list[tuple[int, str]]) -> None:
-        self.problems = problems
-        more = len(problems) - 1
-        message = problems[0][1] + (f" (and {more} more problems)" if more > 0 else "")
-        super().__init__(message)
-
-
-def _role_bounds(program: Program, kind: str) -> dict[str, tuple[int, int]]:
-    """How many members of each role a connection of `kind` needs: {role: (min, max)}."""
-    if kind == ConnectionKind.PAIR or kind == ConnectionKind.FLASH:
-        return {ParticipantRole.PEER: (2, 2)}
-    if kind == ConnectionKind.SHADOWING:
-        return {ParticipantRole.HOST: (1, 1), ParticipantRole.SHADOW: (1, 1)}
-    if kind == ConnectionKind.BUDDY:
-        return {ParticipantRole.BUDDY: (1, 1), ParticipantRole.NEWCOMER: (1, 1)}
-    return {
-        ParticipantRole.MEMBER: (program.group_size_min, program.group_size_max),
-        ParticipantRole.FACILITATOR: (0, 1 if program.has_facilitator else 0),
-    }
-
-
-def _check_shape(program: Program, spec: ProposalSpec) -> str | None:
-    """What is wrong with the proposal's kind, roles and score before touching the database."""
-    allowed_kinds = KINDS_BY_FORMAT.get(program.format, ())
-    if spec.kind not in allowed_kinds:
-        names = ", ".join(ConnectionKind(k).label.lower() for k in allowed_kinds) or "none"
-        return f"A {program.get_format_display().lower()} program takes these kinds: {names}."
-    if spec.score is not None and (
-        not isinstance(spec.score, int | float) or not math.isfinite(spec.score)
-    ):
-        return "The score must be a number."
-    if not isinstance(spec.reasons or "", str):
-        return "The reasons must be text."
-    if spec.planned_end_on is not None and not isinstance(spec.planned_end_on, date):
-        return "The planned end must be a date."
-    if spec.grows_from is not None and (
-        not isinstance(spec.grows_from, Connection) or spec.grows_from.pk is None
-    ):
-        return "The connection it grows from must be an existing connection."
-    participant_ids = [participant.pk for participant, _ in spec.members]
-    if len(set(participant_ids)) != len(participant_ids):
-        return "The same participant appears twice in one connection."
-    bounds = _role_bounds(program, spec.kind)
-    counts: dict[str, int] = defaultdict(int)
-    for _, role in spec.members:
-        if role not in bounds:
-            return f"The role {role!r} does not belong in a {ConnectionKind(spec.kind).label}."
-        counts[role] += 1
-    for role, (low, high) in bounds.items():
-        if not low <= counts[role] <= high:
-            label = ParticipantRole(role).label.lower()
-            wanted = str(low) if low == high else f"{low} to {high}"
-            return (
-                f"A {ConnectionKind(spec.kind).label.lower()} needs {wanted} with the role {label}."
-            )
-    return None
-
-
-class _Earlier(NamedTuple):
-    """What growing from an earlier connection needs to know about it."""
-
-    program_id: int
-    kind: str
-    status: str
-    participant_ids: frozenset[int]
-
-
-def _load_earlier(specs: Sequence[ProposalSpec]) -> dict[int, _Earlier]:
-    """The connections the proposals grow from, by id (two queries per 900; none if no
-    proposal grows from one)."""
-    wanted = sorted({spec.grows_from.pk for spec in specs if spec.grows_from is not None})
-    rows: dict[int, tuple[int, str, str]] = {}
-    members: dict[int, set[int]] = defaultdict(set)
-    for chunk in _chunks(wanted):
-        for pk, program_id, kind, status in Connection.objects.filter(pk__in=chunk).values_list(
-            "pk", "program_id", "kind", "status"
-        ):
-            rows[pk] = (program_id, kind, status)
-        for connection_id, participant_id in ConnectionMember.objects.filter(
-            connection_id__in=chunk
-        ).values_list("connection_id", "participant_id"):
-            members[connection_id].add(participant_id)
-    return {
-        pk: _Earlier(program_id, kind, status, frozenset(members[pk]))
-        for pk, (program_id, kind, status) in rows.items()
-    }
-
-
-def _check_grows_from(
-    program: Program, spec: ProposalSpec, earlier: dict[int, _Earlier]
-) -> str | None:
-    """What keeps the proposal from growing out of `spec.grows_from`, if anything."""
-    if spec.grows_from is None:
-        return None
-    found = earlier.get(spec.grows_from.pk)
-    if found is None or found.program_id != program.pk:
-        return "The connection it grows from must belong to this program."
-    if found.status not in MET_STATUSES or (
-        found.status not in ENDED_STATUSES and found.kind != ConnectionKind.FLASH
-    ):
-        return "Only a connection that has ended, or a flash meeting, can grow into a new one."
-    if found.participant_ids != frozenset(p.pk for p, _ in spec.members):
-        return "A connection can only grow from an earlier one of exactly the same people."
-    return None
+from peermentor.programs.models import Program
 
 
 def _place(
@@ -215,21 +68,63 @@ def _place(
     is_manager = can_manage_program(actor, program)
     if allow_repeat and not is_manager:
         raise PermissionDenied("Only the program's managers may allow people to meet again.")
-    problems: list[tuple[int, str]] = []
-    for index, spec in enumerate(specs):
-        problem = _check_shape(program, spec)
-        if problem:
-            problems.append((index, problem))
+    _refuse_malformed(program, specs)
+    fresh, people = _lock_participants(specs)
+    if not is_manager:
+        _require_own_connections(actor, program, specs, source, fresh, people)
+    ledger = _read_ledger(fresh, people, allow_repeat=allow_repeat)
+    planned = _plan_connections(
+        actor=actor,
+        program=program,
+        specs=specs,
+        ledger=ledger,
+        source=source,
+        match_run_id=match_run_id,
+        allow_repeat=allow_repeat,
+        validate_fields=validate_fields,
+    )
+    connections = _insert(planned)
+    _audit_proposed(actor, program, planned, source=source, match_run_id=match_run_id)
+    return connections
+
+
+def _refuse_malformed(program: Program, specs: Sequence[ProposalSpec]) -> None:
+    """ProposalsRefused if a proposal's shape is wrong, or (checked next, against the
+    database) what it grows from."""
+    problems = [
+        (index, problem)
+        for index, spec in enumerate(specs)
+        if (problem := _check_shape(program, spec))
+    ]
     if problems:
         raise ProposalsRefused(problems)
     earlier = _load_earlier(specs)
-    for index, spec in enumerate(specs):
-        problem = _check_grows_from(program, spec, earlier)
-        if problem:
-            problems.append((index, problem))
+    problems = [
+        (index, problem)
+        for index, spec in enumerate(specs)
+        if (problem := _check_grows_from(program, spec, earlier))
+    ]
     if problems:
         raise ProposalsRefused(problems)
 
+
+@dataclass
+class _Ledger:
+    """The state every proposal is checked against, read under lock; proposals update it as
+    they take their places, so two proposals of one call cannot both take the last seat."""
+
+    fresh: dict[int, _Locked]
+    people: dict[int, _Person]
+    blocked: set[tuple[int, int]]
+    met_in: dict[int, set[int]]
+    taken_slots: dict[int, set[int]]
+    has_exclusive: set[int]
+
+
+def _lock_participants(
+    specs: Sequence[ProposalSpec],
+) -> tuple[dict[int, _Locked], dict[int, _Person]]:
+    """Lock the proposed participants' rows; their fields and their people, by id."""
     participant_ids = sorted({p.pk for spec in specs for p, _ in spec.members})
     fresh: dict[int, _Locked] = {}
     for chunk in _chunks(participant_ids):
@@ -249,19 +144,16 @@ def _place(
             "pk", "full_name", "user_id"
         ):
             people[pk] = _Person(full_name, user_id)
+    return fresh, people
 
-    if not is_manager:
-        # Participants may only make connections they are in themselves (requests, offers).
-        own_source = source in (ConnectionSource.SELF_MATCH, ConnectionSource.HELP_NETWORK)
-        for spec in specs:
-            user_ids = {
-                people[fresh[p.pk].person_id].user_id for p, _ in spec.members if p.pk in fresh
-            }
-            if not own_source or actor.pk not in user_ids:
-                raise PermissionDenied("Only the program's managers may connect other people.")
-        if source == ConnectionSource.SELF_MATCH and not program.is_self_match_enabled:
-            raise PermissionDenied("This program does not let participants choose one another.")
 
+def _read_ledger(
+    fresh: dict[int, _Locked], people: dict[int, _Person], *, allow_repeat: bool
+) -> _Ledger:
+    """What placing the locked participants depends on: blocks between people, whom they met
+    (unless repeats are allowed) and the slots they hold."""
+    participant_ids = sorted(fresh)
+    person_ids = sorted({p.person_id for p in fresh.values()})
     blocked: set[tuple[int, int]] = set()
     for chunk in _chunks(person_ids):
         blocked.update(
@@ -283,24 +175,63 @@ def _place(
             taken_slots[participant_id].add(slot)
             if not uses_capacity:
                 has_exclusive.add(participant_id)
+    return _Ledger(fresh, people, blocked, met_in, taken_slots, has_exclusive)
 
-    planned: list[tuple[Connection, list[ConnectionMember]]] = []
-    planned_specs: list[ProposalSpec] = []
+
+def _require_own_connections(
+    actor: Any,
+    program: Program,
+    specs: Sequence[ProposalSpec],
+    source: str,
+    fresh: dict[int, _Locked],
+    people: dict[int, _Person],
+) -> None:
+    """Participants may only make connections they are in themselves (requests, offers)."""
+    own_source = source in (ConnectionSource.SELF_MATCH, ConnectionSource.HELP_NETWORK)
+    for spec in specs:
+        user_ids = {people[fresh[p.pk].person_id].user_id for p, _ in spec.members if p.pk in fresh}
+        if not own_source or actor.pk not in user_ids:
+            raise PermissionDenied("Only the program's managers may connect other people.")
+    if source == ConnectionSource.SELF_MATCH and not program.is_self_match_enabled:
+        raise PermissionDenied("This program does not let participants choose one another.")
+
+
+class _Planned(NamedTuple):
+    connection: Connection
+    members: list[ConnectionMember]
+    spec: ProposalSpec
+
+
+def _plan_connections(
+    *,
+    actor: Any,
+    program: Program,
+    specs: Sequence[ProposalSpec],
+    ledger: _Ledger,
+    source: str,
+    match_run_id: int | None,
+    allow_repeat: bool,
+    validate_fields: bool,
+) -> list[_Planned]:
+    """The unsaved connection and members of every proposal, or ProposalsRefused listing
+    each proposal the placement rules refuse."""
+    problems: list[tuple[int, str]] = []
+    planned: list[_Planned] = []
     for index, spec in enumerate(specs):
         problem, members = _members_for(
             program=program,
             spec=spec,
-            fresh=fresh,
-            people=people,
-            blocked=blocked,
-            met_in=met_in,
-            taken_slots=taken_slots,
-            has_exclusive=has_exclusive,
+            fresh=ledger.fresh,
+            people=ledger.people,
+            blocked=ledger.blocked,
+            met_in=ledger.met_in,
+            taken_slots=ledger.taken_slots,
+            has_exclusive=ledger.has_exclusive,
         )
         if problem:
             problems.append((index, problem))
             continue
-        tracks = {fresh[m.participant_id].track_id for m in members}
+        tracks = {ledger.fresh[m.participant_id].track_id for m in members}
         connection = Connection(
             program=program,
             track_id=tracks.pop() if len(tracks) == 1 else None,
@@ -323,16 +254,20 @@ def _place(
             except ValidationError as error:
                 problems.append((index, "; ".join(error.messages)))
                 continue
-        planned.append((connection, members))
-        planned_specs.append(spec)
+        planned.append(_Planned(connection, members, spec))
     if problems:
         raise ProposalsRefused(problems)
+    return planned
 
+
+def _insert(planned: list[_Planned]) -> list[Connection]:
+    """Insert the planned connections and their members; the database's constraints refuse
+    anyone placed by a concurrent request since the lock was taken."""
     try:
         with transaction.atomic():
-            connections = Connection.objects.bulk_create([c for c, _ in planned])
+            connections = Connection.objects.bulk_create([p.connection for p in planned])
             all_members = []
-            for connection, members in planned:
+            for connection, members, _ in planned:
                 for member in members:
                     member.connection = connection
                     all_members.append(member)
@@ -341,6 +276,17 @@ def _place(
         raise ApplicationError(
             "Someone else was just placed with one of these people. Reload and try again."
         ) from error
+    return connections
+
+
+def _audit_proposed(
+    actor: Any,
+    program: Program,
+    planned: list[_Planned],
+    *,
+    source: str,
+    match_run_id: int | None,
+) -> None:
     AuditEvent.objects.bulk_create(
         [
             _audit_row(
@@ -357,83 +303,10 @@ def _place(
                     **({"grows_from_id": spec.grows_from.pk} if spec.grows_from else {}),
                 },
             )
-            for (connection, members), spec in zip(planned, planned_specs, strict=True)
+            for connection, members, spec in planned
         ],
         batch_size=CHUNK_SIZE,
     )
-    return connections
-
-
-def _members_for(
-    *,
-    program: Program,
-    spec: ProposalSpec,
-    fresh: dict[int, "_Locked"],
-    people: dict[int, "_Person"],
-    blocked: set[tuple[int, int]],
-    met_in: dict[int, set[int]],
-    taken_slots: dict[int, set[int]],
-    has_exclusive: set[int],
-) -> tuple[str | None, list[ConnectionMember]]:
-    """Check one proposal against the locked state and give it slots; updates the state."""
-    rows: list[tuple[_Locked, str]] = []
-    for given, role in spec.members:
-        participant = fresh.get(given.pk)
-        if participant is None or participant.program_id != program.pk:
-            return "Every member must be a participant of this program.", []
-        name = people[participant.person_id].full_name
-        if participant.status != ParticipantStatus.ENROLLED:
-            return f"{name} is not enrolled in this program.", []
-        if participant.role != role:
-            return f"{name} takes part as {ParticipantRole(participant.role).label.lower()}.", []
-        rows.append((participant, role))
-    person_ids = [p.person_id for p, _ in rows]
-    for blocker in person_ids:
-        for other in person_ids:
-            if (blocker, other) in blocked:
-                # Say neither who blocked nor whom: the proposer may be one of them.
-                return (
-                    "These people cannot be connected: one asked not to be matched with another.",
-                    [],
-                )
-    # The connection this one grows from was checked to be of exactly these people.
-    exempt = {spec.grows_from.pk} if spec.grows_from is not None else set()
-    for position, first in enumerate(person_ids):
-        for second in person_ids[position + 1 :]:
-            if (met_in[first] & met_in[second]) - exempt:
-                names = f"{people[first].full_name} and {people[second].full_name}"
-                return f"{names} were connected before.", []
-    members = []
-    uses_capacity_here = spec.kind == ConnectionKind.FLASH
-    for participant, role in rows:
-        name = people[participant.person_id].full_name
-        uses_capacity = uses_capacity_here or role in CAPACITY_ROLES
-        taken = taken_slots[participant.pk]
-        if not uses_capacity:
-            if taken:
-                return f"{name} already has a current connection.", []
-            slot = 1
-        else:
-            if participant.pk in has_exclusive:
-                return f"{name} already has a current connection.", []
-            free = [s for s in range(1, participant.capacity + 1) if s not in taken]
-            if not free:
-                return f"{name} has no free place (takes {participant.capacity} at a time).", []
-            slot = free[0]
-        members.append(
-            ConnectionMember(
-                participant_id=participant.pk,
-                role=role,
-                is_current=True,
-                uses_capacity=uses_capacity,
-                slot=slot,
-            )
-        )
-    for member in members:
-        taken_slots[member.participant_id].add(member.slot)
-        if not member.uses_capacity:
-            has_exclusive.add(member.participant_id)
-    return None, members
 
 
 @transaction.atomic
