@@ -7,9 +7,10 @@ import datetime
 from typing import Any, Literal
 
 from django.db.models import QuerySet
-from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
+from peermentor.accounts.http import AuthenticatedHttpRequest
+from peermentor.accounts.models import User
 from peermentor.api.common import ERRORS, READ_ERRORS, Id, Page, PageQuery, Ref, Text, paginate
 from peermentor.core.errors import ApplicationError
 from peermentor.enrollment import selectors, services
@@ -62,7 +63,7 @@ class ParticipantPage(Page[ParticipantOut]):
     summary="A program's participants with their status and what is missing (its managers)",
 )
 def participant_list(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     program_id: int,
     filters: Query[ParticipantFilters],
     page: Query[PageQuery],
@@ -114,7 +115,7 @@ class ParticipationOut(Schema):
         return selectors.next_step(participant)
 
 
-def _own_participations(viewer: Any) -> QuerySet[Participant]:
+def _own_participations(viewer: User) -> QuerySet[Participant]:
     # The home page's list, paginated: its selector also gathers open programs and approvals,
     # which this endpoint does not need.
     return (
@@ -130,15 +131,15 @@ def _own_participations(viewer: Any) -> QuerySet[Participant]:
     response={200: Page[ParticipationOut], **READ_ERRORS},
     summary="The programs I take part in, and what to do next in each",
 )
-def my_participations(request: HttpRequest, page: Query[PageQuery]) -> dict[str, Any]:
+def my_participations(request: AuthenticatedHttpRequest, page: Query[PageQuery]) -> dict[str, Any]:
     return paginate(_own_participations(request.user), page)
 
 
 class EnrollIn(Schema):
     role: ParticipantRole | None = Field(
-        None, description="Needed when the format offers two roles (e.g. host or shadow)."
+        default=None, description="Needed when the format offers two roles (e.g. host or shadow)."
     )
-    track: Id | None = Field(None, description="The track's id; needed when it has tracks.")
+    track: Id | None = Field(default=None, description="The track's id; needed when it has tracks.")
 
 
 @router.post(
@@ -150,7 +151,9 @@ class EnrollIn(Schema):
         'manager\'s approval answer with status "pending_approval".'
     ),
 )
-def enroll(request: HttpRequest, program_id: int, payload: EnrollIn | None = None) -> Status[Any]:
+def enroll(
+    request: AuthenticatedHttpRequest, program_id: int, payload: EnrollIn | None = None
+) -> Status[Any]:
     # Every field is optional, so no body at all is as good as {}.
     payload = payload or EnrollIn()
     program = get_program_for(request.user, program_id)

@@ -1,7 +1,7 @@
 """Forms parse input for the enrollment views; services re-check everything they are given."""
 
 import zoneinfo
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -16,9 +16,9 @@ from peermentor.enrollment.answers import (
 from peermentor.enrollment.models import ParticipantRole, ParticipantStatus, roles_for_program
 from peermentor.enrollment.selectors import READINESS_FILTERS
 from peermentor.people.models import Department, Site, Skill
-from peermentor.programs.models import QuestionKind
+from peermentor.programs.models import QuestionKind, Track
 
-ROLE_HINTS = {
+ROLE_HINTS: dict[str, str] = {
     ParticipantRole.PEER: "Learn with and from a peer.",
     ParticipantRole.SHADOW: "Spend time with a host in another function.",
     ParticipantRole.HOST: "Welcome a shadow into your work.",
@@ -35,7 +35,7 @@ class ApplicationErrorMixin:
     """Show a service's ApplicationError beside its field, or above the form."""
 
     def add_application_error(self, error: ApplicationError) -> None:
-        field = self.field_for_error(error.field)  # type: ignore[attr-defined]
+        field = self.field_for_error(error.field)
         self.add_error(field, error.message)  # type: ignore[attr-defined]
 
     def field_for_error(self, field: str | None) -> str | None:
@@ -44,21 +44,24 @@ class ApplicationErrorMixin:
 
 class EnrollForm(ApplicationErrorMixin, forms.Form):
     role = forms.ChoiceField(label="Take part as", widget=forms.RadioSelect)
-    track = forms.ModelChoiceField(queryset=None, label="Track", widget=forms.RadioSelect)
+    track: forms.ModelChoiceField[Track] = forms.ModelChoiceField(
+        queryset=None, label="Track", widget=forms.RadioSelect
+    )
 
     def __init__(self, *args: Any, program: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         roles = roles_for_program(program)
         if len(roles) > 1:
-            self.fields["role"].choices = [
+            cast(forms.ChoiceField, self.fields["role"]).choices = [
                 (role, f"{ParticipantRole(role).label} — {ROLE_HINTS[role]}") for role in roles
             ]
         else:
             del self.fields["role"]
         tracks = program.tracks.all()
         if tracks:
-            self.fields["track"].queryset = tracks
-            self.fields["track"].empty_label = None
+            track = cast("forms.ModelChoiceField[Track]", self.fields["track"])
+            track.queryset = tracks
+            track.empty_label = None
         else:
             del self.fields["track"]
 
@@ -174,7 +177,7 @@ class ProfileForm(ApplicationErrorMixin, forms.Form):
         return {"time_zone": self.cleaned_data.get(f"{key}__time_zone", ""), "slots": slots}
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = cast(dict[str, Any], super().clean())  # Form.clean returns cleaned_data
         self.answers: dict[str, Any] = {}
         for question in self.questions:
             key = question.key
@@ -265,13 +268,15 @@ class ParticipantFilterForm(forms.Form):
     readiness = forms.ChoiceField(
         label="Ready", required=False, choices=[("", "Any"), *READINESS_FILTERS.items()]
     )
-    track = forms.ModelChoiceField(label="Track", required=False, queryset=None, empty_label="Any")
+    track: forms.ModelChoiceField[Track] = forms.ModelChoiceField(
+        label="Track", required=False, queryset=None, empty_label="Any"
+    )
 
     def __init__(self, *args: Any, program: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         tracks = program.tracks.all()
         if tracks:
-            self.fields["track"].queryset = tracks
+            cast("forms.ModelChoiceField[Track]", self.fields["track"]).queryset = tracks
         else:
             del self.fields["track"]
 
@@ -300,14 +305,18 @@ class InviteForm(ApplicationErrorMixin, forms.Form):
     search = forms.CharField(
         label="Name, e-mail or job title contains", required=False, max_length=200
     )
-    track = forms.ModelChoiceField(label="Track", required=False, queryset=None)
+    track: forms.ModelChoiceField[Track] = forms.ModelChoiceField(
+        label="Track", required=False, queryset=None
+    )
 
     def __init__(self, *args: Any, program: Any, levels: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["levels"].choices = [(level, level) for level in levels]
+        cast(forms.ChoiceField, self.fields["levels"]).choices = [
+            (level, level) for level in levels
+        ]
         tracks = program.tracks.all()
         if tracks:
-            self.fields["track"].queryset = tracks
+            cast("forms.ModelChoiceField[Track]", self.fields["track"]).queryset = tracks
             self.fields["track"].help_text = "Left empty, people choose their track when enrolling."
         else:
             del self.fields["track"]

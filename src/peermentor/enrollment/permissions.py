@@ -3,6 +3,7 @@
 from typing import Any
 
 # Program-level rules live with programs; enrollment re-exports them for its views and services.
+from peermentor.accounts.models import User
 from peermentor.programs.permissions import can_manage_program, get_program_for
 
 __all__ = [
@@ -19,11 +20,11 @@ __all__ = [
 ]
 
 
-def is_own_participation(user: Any, participant: Any) -> bool:
+def is_own_participation(user: User, participant: Any) -> bool:
     return bool(getattr(user, "is_authenticated", False) and participant.person.user_id == user.pk)
 
 
-def is_line_manager_of(user: Any, participant: Any) -> bool:
+def is_line_manager_of(user: User, participant: Any) -> bool:
     manager = participant.person.manager
     return bool(
         getattr(user, "is_authenticated", False)
@@ -33,7 +34,7 @@ def is_line_manager_of(user: Any, participant: Any) -> bool:
     )
 
 
-def is_approving_line_manager(user: Any, participant: Any) -> bool:
+def is_approving_line_manager(user: User, participant: Any) -> bool:
     """The line manager, in a program that asks line managers to approve enrollments.
 
     A line manager has no part in a program that does not ask for their approval: whether a
@@ -44,7 +45,7 @@ def is_approving_line_manager(user: Any, participant: Any) -> bool:
     )
 
 
-def can_view_participation(user: Any, participant: Any) -> bool:
+def can_view_participation(user: User, participant: Any) -> bool:
     """The participant, the program's managers, and the line manager who must approve it."""
     return (
         is_own_participation(user, participant)
@@ -53,17 +54,17 @@ def can_view_participation(user: Any, participant: Any) -> bool:
     )
 
 
-def can_see_progress(user: Any, participant: Any) -> bool:
+def can_see_progress(user: User, participant: Any) -> bool:
     """Training progress: the participant and program managers; approval does not need it."""
     return is_own_participation(user, participant) or can_manage_program(user, participant.program)
 
 
-def can_see_answers(user: Any, participant: Any) -> bool:
+def can_see_answers(user: User, participant: Any) -> bool:
     """Profile answers are matching input: the participant and program managers, nobody else."""
     return is_own_participation(user, participant) or can_manage_program(user, participant.program)
 
 
-def can_decide_participant(user: Any, participant: Any) -> bool:
+def can_decide_participant(user: User, participant: Any) -> bool:
     """Approve or decline: line manager, program manager or org admin, never oneself."""
     if is_own_participation(user, participant):
         return False
@@ -72,5 +73,5 @@ def can_decide_participant(user: Any, participant: Any) -> bool:
     )
 
 
-def can_withdraw_participant(user: Any, participant: Any) -> bool:
+def can_withdraw_participant(user: User, participant: Any) -> bool:
     return is_own_participation(user, participant) or can_manage_program(user, participant.program)

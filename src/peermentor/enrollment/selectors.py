@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
@@ -28,6 +28,16 @@ from peermentor.enrollment.tokens import MAX_AGE as INVITATION_MAX_AGE
 from peermentor.people.models import Department, Person, Site
 from peermentor.programs.models import Program, ProgramStatus, Track
 
+if TYPE_CHECKING:  # django-stubs-ext is a development dependency
+    from django_stubs_ext import WithAnnotations
+
+
+class Progress(TypedDict):
+    """What with_progress annotates on each participant."""
+
+    required_answered: int
+    required_trained: int
+
 
 def _long_date(day: date) -> str:
     return f"{day.day} {day:%B %Y}"
@@ -52,7 +62,7 @@ def _open_programs_q(today: date) -> Q:
     )
 
 
-def person_for_user(user: Any) -> Person | None:
+def person_for_user(user: User) -> Person | None:
     """The directory entry behind a signed-in account (with what eligibility names)."""
     if not getattr(user, "is_authenticated", False):
         return None
@@ -71,7 +81,9 @@ def _count(model: Any, **filters: Any) -> Coalesce:
     return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
 
 
-def with_progress(participants: QuerySet[Participant]) -> QuerySet[Participant]:
+def with_progress(
+    participants: QuerySet[Participant],
+) -> "QuerySet[WithAnnotations[Participant, Progress]]":
     """Annotate required answers given and required modules done, one subquery each.
 
     Answers are stored only when not blank, so a count is "questions answered".
@@ -95,7 +107,9 @@ def program_requirements(program: Program) -> ProgramRequirements:
     )
 
 
-def participant_missing(participant: Participant, requirements: ProgramRequirements) -> list[str]:
+def participant_missing(
+    participant: "WithAnnotations[Participant, Progress]", requirements: ProgramRequirements
+) -> list[str]:
     """What still stands between `participant` (annotated by with_progress) and matching."""
     if participant.status == ParticipantStatus.DECLINED:
         return ["Not approved"]
@@ -134,7 +148,7 @@ def next_step(participant: Participant) -> str:
 
 
 # --- one participation --------------------------------------------------------------------------
-def participation_for(*, viewer: Any, pk: int) -> Participant:
+def participation_for(*, viewer: User, pk: int) -> Participant:
     """The participation `viewer` may see, else Http404 (outsiders never learn it exists)."""
     participant = (
         Participant.objects.select_related(
@@ -198,7 +212,7 @@ class ParticipationDetail:
         return next_step(self.participant)
 
 
-def participation_detail(*, viewer: Any, participant: Participant) -> ParticipationDetail:
+def participation_detail(*, viewer: User, participant: Participant) -> ParticipationDetail:
     """What the participation page shows this viewer: answers only to its owner and managers."""
     can_see_answers = permissions.can_see_answers(viewer, participant)
     detail = ParticipationDetail(
@@ -244,13 +258,13 @@ READINESS_FILTERS = {"ready": "Ready to match", "not_ready": "Not ready yet"}
 
 def participant_list(
     *,
-    viewer: Any,
+    viewer: User,
     program: Program,
     status: str = "",
     track_id: int | None = None,
     readiness: str = "",
     search: str = "",
-) -> QuerySet[Participant]:
+) -> "QuerySet[WithAnnotations[Participant, Progress]]":
     """Every participant of `program` with progress annotations; managers and admins only."""
     if not permissions.can_manage_program(viewer, program):
         raise PermissionDenied
@@ -381,7 +395,7 @@ def invitation_audience(
 
 def invitation_preview(
     *,
-    viewer: Any,
+    viewer: User,
     program: Program,
     track: Track | None = None,
     people_filter: dict[str, Any] | None = None,
@@ -403,7 +417,7 @@ class OpenProgram:
     is_invited: bool
 
 
-def participant_home_context(*, user: Any) -> dict[str, Any]:
+def participant_home_context(*, user: User) -> dict[str, Any]:
     """The home page of someone who takes part: my programs and what's next, approvals waiting
     for me as a line manager, and open programs I'm eligible for. Bounded queries."""
     today = timezone.localdate()
@@ -488,7 +502,7 @@ class EnrollmentOverview:
         )
 
 
-def enrollment_overview(*, viewer: Any, program: Program) -> EnrollmentOverview:
+def enrollment_overview(*, viewer: User, program: Program) -> EnrollmentOverview:
     """What the enroll page tells `viewer` about joining `program` and what will happen."""
     today = timezone.localdate()
     person = person_for_user(viewer)

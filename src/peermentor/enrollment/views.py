@@ -6,12 +6,13 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import SetPasswordForm
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from peermentor.accounts.http import AuthenticatedHttpRequest
 from peermentor.accounts.models import User
 from peermentor.core.errors import ApplicationError
 from peermentor.core.pagination import paginate
@@ -26,7 +27,7 @@ from peermentor.enrollment.forms import (
     QuizForm,
     WithdrawForm,
 )
-from peermentor.enrollment.models import ParticipantStatus
+from peermentor.enrollment.models import Participant, ParticipantStatus
 from peermentor.enrollment.permissions import (
     can_withdraw_participant,
     get_program_for,
@@ -36,12 +37,12 @@ from peermentor.enrollment.tokens import invitation_from_token
 from peermentor.programs.models import TrainingKind
 
 
-def _posted(request: HttpRequest):  # type: ignore[no-untyped-def]
+def _posted(request: HttpRequest) -> QueryDict | None:
     """POST data for a bound form, even when empty (an empty QueryDict is falsy)."""
     return request.POST if request.method == "POST" else None
 
 
-def _own_participation(request: HttpRequest, pk: int):  # type: ignore[no-untyped-def]
+def _own_participation(request: AuthenticatedHttpRequest, pk: int) -> Participant:
     """The viewer's own participation: 404 if they may not see it, 403 if it isn't theirs."""
     participant = selectors.participation_for(viewer=request.user, pk=pk)
     if not is_own_participation(request.user, participant):
@@ -49,7 +50,7 @@ def _own_participation(request: HttpRequest, pk: int):  # type: ignore[no-untype
     return participant
 
 
-def _after_progress(participant) -> str:  # type: ignore[no-untyped-def]
+def _after_progress(participant: Participant) -> str:
     """Where to go after a step: the next training module, else the participation page."""
     module = selectors.next_training_module(participant=participant)
     if module is not None:
@@ -59,7 +60,7 @@ def _after_progress(participant) -> str:  # type: ignore[no-untyped-def]
 
 # --- enrolling -------------------------------------------------------------------------------
 @login_required
-def program_enroll(request: HttpRequest, pk: int) -> HttpResponse:
+def program_enroll(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     program = get_program_for(request.user, pk)
     overview = selectors.enrollment_overview(viewer=request.user, program=program)
     form = EnrollForm(_posted(request), program=program)
@@ -93,7 +94,7 @@ def program_enroll(request: HttpRequest, pk: int) -> HttpResponse:
 
 # --- one participation --------------------------------------------------------------------------
 @login_required
-def participation_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def participation_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     participant = selectors.participation_for(viewer=request.user, pk=pk)
     detail = selectors.participation_detail(viewer=request.user, participant=participant)
     return render(
@@ -104,7 +105,7 @@ def participation_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def participation_profile(request: HttpRequest, pk: int) -> HttpResponse:
+def participation_profile(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     participant = _own_participation(request, pk)
     if participant.status not in (ParticipantStatus.PENDING_APPROVAL, ParticipantStatus.ENROLLED):
         messages.error(request, "This participation has ended; enroll again to change it.")
@@ -131,7 +132,9 @@ def participation_profile(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def participation_training(request: HttpRequest, pk: int, module_pk: int) -> HttpResponse:
+def participation_training(
+    request: AuthenticatedHttpRequest, pk: int, module_pk: int
+) -> HttpResponse:
     participant = _own_participation(request, pk)
     module = selectors.training_module_for(participant=participant, pk=module_pk)
     is_quiz = module.kind == TrainingKind.QUIZ and bool(module.quiz)
@@ -145,10 +148,10 @@ def participation_training(request: HttpRequest, pk: int, module_pk: int) -> Htt
                 actor=request.user,
                 participant=participant,
                 module=module,
-                answers=form.answers() if is_quiz else None,
+                answers=form.answers() if isinstance(form, QuizForm) else None,
             )
         except ApplicationError as error:
-            if is_quiz:
+            if isinstance(form, QuizForm):
                 form.add_application_error(error)
             else:
                 form.add_error(None, error.message)
@@ -175,7 +178,7 @@ def participation_training(request: HttpRequest, pk: int, module_pk: int) -> Htt
 
 
 @login_required
-def participation_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+def participation_withdraw(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     participant = selectors.participation_for(viewer=request.user, pk=pk)
     if not can_withdraw_participant(request.user, participant):
         raise PermissionDenied("You cannot withdraw this participant.")
@@ -212,7 +215,7 @@ def _safe_next(request: HttpRequest, default: str) -> str:
 
 @require_POST
 @login_required
-def participation_decide(request: HttpRequest, pk: int) -> HttpResponse:
+def participation_decide(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     participant = selectors.participation_for(viewer=request.user, pk=pk)
     target = _safe_next(request, reverse("participation_detail", args=[participant.pk]))
     form = DecisionForm(request.POST)
@@ -235,7 +238,7 @@ def participation_decide(request: HttpRequest, pk: int) -> HttpResponse:
 
 # --- the program manager's pages ----------------------------------------------------------------
 @login_required
-def participant_list(request: HttpRequest, pk: int) -> HttpResponse:
+def participant_list(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     program = get_program_for(request.user, pk, write=True)
     form = ParticipantFilterForm(request.GET or None, program=program)
     filters = form.cleaned_data if form.is_valid() else {}
@@ -270,7 +273,7 @@ def participant_list(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def program_invite(request: HttpRequest, pk: int) -> HttpResponse:
+def program_invite(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     program = get_program_for(request.user, pk, write=True)
     options = selectors.directory_filter_options()
     form = InviteForm(_posted(request), program=program, levels=options["levels"])

@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
+from peermentor.accounts.http import AuthenticatedHttpRequest
 from peermentor.api.common import ERRORS, READ_ERRORS, Id, Page, PageQuery, Ref, Text, paginate
 from peermentor.programs import services
 from peermentor.programs.models import Format, Goal, ProgramStatus
@@ -98,7 +98,7 @@ class ProgramDetailOut(ProgramOut):
     )
 
 
-def _detail_body(request: HttpRequest, program: Any) -> dict[str, Any]:
+def _detail_body(request: AuthenticatedHttpRequest, program: Any) -> dict[str, Any]:
     context = program_detail(viewer=request.user, program=program)
     body = {
         **ProgramOut.model_validate(program).model_dump(),
@@ -137,7 +137,7 @@ class ProgramFilters(Schema):
     ),
 )
 def program_list_endpoint(
-    request: HttpRequest, filters: Query[ProgramFilters], page: Query[PageQuery]
+    request: AuthenticatedHttpRequest, filters: Query[ProgramFilters], page: Query[PageQuery]
 ) -> dict[str, Any]:
     programs = program_list(
         viewer=request.user,
@@ -185,7 +185,7 @@ class ProgramCreateIn(Schema):
         "success metrics; all can be changed on the program's pages."
     ),
 )
-def program_create(request: HttpRequest, payload: ProgramCreateIn) -> Status[Any]:
+def program_create(request: AuthenticatedHttpRequest, payload: ProgramCreateIn) -> Status[Any]:
     data = payload.model_dump()
     # Plain strings, not enum members, go into the program's JSON fields and audit trail.
     data["goals"] = [goal.value for goal in payload.goals]
@@ -201,7 +201,7 @@ def program_create(request: HttpRequest, payload: ProgramCreateIn) -> Status[Any
     response={200: ProgramDetailOut, **READ_ERRORS},
     summary="One program: the public page, and its management data for its managers",
 )
-def program_get(request: HttpRequest, program_id: int) -> dict[str, Any]:
+def program_get(request: AuthenticatedHttpRequest, program_id: int) -> dict[str, Any]:
     return _detail_body(request, get_program_for(request.user, program_id))
 
 
@@ -220,7 +220,7 @@ class TransitionIn(Schema):
     ),
 )
 def program_transition(
-    request: HttpRequest, program_id: int, payload: TransitionIn
+    request: AuthenticatedHttpRequest, program_id: int, payload: TransitionIn
 ) -> dict[str, Any]:
     program = get_program_for(request.user, program_id, write=True)
     program = services.program_transition(

@@ -371,7 +371,7 @@ FORMAT_CRITERIA: dict[str, list[dict[str, Any]]] = {
 }
 
 DEFAULT_GROUP_SIZE = (4, 6)
-DEFAULT_CAPACITY = {Format.SHADOWING: 2, Format.BUDDIES: 1}
+DEFAULT_CAPACITY: dict[str, int] = {Format.SHADOWING: 2, Format.BUDDIES: 1}
 
 
 def default_format(goals: Sequence[str]) -> str:

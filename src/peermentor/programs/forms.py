@@ -3,7 +3,7 @@ beside the field it names)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.urls import reverse
@@ -65,7 +65,9 @@ class EligibilityFields(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         levels = Person.objects.exclude(level="").order_by("level").values_list("level", flat=True)
-        self.fields["levels"].choices = [(level, level) for level in levels.distinct()]
+        cast(forms.ChoiceField, self.fields["levels"]).choices = [
+            (level, level) for level in levels.distinct()
+        ]
 
     @staticmethod
     def initial_from(eligibility: dict[str, Any]) -> dict[str, Any]:
@@ -293,7 +295,7 @@ class TrainingModuleForm(forms.Form):
         super().__init__(*args, **kwargs)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = cast(dict[str, Any], super().clean())  # Form.clean returns cleaned_data
         if data.get("kind") == TrainingKind.QUIZ:
             try:
                 data["quiz"] = quiz_from_text(data.get("quiz") or "")

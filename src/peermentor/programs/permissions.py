@@ -7,23 +7,24 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from peermentor.accounts.models import User
 from peermentor.programs.models import Program, ProgramManager, ProgramStatus
 
 
-def _is_signed_in(user: Any) -> bool:
+def _is_signed_in(user: User) -> bool:
     return bool(getattr(user, "is_authenticated", False) and user.is_active)
 
 
-def is_org_admin(user: Any) -> bool:
+def is_org_admin(user: User) -> bool:
     return _is_signed_in(user) and bool(user.is_org_admin)
 
 
-def can_create_program(user: Any) -> bool:
+def can_create_program(user: User) -> bool:
     """Only organisation admins start programs."""
     return is_org_admin(user)
 
 
-def can_manage_program(user: Any, program: Program) -> bool:
+def can_manage_program(user: User, program: Program) -> bool:
     """Organisation admins manage every program; program managers manage theirs."""
     if not _is_signed_in(user):
         return False
@@ -36,17 +37,17 @@ def can_manage_program(user: Any, program: Program) -> bool:
     return ProgramManager.objects.filter(program_id=program.pk, user_id=user.pk).exists()
 
 
-def can_assign_managers(user: Any, program: Program) -> bool:
+def can_assign_managers(user: User, program: Program) -> bool:
     """Choosing who runs a program is the organisation's call, not the managers' own."""
     return is_org_admin(user)
 
 
-def can_copy_program(user: Any, program: Program) -> bool:
+def can_copy_program(user: User, program: Program) -> bool:
     """Admins, and the program's managers preparing their next cohort (they manage the copy)."""
     return can_manage_program(user, program)
 
 
-def is_participant_of(user: Any, program: Program) -> bool:
+def is_participant_of(user: User, program: Program) -> bool:
     if not _is_signed_in(user):
         return False
     annotated = getattr(program, "viewer_is_participant", None)
@@ -61,7 +62,7 @@ def is_open_for_enrollment(program: Program) -> bool:
     return program.status == ProgramStatus.ENROLLING
 
 
-def can_view_program(user: Any, program: Program) -> bool:
+def can_view_program(user: User, program: Program) -> bool:
     """Managers always; employees while it enrolls (the page people are sent to); participants
     for as long as the program exists. Drafts stay hidden from everyone but managers."""
     if not _is_signed_in(user):
@@ -73,7 +74,7 @@ def can_view_program(user: Any, program: Program) -> bool:
     return is_open_for_enrollment(program) or is_participant_of(user, program)
 
 
-def get_program_for(user: Any, pk: Any, *, write: bool = False) -> Program:
+def get_program_for(user: User, pk: Any, *, write: bool = False) -> Program:
     """The program `pk` if `user` may see it (and manage it, with write=True).
 
     Raises Http404 for a program that does not exist or that the user may not see, and

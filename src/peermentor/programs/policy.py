@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from peermentor.core.errors import ApplicationError
 
@@ -118,7 +118,7 @@ def validate_policy(policy: Any, *, question_kinds: Mapping[str, str]) -> None:
     with a value shape the criterion can use (numbers for `near` and `max_gap`).
     """
 
-    def fail(message: str) -> None:
+    def fail(message: str) -> NoReturn:
         raise ApplicationError(message, field="matching_policy")
 
     if not isinstance(policy, Mapping):

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict, cast
 
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from peermentor.accounts.models import User
 from peermentor.core.models import AuditEvent
 from peermentor.enrollment.models import Participant
 from peermentor.programs.defaults import FORMAT_DESCRIPTIONS, GOAL_DESCRIPTIONS
@@ -28,6 +29,23 @@ from peermentor.programs.permissions import (
     is_participant_of,
 )
 from peermentor.programs.policy import DIRECTORY_ATTRIBUTES, describe_rule
+
+
+class ProgramAnnotations(TypedDict, total=False):
+    """What with_counts and with_viewer_roles annotate on programs (often both at once)."""
+
+    participant_count: int
+    ready_count: int
+    pending_count: int
+    viewer_is_manager: bool
+    viewer_is_participant: bool
+
+
+if TYPE_CHECKING:  # django-stubs-ext is a development dependency
+    from django_stubs_ext import WithAnnotations
+
+    AnnotatedPrograms: TypeAlias = QuerySet[WithAnnotations[Program, ProgramAnnotations]]
+
 
 # Statuses in which people still take part (withdrawn and declined ones are history).
 ACTIVE_PARTICIPANT_STATUSES = ("pending_approval", "enrolled")
@@ -47,19 +65,20 @@ def _participant_count(**filters: Any) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
-def with_counts(queryset: QuerySet[Program]) -> QuerySet[Program]:
+def with_counts(queryset: QuerySet[Program]) -> AnnotatedPrograms:
     """Annotate participant_count, ready_count and pending_count."""
-    return queryset.annotate(
+    counted = queryset.annotate(
         participant_count=_participant_count(status__in=ACTIVE_PARTICIPANT_STATUSES),
         ready_count=_participant_count(status="enrolled", ready_at__isnull=False),
         pending_count=_participant_count(status="pending_approval"),
     )
+    return cast("AnnotatedPrograms", counted)  # keeps the viewer roles a queryset may have
 
 
-def with_viewer_roles(queryset: QuerySet[Program], *, viewer: Any) -> QuerySet[Program]:
+def with_viewer_roles(queryset: QuerySet[Program], *, viewer: User) -> AnnotatedPrograms:
     """Annotate viewer_is_manager and viewer_is_participant (read by permissions.py)."""
-    viewer_id = viewer.pk if getattr(viewer, "is_authenticated", False) else None
-    return queryset.annotate(
+    viewer_id = viewer.pk
+    roles = queryset.annotate(
         viewer_is_manager=Exists(
             ProgramManager.objects.filter(program=OuterRef("pk"), user_id=viewer_id)
         ),
@@ -67,9 +86,10 @@ def with_viewer_roles(queryset: QuerySet[Program], *, viewer: Any) -> QuerySet[P
             Participant.objects.filter(program=OuterRef("pk"), person__user_id=viewer_id)
         ),
     )
+    return cast("AnnotatedPrograms", roles)  # keeps the counts a queryset may have
 
 
-def visible_programs(*, viewer: Any) -> QuerySet[Program]:
+def visible_programs(*, viewer: User) -> AnnotatedPrograms:
     """Every program the viewer may see (see permissions.can_view_program), roles annotated."""
     queryset = with_viewer_roles(Program.objects.all(), viewer=viewer)
     if not getattr(viewer, "is_authenticated", False) or not viewer.is_active:
@@ -86,8 +106,8 @@ def visible_programs(*, viewer: Any) -> QuerySet[Program]:
 
 
 def program_list(
-    *, viewer: Any, status: str | None = None, search: str | None = None
-) -> QuerySet[Program]:
+    *, viewer: User, status: str | None = None, search: str | None = None
+) -> AnnotatedPrograms:
     """Programs the viewer may see: admins all, managers theirs, everyone the ones open for
     enrollment and those they take part in. Counts and the viewer's roles come annotated."""
     queryset = with_counts(visible_programs(viewer=viewer))
@@ -98,7 +118,7 @@ def program_list(
     return queryset.order_by("-created_at", "-id")
 
 
-def managed_programs(*, viewer: Any) -> QuerySet[Program]:
+def managed_programs(*, viewer: User) -> AnnotatedPrograms:
     """Programs the viewer runs: all for admins, their own for program managers."""
     queryset = with_counts(with_viewer_roles(Program.objects.all(), viewer=viewer))
     if getattr(viewer, "is_org_admin", False):
@@ -159,7 +179,7 @@ def _policy_rules(program: Program, question_labels: dict[str, str]) -> dict[str
     }
 
 
-def program_detail(*, viewer: Any, program: Program) -> dict[str, Any]:
+def program_detail(*, viewer: User, program: Program) -> dict[str, Any]:
     """What the program page shows the viewer: the public page for employees, the management
     panel as well for its managers. A fixed number of queries whatever the program's size."""
     from peermentor.programs.services import allowed_transitions
@@ -201,7 +221,7 @@ def program_detail(*, viewer: Any, program: Program) -> dict[str, Any]:
     return context
 
 
-def program_history(*, viewer: Any, program: Program) -> QuerySet[AuditEvent]:
+def program_history(*, viewer: User, program: Program) -> QuerySet[AuditEvent]:
     """Every recorded change in the program, newest first (callers paginate)."""
     if not can_manage_program(viewer, program):
         return AuditEvent.objects.none()
@@ -209,7 +229,7 @@ def program_history(*, viewer: Any, program: Program) -> QuerySet[AuditEvent]:
 
 
 # --- the home page -----------------------------------------------------------------------------
-def _participant_home(user: Any) -> dict[str, Any]:
+def _participant_home(user: User) -> dict[str, Any]:
     try:
         from peermentor.enrollment.selectors import participant_home_context
     except ImportError:
@@ -219,7 +239,7 @@ def _participant_home(user: Any) -> dict[str, Any]:
     return participant_home_context(user=user)
 
 
-def home_context(*, user: Any) -> dict[str, Any]:
+def home_context(*, user: User) -> dict[str, Any]:
     """The home page for `user`: "what needs me now" for admins and program managers, the
     participant's own home (enrollment) for everyone else. Always has the key "template"."""
     is_admin = bool(user.is_org_admin)

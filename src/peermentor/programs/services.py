@@ -509,7 +509,9 @@ def _check_track_name(program: Program, name: str, *, exclude_pk: int | None = N
     name = name.strip()
     if not name:
         raise ApplicationError("Give the track a name.", field="name")
-    taken = Track.objects.filter(program=program, name__iexact=name).exclude(pk=exclude_pk)
+    taken = Track.objects.filter(program=program, name__iexact=name)
+    if exclude_pk is not None:
+        taken = taken.exclude(pk=exclude_pk)
     if taken.exists():
         raise ApplicationError("This program already has a track with that name.", field="name")
     return name
@@ -676,7 +678,10 @@ def _check_question_key(program: Program, key: str, *, exclude_pk: int | None = 
             f"{key!r} already comes from the directory or the matching engine; pick another key.",
             field="key",
         )
-    if ProfileQuestion.objects.filter(program=program, key=key).exclude(pk=exclude_pk).exists():
+    taken = ProfileQuestion.objects.filter(program=program, key=key)
+    if exclude_pk is not None:
+        taken = taken.exclude(pk=exclude_pk)
+    if taken.exists():
         raise ApplicationError("Another question of this program has this key.", field="key")
     return key
 

@@ -11,11 +11,12 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from peermentor.accounts.http import AuthenticatedHttpRequest
 from peermentor.core.errors import ApplicationError
 from peermentor.core.forms import handle_form
 from peermentor.core.htmx import is_htmx
@@ -49,7 +50,7 @@ from peermentor.programs.selectors import program_detail, program_history, progr
 # --- list and create -------------------------------------------------------------------------
 @login_required
 @require_GET
-def program_list_view(request: HttpRequest) -> HttpResponse:
+def program_list_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     status = request.GET.get("status") or ""
     search = request.GET.get("q") or ""
     page = paginate(request, program_list(viewer=request.user, status=status, search=search))
@@ -79,7 +80,7 @@ def _preview_context(goals: list[str], program_format: str | None) -> dict[str, 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def program_create(request: HttpRequest) -> HttpResponse:
+def program_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Step 1 picks goals (GET); step 2 shows the settings they pre-fill (GET with goals);
     posting step 2 creates the program."""
     if not can_create_program(request.user):
@@ -146,7 +147,7 @@ def _preview(goals: list[str], data: Any) -> dict[str, Any]:
 
 @login_required
 @require_GET
-def program_defaults_preview(request: HttpRequest) -> HttpResponse:
+def program_defaults_preview(request: AuthenticatedHttpRequest) -> HttpResponse:
     """What a new program with these goals and format starts with (htmx partial)."""
     if not can_create_program(request.user):
         raise PermissionDenied("Only organisation admins create programs.")
@@ -159,7 +160,10 @@ def program_defaults_preview(request: HttpRequest) -> HttpResponse:
 
 # --- the program page -----------------------------------------------------------------------
 def _render_detail(
-    request: HttpRequest, program: Any, *, transition_form: TransitionForm | None = None
+    request: AuthenticatedHttpRequest,
+    program: Any,
+    *,
+    transition_form: TransitionForm | None = None,
 ) -> HttpResponse:
     context = program_detail(viewer=request.user, program=program)
     context["transition_form"] = transition_form or TransitionForm()
@@ -168,14 +172,14 @@ def _render_detail(
 
 @login_required
 @require_GET
-def program_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+def program_detail_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     program = get_program_for(request.user, pk)
     return _render_detail(request, program)
 
 
 @login_required
 @require_POST
-def program_transition(request: HttpRequest, pk: int) -> HttpResponse:
+def program_transition(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     program = get_program_for(request.user, pk, write=True)
     form = TransitionForm(request.POST)
     done = handle_form(
@@ -195,7 +199,7 @@ def program_transition(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def program_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def program_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     program = get_program_for(request.user, pk, write=True)
     form = ProgramEditForm(request.POST or None, program=program)
     done = handle_form(
@@ -213,7 +217,7 @@ def program_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def program_copy(request: HttpRequest, pk: int) -> HttpResponse:
+def program_copy(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     program = get_program_for(request.user, pk, write=True)
     form = CopyForm(request.POST or None, initial={"name": f"{program.name} (next cohort)"})
     done = handle_form(
@@ -228,7 +232,7 @@ def program_copy(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def program_history_view(request: HttpRequest, pk: int) -> HttpResponse:
+def program_history_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     program = get_program_for(request.user, pk, write=True)
     page = paginate(request, program_history(viewer=request.user, program=program))
     return render(request, "programs/program_history.html", {"program": program, "page": page})
@@ -237,7 +241,7 @@ def program_history_view(request: HttpRequest, pk: int) -> HttpResponse:
 # --- tracks ---------------------------------------------------------------------------------
 @login_required
 @require_http_methods(["GET", "POST"])
-def program_tracks(request: HttpRequest, pk: int) -> HttpResponse:
+def program_tracks(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     program = get_program_for(request.user, pk, write=True)
     form = TrackForm(request.POST or None)
     done = handle_form(
@@ -263,7 +267,7 @@ def program_tracks(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def program_track_edit(request: HttpRequest, pk: int, track_pk: int) -> HttpResponse:
+def program_track_edit(request: AuthenticatedHttpRequest, pk: int, track_pk: int) -> HttpResponse:
     program = get_program_for(request.user, pk, write=True)
     track = get_object_or_404(Track, pk=track_pk, program=program)
     initial = {
@@ -293,7 +297,7 @@ def program_track_edit(request: HttpRequest, pk: int, track_pk: int) -> HttpResp
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def program_track_delete(request: HttpRequest, pk: int, track_pk: int) -> HttpResponse:
+def program_track_delete(request: AuthenticatedHttpRequest, pk: int, track_pk: int) -> HttpResponse:
     program = get_program_for(request.user, pk, write=True)
     track = get_object_or_404(Track, pk=track_pk, program=program)
     if request.method == "POST":
@@ -319,7 +323,7 @@ def program_track_delete(request: HttpRequest, pk: int, track_pk: int) -> HttpRe
 # --- managers -------------------------------------------------------------------------------
 @login_required
 @require_http_methods(["GET", "POST"])
-def program_managers(request: HttpRequest, pk: int) -> HttpResponse:
+def program_managers(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     program = get_program_for(request.user, pk, write=True)
     form = ManagerForm(request.POST or None)
     done = handle_form(
@@ -345,7 +349,7 @@ def program_managers(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def program_manager_remove(request: HttpRequest, pk: int) -> HttpResponse:
+def program_manager_remove(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     program = get_program_for(request.user, pk, write=True)
     email = request.POST.get("email", "")
     try:
@@ -364,7 +368,7 @@ def _questions_context(program: Any, form: QuestionForm) -> dict[str, Any]:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def program_questions(request: HttpRequest, pk: int) -> HttpResponse:
+def program_questions(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     program = get_program_for(request.user, pk, write=True)
     form = QuestionForm(request.POST or None)
     done = handle_form(
@@ -381,7 +385,9 @@ def program_questions(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def program_question_edit(request: HttpRequest, pk: int, question_pk: int) -> HttpResponse:
+def program_question_edit(
+    request: AuthenticatedHttpRequest, pk: int, question_pk: int
+) -> HttpResponse:
     program = get_program_for(request.user, pk, write=True)
     question = get_object_or_404(ProfileQuestion, pk=question_pk, program=program)
     form = QuestionForm(request.POST or None, question=question)
@@ -403,7 +409,9 @@ def program_question_edit(request: HttpRequest, pk: int, question_pk: int) -> Ht
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def program_question_delete(request: HttpRequest, pk: int, question_pk: int) -> HttpResponse:
+def program_question_delete(
+    request: AuthenticatedHttpRequest, pk: int, question_pk: int
+) -> HttpResponse:
     program = get_program_for(request.user, pk, write=True)
     question = get_object_or_404(ProfileQuestion, pk=question_pk, program=program)
     if request.method == "POST":
@@ -426,7 +434,9 @@ def program_question_delete(request: HttpRequest, pk: int, question_pk: int) -> 
 
 @login_required
 @require_POST
-def program_question_move(request: HttpRequest, pk: int, question_pk: int) -> HttpResponse:
+def program_question_move(
+    request: AuthenticatedHttpRequest, pk: int, question_pk: int
+) -> HttpResponse:
     program = get_program_for(request.user, pk, write=True)
     question = get_object_or_404(ProfileQuestion, pk=question_pk, program=program)
     try:
@@ -447,7 +457,7 @@ def program_question_move(request: HttpRequest, pk: int, question_pk: int) -> Ht
 # --- training -------------------------------------------------------------------------------
 @login_required
 @require_http_methods(["GET", "POST"])
-def program_training(request: HttpRequest, pk: int) -> HttpResponse:
+def program_training(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     program = get_program_for(request.user, pk, write=True)
     form = TrainingModuleForm(request.POST or None)
     done = handle_form(
@@ -466,7 +476,9 @@ def program_training(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def program_training_edit(request: HttpRequest, pk: int, module_pk: int) -> HttpResponse:
+def program_training_edit(
+    request: AuthenticatedHttpRequest, pk: int, module_pk: int
+) -> HttpResponse:
     program = get_program_for(request.user, pk, write=True)
     module = get_object_or_404(TrainingModule, pk=module_pk, program=program)
     form = TrainingModuleForm(request.POST or None, module=module)
@@ -486,7 +498,9 @@ def program_training_edit(request: HttpRequest, pk: int, module_pk: int) -> Http
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def program_training_delete(request: HttpRequest, pk: int, module_pk: int) -> HttpResponse:
+def program_training_delete(
+    request: AuthenticatedHttpRequest, pk: int, module_pk: int
+) -> HttpResponse:
     program = get_program_for(request.user, pk, write=True)
     module = get_object_or_404(TrainingModule, pk=module_pk, program=program)
     if request.method == "POST":

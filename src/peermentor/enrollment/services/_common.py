@@ -1,9 +1,10 @@
 """Helpers the enrollment services share: locking a participant and checking their status."""
 
-from typing import Any
+from collections.abc import Sequence
 
 from django.core.exceptions import PermissionDenied
 
+from peermentor.accounts.models import User
 from peermentor.core.errors import ApplicationError
 from peermentor.enrollment import permissions
 from peermentor.enrollment.models import ACTIVE_STATUSES, Participant
@@ -18,12 +19,12 @@ def _locked(participant: Participant) -> Participant:
     )
 
 
-def _require_status(participant: Participant, statuses: list[str], message: str) -> None:
+def _require_status(participant: Participant, statuses: Sequence[str], message: str) -> None:
     if participant.status not in statuses:
         raise ApplicationError(message, status=409)
 
 
-def _require_own_active(actor: Any, participant: Participant) -> None:
+def _require_own_active(actor: User, participant: Participant) -> None:
     if not permissions.is_own_participation(actor, participant):
         raise PermissionDenied("Only the participant can do this.")
     _require_status(

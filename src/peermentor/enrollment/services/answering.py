@@ -6,6 +6,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from peermentor.accounts.models import User
 from peermentor.core.errors import ApplicationError
 from peermentor.core.services import audit_record
 from peermentor.enrollment.answers import SKILL_KINDS, normalise_answer
@@ -16,7 +17,7 @@ from peermentor.people.models import Skill
 
 
 @transaction.atomic
-def answers_save(*, actor: Any, participant: Participant, data: Mapping[str, Any]) -> Participant:
+def answers_save(*, actor: User, participant: Participant, data: Mapping[str, Any]) -> Participant:
     """Replace the participant's profile answers with `data` (question key -> value; keys left
     out count as blank). After the call every non-blank answer is stored in its normal form,
     blank ones are removed, and readiness is recomputed. Raises ApplicationError(field=key) for

@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from peermentor.accounts.models import User
 from peermentor.core.errors import ApplicationError, full_clean
 from peermentor.core.services import audit_record
 from peermentor.enrollment import permissions
@@ -26,7 +27,7 @@ from peermentor.people.models import Person
 from peermentor.programs.models import Program, Track
 
 
-def _person_of(actor: Any) -> Person:
+def _person_of(actor: User) -> Person:
     person = person_for_user(actor)
     if person is None:
         raise ApplicationError(
@@ -70,7 +71,7 @@ def _track_for(program: Program, track: Track | None, invitation: Invitation | N
 
 @transaction.atomic
 def participant_enroll(
-    *, actor: Any, program: Program, track: Track | None = None, role: str | None = None
+    *, actor: User, program: Program, track: Track | None = None, role: str | None = None
 ) -> Participant:
     """Enroll the actor's directory person in `program` while enrollment is open.
 
@@ -165,7 +166,7 @@ def participant_enroll(
 
 
 @transaction.atomic
-def participant_approve(*, actor: Any, participant: Participant, reason: str = "") -> Participant:
+def participant_approve(*, actor: User, participant: Participant, reason: str = "") -> Participant:
     """Approve a pending participant: after the call they are enrolled, with who and when."""
     participant = _locked(participant)
     if not permissions.can_decide_participant(actor, participant):
@@ -190,7 +191,7 @@ def participant_approve(*, actor: Any, participant: Participant, reason: str = "
 
 
 @transaction.atomic
-def participant_decline(*, actor: Any, participant: Participant, reason: str) -> Participant:
+def participant_decline(*, actor: User, participant: Participant, reason: str) -> Participant:
     """Decline a pending participant with a reason they will see; they are never matched."""
     participant = _locked(participant)
     if not permissions.can_decide_participant(actor, participant):
@@ -217,7 +218,7 @@ def participant_decline(*, actor: Any, participant: Participant, reason: str) ->
 
 
 @transaction.atomic
-def participant_withdraw(*, actor: Any, participant: Participant, reason: str = "") -> Participant:
+def participant_withdraw(*, actor: User, participant: Participant, reason: str = "") -> Participant:
     """Withdraw from the program: after the call the participant is withdrawn and not ready.
     The participant may withdraw themselves; a program manager must give a reason."""
     participant = _locked(participant)

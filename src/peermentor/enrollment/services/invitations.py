@@ -40,7 +40,7 @@ class InvitationReport:
 @transaction.atomic
 def invitations_send(
     *,
-    actor: Any,
+    actor: User,
     program: Program,
     people_filter: Mapping[str, Any] | None = None,
     person_ids: list[int] | None = None,
@@ -207,7 +207,7 @@ def invitation_account_claim(*, invitation: Invitation, password: str) -> User:
 
 
 @transaction.atomic
-def invitation_account_link(*, actor: Any, invitation: Invitation) -> Person:
+def invitation_account_link(*, actor: User, invitation: Invitation) -> Person:
     """A signed-in account with the invited person's e-mail but no directory link: after the
     call the person is linked to it. Refused for any other account."""
     person = Person.objects.select_for_update().get(pk=invitation.person_id)

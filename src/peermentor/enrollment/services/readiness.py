@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from peermentor.accounts.models import User
 from peermentor.core.models import AuditEvent
 from peermentor.core.services import audit_event
 from peermentor.enrollment.models import Participant, ParticipantStatus
@@ -14,7 +15,9 @@ from peermentor.enrollment.selectors import with_progress
 from peermentor.programs.models import Program
 
 
-def _refresh_readiness(participants: QuerySet[Participant], *, program: Program, actor: Any) -> int:
+def _refresh_readiness(
+    participants: QuerySet[Participant], *, program: Program, actor: User | None
+) -> int:
     required_questions = program.questions.filter(is_required=True).count()
     required_modules = program.training_modules.filter(is_required=True).count()
     now = timezone.now()
@@ -70,7 +73,9 @@ def _refresh_readiness(participants: QuerySet[Participant], *, program: Program,
     return sum(len(pks) for pks in updates.values())
 
 
-def participant_refresh_readiness(participant: Participant, *, actor: Any = None) -> Participant:
+def participant_refresh_readiness(
+    participant: Participant, *, actor: User | None = None
+) -> Participant:
     """Recompute is_profile_complete, is_training_complete and ready_at from the answers,
     completions and status in the database. After the call, ready_at is set (kept if already
     set) exactly when the participant is enrolled with every required question answered and
@@ -84,7 +89,7 @@ def participant_refresh_readiness(participant: Participant, *, actor: Any = None
 
 
 @transaction.atomic
-def program_participants_refresh_readiness(*, program: Program, actor: Any = None) -> int:
+def program_participants_refresh_readiness(*, program: Program, actor: User | None = None) -> int:
     """The same recomputation for every participant of `program`, in a bounded number of
     queries. Call it after the program's required questions or modules change. Returns how
     many participants changed."""

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
+from peermentor.accounts.models import User
 from peermentor.core.errors import ApplicationError
 from peermentor.core.services import audit_record
 from peermentor.enrollment.models import Participant, TrainingCompletion
@@ -46,7 +47,7 @@ def _right_answer(question: Mapping[str, Any]) -> int | None:
 @transaction.atomic
 def training_complete(
     *,
-    actor: Any,
+    actor: User,
     participant: Participant,
     module: TrainingModule,
     answers: list[Any] | None = None,
