@@ -22,7 +22,7 @@ class ReadOnlyMixin:
 class ConnectionMemberInline(ReadOnlyMixin, admin.TabularInline):
     model = ConnectionMember
     fields = ["participant", "role", "is_current", "uses_capacity", "slot"]
-    readonly_fields = fields
+    readonly_fields = ["participant", "role", "is_current", "uses_capacity", "slot"]
     extra = 0
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
+from peermentor.accounts.http import AuthenticatedHttpRequest
 from peermentor.api.common import (
     ERRORS,
     READ_ERRORS,
@@ -95,7 +95,9 @@ class MyConnectionOut(ConnectionOut):
     response={200: Page[MyConnectionOut], **READ_ERRORS},
     summary="My connections: current ones first, with partners and why we were matched",
 )
-def my_connections(request: HttpRequest, page: Query[FixedPageQuery]) -> dict[str, Any]:
+def my_connections(
+    request: AuthenticatedHttpRequest, page: Query[FixedPageQuery]
+) -> dict[str, Any]:
     result = selectors.my_connections(viewer=request.user, page_number=page.page)
     require_page(result, page.page)
     items = []
@@ -147,7 +149,7 @@ class ConnectionFilters(Schema):
     summary="A program's connections, newest first (its managers)",
 )
 def program_connections(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     program_id: int,
     filters: Query[ConnectionFilters],
     page: Query[FixedPageQuery],
@@ -188,7 +190,7 @@ class ConnectionDetailOut(ConnectionOut):
 
 def _detail_body(detail: selectors.ConnectionDetail) -> Any:
     # The schema reads attributes; the selector's extras ride on the connection itself.
-    connection = detail.connection
+    connection: Any = detail.connection
     connection.is_manager = detail.is_manager
     connection.my_role = detail.me.role if detail.me else None
     connection.partners = detail.partners
@@ -201,7 +203,7 @@ def _detail_body(detail: selectors.ConnectionDetail) -> Any:
     response={200: ConnectionDetailOut, **READ_ERRORS},
     summary="One connection (its members and the program's managers)",
 )
-def connection_get(request: HttpRequest, connection_id: int) -> Any:
+def connection_get(request: AuthenticatedHttpRequest, connection_id: int) -> Any:
     return _detail_body(selectors.connection_detail(viewer=request.user, pk=connection_id))
 
 
@@ -223,7 +225,9 @@ class CloseEarlyIn(Schema):
         "is kept in its history. Only an active connection can close (409 otherwise)."
     ),
 )
-def connection_close(request: HttpRequest, connection_id: int, payload: CloseEarlyIn) -> Any:
+def connection_close(
+    request: AuthenticatedHttpRequest, connection_id: int, payload: CloseEarlyIn
+) -> Any:
     connection, _me, _is_manager = selectors.get_connection_for(
         viewer=request.user, pk=connection_id
     )

@@ -1,3 +1,5 @@
+from typing import Any, cast
+
 from django import forms
 
 from peermentor.connections.models import ConnectionKind, ConnectionStatus, EndReason
@@ -78,7 +80,7 @@ class ReflectionForm(forms.Form):
 class PersonChoiceForm(forms.Form):
     """Choose one of the connection's other members."""
 
-    def __init__(self, *args: object, people: list[tuple[int, str]], **kwargs: object) -> None:
+    def __init__(self, *args: Any, people: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["person"] = forms.TypedChoiceField(
             label="Who?", choices=people, coerce=int, empty_value=None
@@ -125,13 +127,13 @@ class ConnectionFilterForm(forms.Form):
     )
     track = forms.TypedChoiceField(label="Track", required=False, coerce=int, empty_value=None)
 
-    def __init__(self, *args: object, tracks: list[tuple[int, str]], **kwargs: object) -> None:
+    def __init__(self, *args: Any, tracks: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["track"].choices = [("", "Any"), *tracks]
+        cast(forms.TypedChoiceField, self.fields["track"]).choices = [("", "Any"), *tracks]
         if not tracks:
             del self.fields["track"]
 
-    def filters(self) -> dict[str, object]:
+    def filters(self) -> dict[str, Any]:
         self.is_valid()  # cleaned_data keeps the valid filters and drops the bad ones
         data = self.cleaned_data
         return {

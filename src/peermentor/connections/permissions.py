@@ -6,12 +6,13 @@ Members are read from `connection.members.all()`, so callers prefetch
 
 from typing import Any
 
+from peermentor.accounts.models import User
 from peermentor.programs.permissions import can_manage_program
 
 __all__ = ["can_manage_program"]
 
 
-def member_for(user: Any, connection: Any) -> Any:
+def member_for(user: User, connection: Any) -> Any:
     """The viewer's own ConnectionMember row in `connection`, or None."""
     if not getattr(user, "is_authenticated", False):
         return None
@@ -21,30 +22,30 @@ def member_for(user: Any, connection: Any) -> Any:
     return None
 
 
-def is_member(user: Any, connection: Any) -> bool:
+def is_member(user: User, connection: Any) -> bool:
     return member_for(user, connection) is not None
 
 
-def can_view_connection(user: Any, connection: Any, *, is_manager: bool) -> bool:
+def can_view_connection(user: User, connection: Any, *, is_manager: bool) -> bool:
     """Members see their connection; the program's managers and org admins see its workflow."""
     return is_manager or is_member(user, connection)
 
 
-def can_end_connection(user: Any, connection: Any, *, is_manager: bool) -> bool:
+def can_end_connection(user: User, connection: Any, *, is_manager: bool) -> bool:
     """Complete or close early: any member (it takes one to stop meeting) or a manager."""
     return is_manager or is_member(user, connection)
 
 
-def can_reflect(user: Any, connection: Any) -> bool:
+def can_reflect(user: User, connection: Any) -> bool:
     """Reflections are the members' own; managers never write or read them."""
     return is_member(user, connection)
 
 
-def can_block_or_report_from(user: Any, connection: Any) -> bool:
+def can_block_or_report_from(user: User, connection: Any) -> bool:
     return is_member(user, connection)
 
 
-def can_review_report(user: Any, report: Any) -> bool:
+def can_review_report(user: User, report: Any) -> bool:
     """Safety reports: organisation admins, and the managers of the program it came from."""
     if getattr(user, "is_org_admin", False) and user.is_active:
         return True

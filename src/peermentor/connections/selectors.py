@@ -26,6 +26,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
+from peermentor.accounts.models import User
 from peermentor.connections.models import (
     CAPACITY_ROLES,
     CURRENT_STATUSES,
@@ -86,7 +87,7 @@ class ConnectionRow:
         return self.connection.is_ended and not self.has_reflected
 
 
-def my_connections(*, viewer: Any, page_number: Any = None) -> Page:
+def my_connections(*, viewer: User, page_number: Any = None) -> Page:
     """The viewer's connections (current first, then the most recent), one page of rows.
 
     Dropped proposals are left out: they never became anything the viewer took part in.
@@ -114,7 +115,8 @@ def my_connections(*, viewer: Any, page_number: Any = None) -> Page:
         .prefetch_related(_members_prefetch())
         .order_by("-is_current_first", "-created_at", "-id")
     )
-    page = Paginator(queryset, PAGE_SIZE).get_page(page_number)
+    # The page's connections are replaced by their rows.
+    page: Page[Any] = Paginator(queryset, PAGE_SIZE).get_page(page_number)
     rows = []
     for connection in page.object_list:
         me = member_for(viewer, connection)
@@ -162,7 +164,9 @@ class ConnectionDetail:
         return self.is_manager and self.connection.is_current
 
 
-def get_connection_for(*, viewer: Any, pk: Any) -> tuple[Connection, ConnectionMember | None, bool]:
+def get_connection_for(
+    *, viewer: User, pk: Any
+) -> tuple[Connection, ConnectionMember | None, bool]:
     """The connection `pk` with its members, the viewer's own membership and whether the viewer
     manages its program. Raises Http404 unless the viewer is a member or a manager."""
     try:
@@ -180,7 +184,7 @@ def get_connection_for(*, viewer: Any, pk: Any) -> tuple[Connection, ConnectionM
     return connection, me, is_manager
 
 
-def connection_detail(*, viewer: Any, pk: Any) -> ConnectionDetail:
+def connection_detail(*, viewer: User, pk: Any) -> ConnectionDetail:
     """Members see the partners, why they were matched, and their own reflection; managers and
     organisation admins see the same workflow data but never a reflection's text."""
     connection, me, is_manager = get_connection_for(viewer=viewer, pk=pk)
@@ -203,7 +207,7 @@ def connection_detail(*, viewer: Any, pk: Any) -> ConnectionDetail:
     )
 
 
-def connection_history(*, viewer: Any, pk: Any) -> ConnectionDetail:
+def connection_history(*, viewer: User, pk: Any) -> ConnectionDetail:
     """Every change of the connection (who, when, why), for its program's managers only.
     Members get PermissionDenied (they may see the connection, not its trail)."""
     connection, me, is_manager = get_connection_for(viewer=viewer, pk=pk)
@@ -239,7 +243,7 @@ class ProgramConnections:
 
 def connection_list(
     *,
-    viewer: Any,
+    viewer: User,
     program: Program,
     status: str | None = None,
     track_id: int | None = None,
@@ -355,7 +359,7 @@ def blocked_pairs(*, person_ids: list[int] | None = None) -> set[tuple[int, int]
 
 
 def report_list(
-    *, viewer: Any, status: str | None = ReportStatus.OPEN, page_number: Any = None
+    *, viewer: User, status: str | None = ReportStatus.OPEN, page_number: Any = None
 ) -> Page:
     """Safety reports the viewer may review: all for organisation admins, those from their own
     programs for program managers. Anyone else gets PermissionDenied."""
@@ -374,7 +378,7 @@ def report_list(
     return Paginator(reports.order_by("-created_at", "-id"), PAGE_SIZE).get_page(page_number)
 
 
-def get_report_for(*, viewer: Any, pk: Any) -> Report:
+def get_report_for(*, viewer: User, pk: Any) -> Report:
     """A report the viewer may review; 404 for anyone else (they must not learn it exists)."""
     try:
         report = Report.objects.select_related("program", "reporter", "reported").get(pk=pk)
@@ -399,7 +403,7 @@ class Quote:
     kind: str
 
 
-def quotable_reflections(*, viewer: Any, program: Program, limit: int = 50) -> list[Quote]:
+def quotable_reflections(*, viewer: User, program: Program, limit: int = 50) -> list[Quote]:
     """Reflections of `program` whose authors agreed to be quoted (newest first), for the
     program report; never a name, and nothing from anyone who did not agree."""
     if not can_manage_program(viewer, program):

@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from peermentor.accounts.http import AuthenticatedHttpRequest
 from peermentor.connections import selectors, services
 from peermentor.connections.forms import (
     BlockForm,
@@ -37,28 +38,28 @@ from peermentor.programs.permissions import get_program_for
 
 @login_required
 @require_GET
-def my_connections(request: HttpRequest) -> HttpResponse:
+def my_connections(request: AuthenticatedHttpRequest) -> HttpResponse:
     page = selectors.my_connections(viewer=request.user, page_number=request.GET.get("page"))
     return render(request, "connections/my_connections.html", {"page": page})
 
 
 @login_required
 @require_GET
-def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def connection_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     detail = selectors.connection_detail(viewer=request.user, pk=pk)
     return render(request, "connections/connection_detail.html", {"detail": detail})
 
 
 @login_required
 @require_GET
-def connection_history(request: HttpRequest, pk: int) -> HttpResponse:
+def connection_history(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     detail = selectors.connection_history(viewer=request.user, pk=pk)
     return render(request, "connections/connection_history.html", {"detail": detail})
 
 
 @login_required
 @require_GET
-def program_connections(request: HttpRequest, program_pk: int) -> HttpResponse:
+def program_connections(request: AuthenticatedHttpRequest, program_pk: int) -> HttpResponse:
     program = get_program_for(request.user, program_pk, write=True)
     form = ConnectionFilterForm(request.GET, tracks=selectors.program_tracks(program=program))
     filters = form.filters()
@@ -113,7 +114,7 @@ def _refuse_if_not_active(request: HttpRequest, detail: selectors.ConnectionDeta
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def connection_complete(request: HttpRequest, pk: int) -> HttpResponse:
+def connection_complete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     detail = selectors.connection_detail(viewer=request.user, pk=pk)
     if refusal := _refuse_if_not_active(request, detail):
         return refusal
@@ -139,7 +140,7 @@ def connection_complete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def connection_close(request: HttpRequest, pk: int) -> HttpResponse:
+def connection_close(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     detail = selectors.connection_detail(viewer=request.user, pk=pk)
     if refusal := _refuse_if_not_active(request, detail):
         return refusal
@@ -166,7 +167,7 @@ def connection_close(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def connection_extend(request: HttpRequest, pk: int) -> HttpResponse:
+def connection_extend(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     detail = selectors.connection_detail(viewer=request.user, pk=pk)
     if not detail.is_manager:
         raise PermissionDenied("Only the program's managers extend connections.")
@@ -193,7 +194,7 @@ def connection_extend(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def connection_reflect(request: HttpRequest, pk: int) -> HttpResponse:
+def connection_reflect(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     detail = selectors.connection_detail(viewer=request.user, pk=pk)
     if not detail.is_member:
         raise PermissionDenied("Only the connection's members reflect on it.")
@@ -231,7 +232,7 @@ def _partners(detail: selectors.ConnectionDetail) -> dict[int, Any]:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def connection_block(request: HttpRequest, pk: int) -> HttpResponse:
+def connection_block(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     detail = selectors.connection_detail(viewer=request.user, pk=pk)
     if not detail.is_member:
         raise PermissionDenied("Only the connection's members can block one another.")
@@ -270,7 +271,7 @@ def connection_block(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def connection_report(request: HttpRequest, pk: int) -> HttpResponse:
+def connection_report(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     detail = selectors.connection_detail(viewer=request.user, pk=pk)
     if not detail.is_member:
         raise PermissionDenied("Only the connection's members report from it.")
@@ -302,7 +303,7 @@ def connection_report(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def connection_activate(request: HttpRequest, pk: int) -> HttpResponse:
+def connection_activate(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     detail = selectors.connection_detail(viewer=request.user, pk=pk)
     if not detail.is_manager:
         raise PermissionDenied("Only the program's managers start connections.")
@@ -317,7 +318,7 @@ def connection_activate(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def connection_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def connection_cancel(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     detail = selectors.connection_detail(viewer=request.user, pk=pk)
     if not detail.is_manager:
         raise PermissionDenied("Only the program's managers drop proposals.")
@@ -335,7 +336,7 @@ def connection_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 # --- safety reports -----------------------------------------------------------------------------
 @login_required
 @require_GET
-def report_list(request: HttpRequest) -> HttpResponse:
+def report_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     status = request.GET.get("status", ReportStatus.OPEN)
     if status not in ReportStatus.values:
         status = ""
@@ -356,7 +357,7 @@ def report_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def report_review(request: HttpRequest, pk: int) -> HttpResponse:
+def report_review(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     report = selectors.get_report_for(viewer=request.user, pk=pk)
     form = ReviewForm(request.POST)
     if form.is_valid():
@@ -367,5 +368,6 @@ def report_review(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "Report marked as reviewed.")
     else:
-        messages.error(request, " ".join(form.errors.get("note", [])) or "Check the note.")
+        problems = [str(problem) for problem in form.errors.get("note", [])]
+        messages.error(request, " ".join(problems) or "Check the note.")
     return redirect("report_list")

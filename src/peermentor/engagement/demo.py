@@ -11,7 +11,7 @@ import random
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.db.models import F
@@ -233,7 +233,8 @@ def _move_plans_with_start(connections: Sequence[Connection]) -> None:
     )
     by_shift: dict[int, list[int]] = {}
     for pk, created_at, started_at in plans:
-        shift = (day_of(created_at) - day_of(started_at)).days
+        # Plans are copied when a connection starts, so it has a start.
+        shift = (day_of(created_at) - day_of(cast(datetime, started_at))).days
         if shift > 0:
             by_shift.setdefault(shift, []).append(pk)
     for shift, plan_ids in by_shift.items():

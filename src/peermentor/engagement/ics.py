@@ -9,7 +9,7 @@ both sides of a daylight-saving change.
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parseaddr
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.urls import reverse
@@ -126,7 +126,8 @@ def meeting_invitation(meeting: Meeting, *, method: str | None = None) -> bytes:
     calendar = _calendar(str(method))
     event = meeting_event(meeting, method=str(method))
     calendar.add_component(event)
-    return _with_timezones(calendar, [event.start.date()]).to_ical()
+    start = cast(datetime, event.start)  # meetings start at a time, not on a whole day
+    return _with_timezones(calendar, [start.date()]).to_ical()
 
 
 def session_event(session: CircleSession, *, stamp: datetime | None = None) -> Event:
@@ -171,7 +172,7 @@ def feed(*, name: str, meetings: Iterable[Meeting], sessions: Iterable[CircleSes
         )
         event = meeting_event(meeting, method=str(method), stamp=stamp)
         calendar.add_component(event)
-        dates.append(event.start.date())
+        dates.append(cast(datetime, event.start).date())
     for session in sessions:
         calendar.add_component(session_event(session, stamp=stamp))
         dates.append(session.starts_at.date())

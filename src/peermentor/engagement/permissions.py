@@ -7,6 +7,7 @@ prefetch `members__participant__person` so these run no queries.
 
 from typing import Any
 
+from peermentor.accounts.models import User
 from peermentor.connections.models import ConnectionKind, ConnectionStatus
 from peermentor.connections.permissions import member_for
 from peermentor.enrollment.models import ParticipantRole
@@ -22,7 +23,7 @@ WORKSPACE_STATUSES = (
 )
 
 
-def workspace_member(user: Any, connection: Any) -> Any:
+def workspace_member(user: User, connection: Any) -> Any:
     """The viewer's membership if they may read the workspace, else None.
 
     Members read it while the connection is active (if they are still in it: someone who left
@@ -55,7 +56,7 @@ def is_facilitator(member: Any) -> bool:
     return member is not None and member.role == ParticipantRole.FACILITATOR
 
 
-def can_set_circle_open(user: Any, connection: Any, member: Any) -> bool:
+def can_set_circle_open(user: User, connection: Any, member: Any) -> bool:
     """Opening a circle to newcomers: the program's managers or the circle's facilitator."""
     if connection.kind != ConnectionKind.CIRCLE:
         return False
@@ -64,7 +65,7 @@ def can_set_circle_open(user: Any, connection: Any, member: Any) -> bool:
     )
 
 
-def can_cancel_session(user: Any, member: Any, session: Any) -> bool:
+def can_cancel_session(user: User, member: Any, session: Any) -> bool:
     """The member who planned the session, or the circle's facilitator."""
     if member is None or not member.is_current:
         return False

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from peermentor.accounts.models import User
 from peermentor.core.errors import ApplicationError
 
 DEFAULT_ZONE = "UTC"
@@ -32,7 +33,7 @@ def is_known_zone(name: str) -> bool:
     return bool(name)
 
 
-def zone_name_for(*, user: Any = None, person: Any = None) -> str:
+def zone_name_for(*, user: User | None = None, person: Any = None) -> str:
     """The zone someone sees times in: their account's choice (what every page uses), else the
     directory's zone for them, else UTC."""
     if user is None and person is not None:

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from peermentor.accounts.models import User
 from peermentor.connections.models import Connection, EndReason
 from peermentor.connections.services.hooks import connections_ended
 from peermentor.core.errors import ApplicationError, full_clean
@@ -22,7 +23,7 @@ def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
 
 def _audit_row(
     *,
-    actor: Any,
+    actor: User,
     action: str,
     connection_id: int,
     program_id: int,
@@ -64,7 +65,7 @@ def _require_status(connection: Connection, allowed: Iterable[str], doing: str) 
 
 def _end(
     *,
-    actor: Any,
+    actor: User,
     connection: Connection,
     to_state: str,
     action: str,

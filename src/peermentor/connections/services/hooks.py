@@ -22,17 +22,19 @@ for thousands of connections.
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from peermentor.accounts.models import User
+
 
 class StartedHook(Protocol):
-    def __call__(self, *, actor: Any, connection_ids: Sequence[int]) -> Any: ...
+    def __call__(self, *, actor: User, connection_ids: Sequence[int]) -> Any: ...
 
 
 class EndedHook(Protocol):
-    def __call__(self, *, actor: Any, connection_ids: Sequence[int], reason: str) -> Any: ...
+    def __call__(self, *, actor: User, connection_ids: Sequence[int], reason: str) -> Any: ...
 
 
 class MemberLeftHook(Protocol):
-    def __call__(self, *, actor: Any, connection_id: int, participant_id: int) -> Any: ...
+    def __call__(self, *, actor: User, connection_id: int, participant_id: int) -> Any: ...
 
 
 _started: list[StartedHook] = []
@@ -63,7 +65,7 @@ def on_member_left(hook: MemberLeftHook) -> MemberLeftHook:
     return hook
 
 
-def connections_started(*, actor: Any, connection_ids: Sequence[int]) -> None:
+def connections_started(*, actor: User, connection_ids: Sequence[int]) -> None:
     """Run the started hooks for connections that just became active (inside the transaction)."""
     if not connection_ids:
         return
@@ -71,7 +73,7 @@ def connections_started(*, actor: Any, connection_ids: Sequence[int]) -> None:
         hook(actor=actor, connection_ids=connection_ids)
 
 
-def connections_ended(*, actor: Any, connection_ids: Sequence[int], reason: str = "") -> None:
+def connections_ended(*, actor: User, connection_ids: Sequence[int], reason: str = "") -> None:
     """Run the ended hooks for connections that just ended (inside the transaction)."""
     if not connection_ids:
         return
@@ -79,7 +81,7 @@ def connections_ended(*, actor: Any, connection_ids: Sequence[int], reason: str 
         hook(actor=actor, connection_ids=connection_ids, reason=reason)
 
 
-def member_left(*, actor: Any, connection_id: int, participant_id: int) -> None:
+def member_left(*, actor: User, connection_id: int, participant_id: int) -> None:
     """Run the member-left hooks (inside the transaction, the connection locked)."""
     for hook in _member_left:
         hook(actor=actor, connection_id=connection_id, participant_id=participant_id)

@@ -2,12 +2,12 @@
 and ending every connection of someone who leaves."""
 
 from datetime import date
-from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from peermentor.accounts.models import User
 from peermentor.connections.models import (
     Connection,
     ConnectionKind,
@@ -32,7 +32,7 @@ EARLY_CLOSE_REASONS = tuple(r for r in EndReason.values if r != EndReason.COMPLE
 COMPLETE_REASONS = (EndReason.COMPLETED_NATURALLY, EndReason.GOALS_MET)
 
 
-def _may_act_for_self_made(actor: Any, connection: Connection) -> bool:
+def _may_act_for_self_made(actor: User, connection: Connection) -> bool:
     """Members act on connections they made themselves (requests, help-network offers)."""
     return connection.source in (
         ConnectionSource.SELF_MATCH,
@@ -41,7 +41,7 @@ def _may_act_for_self_made(actor: Any, connection: Connection) -> bool:
 
 
 @transaction.atomic
-def connection_activate(*, actor: Any, connection: Connection) -> Connection:
+def connection_activate(*, actor: User, connection: Connection) -> Connection:
     """Afterwards the connection is active, started now, with the program's planned end
     unless it had its own, and the started hooks have run (its engagement plan exists)."""
     connection = _lock(connection)
@@ -69,7 +69,7 @@ def connection_activate(*, actor: Any, connection: Connection) -> Connection:
 
 
 @transaction.atomic
-def connection_cancel(*, actor: Any, connection: Connection, reason: str = "") -> Connection:
+def connection_cancel(*, actor: User, connection: Connection, reason: str = "") -> Connection:
     """Afterwards the proposal is cancelled and its members are free to be matched again."""
     connection = _lock(connection)
     if not (
@@ -89,7 +89,7 @@ def connection_cancel(*, actor: Any, connection: Connection, reason: str = "") -
 @transaction.atomic
 def connection_complete(
     *,
-    actor: Any,
+    actor: User,
     connection: Connection,
     reason_code: str = EndReason.COMPLETED_NATURALLY,
     reason_text: str = "",
@@ -116,7 +116,7 @@ def connection_complete(
 
 @transaction.atomic
 def connection_close_early(
-    *, actor: Any, connection: Connection, reason_code: str, reason_text: str = ""
+    *, actor: User, connection: Connection, reason_code: str, reason_text: str = ""
 ) -> Connection:
     """Afterwards the active connection is closed early with its reason recorded, its members
     can be re-matched, and each member may write a reflection."""
@@ -141,7 +141,7 @@ def connection_close_early(
 
 @transaction.atomic
 def connection_extend(
-    *, actor: Any, connection: Connection, planned_end_on: date, reason: str
+    *, actor: User, connection: Connection, planned_end_on: date, reason: str
 ) -> Connection:
     """Afterwards the connection's planned end is the later `planned_end_on`."""
     connection = _lock(connection)
@@ -183,7 +183,7 @@ def connection_extend(
 @transaction.atomic
 def reflection_submit(
     *,
-    actor: Any,
+    actor: User,
     connection: Connection,
     went_well: str,
     learned: str,
@@ -229,7 +229,7 @@ def reflection_submit(
 
 @transaction.atomic
 def participant_connections_end(
-    *, actor: Any, participant: Participant, reason_code: str, reason_text: str = ""
+    *, actor: User, participant: Participant, reason_code: str, reason_text: str = ""
 ) -> int:
     """Afterwards `participant` holds no current place: for someone who withdraws or leaves.
 

@@ -17,6 +17,7 @@ from django.db.models import Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from peermentor.accounts.models import User
 from peermentor.connections.models import (
     MET_STATUSES,
     Block,
@@ -48,7 +49,7 @@ from peermentor.programs.models import Program
 
 def _place(
     *,
-    actor: Any,
+    actor: User,
     program: Program,
     specs: Sequence[ProposalSpec],
     source: str,
@@ -179,7 +180,7 @@ def _read_ledger(
 
 
 def _require_own_connections(
-    actor: Any,
+    actor: User,
     program: Program,
     specs: Sequence[ProposalSpec],
     source: str,
@@ -204,7 +205,7 @@ class _Planned(NamedTuple):
 
 def _plan_connections(
     *,
-    actor: Any,
+    actor: User,
     program: Program,
     specs: Sequence[ProposalSpec],
     ledger: _Ledger,
@@ -280,7 +281,7 @@ def _insert(planned: list[_Planned]) -> list[Connection]:
 
 
 def _audit_proposed(
-    actor: Any,
+    actor: User,
     program: Program,
     planned: list[_Planned],
     *,
@@ -312,7 +313,7 @@ def _audit_proposed(
 @transaction.atomic
 def connection_propose(
     *,
-    actor: Any,
+    actor: User,
     program: Program,
     members: Sequence[MemberSpec],
     kind: str,
@@ -362,7 +363,7 @@ def connection_propose(
 @transaction.atomic
 def connections_propose_many(
     *,
-    actor: Any,
+    actor: User,
     program: Program,
     proposals: Sequence[ProposalSpec],
     source: str,
@@ -419,7 +420,7 @@ def _claim_many(
 @transaction.atomic
 def connections_activate_many(
     *,
-    actor: Any,
+    actor: User,
     program: Program,
     connection_ids: Sequence[int] | None = None,
     match_run_id: int | None = None,
@@ -471,7 +472,7 @@ def connections_activate_many(
 @transaction.atomic
 def connections_cancel_many(
     *,
-    actor: Any,
+    actor: User,
     program: Program,
     connection_ids: Sequence[int] | None = None,
     match_run_id: int | None = None,

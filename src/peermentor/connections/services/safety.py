@@ -1,11 +1,10 @@
 """Safety: blocking someone for good, and reporting a concern to the program team."""
 
-from typing import Any
-
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from peermentor.accounts.models import User
 from peermentor.connections.models import (
     Block,
     Connection,
@@ -21,14 +20,14 @@ from peermentor.core.services import audit_record
 from peermentor.people.models import Person
 
 
-def _actor_person(actor: Any) -> Person:
+def _actor_person(actor: User) -> Person:
     person = getattr(actor, "person", None) if getattr(actor, "is_authenticated", False) else None
     if person is None:
         raise PermissionDenied("Only people in the directory can do this.")
     return person
 
 
-def _members_pair(actor: Any, connection: Connection | None, other: Person) -> Connection | None:
+def _members_pair(actor: User, connection: Connection | None, other: Person) -> Connection | None:
     """Check that both people are members of `connection` (when given) and return it locked."""
     if connection is None:
         return None
@@ -42,7 +41,7 @@ def _members_pair(actor: Any, connection: Connection | None, other: Person) -> C
 
 @transaction.atomic
 def block_person(
-    *, actor: Any, blocked: Person, reason: str = "", connection: Connection | None = None
+    *, actor: User, blocked: Person, reason: str = "", connection: Connection | None = None
 ) -> Block:
     """Afterwards `blocked` is never proposed to the actor again, in any program. Blocking
     from a current one-to-one connection also ends it (a proposal is cancelled, an active
@@ -94,7 +93,7 @@ def block_person(
 
 @transaction.atomic
 def report_person(
-    *, actor: Any, reported: Person, text: str, connection: Connection | None = None
+    *, actor: User, reported: Person, text: str, connection: Connection | None = None
 ) -> Report:
     """Afterwards an open safety report about `reported` waits for the organisation admins
     and, when made from a connection, that program's managers."""
@@ -126,7 +125,7 @@ def report_person(
 
 
 @transaction.atomic
-def report_review(*, actor: Any, report: Report, note: str = "") -> Report:
+def report_review(*, actor: User, report: Report, note: str = "") -> Report:
     """Afterwards the report is marked reviewed, by whom and when, with the reviewer's note."""
     report = (
         Report.objects.select_for_update(of=("self",)).select_related("program").get(pk=report.pk)

@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Prefetch
 from django.http import Http404
 
+from peermentor.accounts.models import User
 from peermentor.connections.models import Connection, ConnectionMember
 from peermentor.engagement.models import CircleResource, CircleSession, Meeting, Note, PlanItem
 from peermentor.engagement.permissions import workspace_member
@@ -34,7 +35,7 @@ def _connection(pk: Any) -> Connection:
         raise Http404("No such workspace.") from None
 
 
-def get_workspace_connection(*, viewer: Any, pk: Any) -> tuple[Connection, ConnectionMember]:
+def get_workspace_connection(*, viewer: User, pk: Any) -> tuple[Connection, ConnectionMember]:
     """The connection `pk` and the viewer's membership, or Http404."""
     connection = _connection(pk)
     member = workspace_member(viewer, connection)
@@ -50,21 +51,21 @@ def _owned(model: Any, pk: Any, *related: str) -> Any:
         raise Http404("Not found.") from None
 
 
-def get_meeting_for(*, viewer: Any, pk: Any) -> tuple[Meeting, ConnectionMember]:
+def get_meeting_for(*, viewer: User, pk: Any) -> tuple[Meeting, ConnectionMember]:
     meeting = _owned(Meeting, pk, "proposed_by")
     connection, member = get_workspace_connection(viewer=viewer, pk=meeting.connection_id)
     meeting.connection = connection
     return meeting, member
 
 
-def get_plan_item_for(*, viewer: Any, pk: Any) -> tuple[PlanItem, ConnectionMember]:
+def get_plan_item_for(*, viewer: User, pk: Any) -> tuple[PlanItem, ConnectionMember]:
     item = _owned(PlanItem, pk, "plan")
     connection, member = get_workspace_connection(viewer=viewer, pk=item.plan.connection_id)
     item.plan.connection = connection
     return item, member
 
 
-def get_note_for(*, viewer: Any, pk: Any) -> tuple[Note, ConnectionMember]:
+def get_note_for(*, viewer: User, pk: Any) -> tuple[Note, ConnectionMember]:
     """A note the viewer may read: their own, or a shared note of their connection."""
     note = _owned(Note, pk)
     connection, member = get_workspace_connection(viewer=viewer, pk=note.connection_id)
@@ -74,14 +75,14 @@ def get_note_for(*, viewer: Any, pk: Any) -> tuple[Note, ConnectionMember]:
     return note, member
 
 
-def get_session_for(*, viewer: Any, pk: Any) -> tuple[CircleSession, ConnectionMember]:
+def get_session_for(*, viewer: User, pk: Any) -> tuple[CircleSession, ConnectionMember]:
     session = _owned(CircleSession, pk)
     connection, member = get_workspace_connection(viewer=viewer, pk=session.connection_id)
     session.connection = connection
     return session, member
 
 
-def get_resource_for(*, viewer: Any, pk: Any) -> tuple[CircleResource, ConnectionMember]:
+def get_resource_for(*, viewer: User, pk: Any) -> tuple[CircleResource, ConnectionMember]:
     resource = _owned(CircleResource, pk)
     connection, member = get_workspace_connection(viewer=viewer, pk=resource.connection_id)
     resource.connection = connection

@@ -9,6 +9,7 @@ from django.db.models import Count, F, Prefetch, Q
 from django.http import Http404
 from django.utils import timezone
 
+from peermentor.accounts.models import User
 from peermentor.connections.models import (
     Connection,
     ConnectionKind,
@@ -74,7 +75,7 @@ class CirclePage:
         return max(self.capacity - self.seated, 0)
 
 
-def get_circle_for(*, viewer: Any, pk: Any) -> tuple[Connection, ConnectionMember]:
+def get_circle_for(*, viewer: User, pk: Any) -> tuple[Connection, ConnectionMember]:
     """A circle the viewer is a member of, or Http404 (for managers and admins too)."""
     connection, member = get_workspace_connection(viewer=viewer, pk=pk)
     if connection.kind != ConnectionKind.CIRCLE:
@@ -84,7 +85,7 @@ def get_circle_for(*, viewer: Any, pk: Any) -> tuple[Connection, ConnectionMembe
 
 def circle_page(
     *,
-    viewer: Any,
+    viewer: User,
     connection: Connection,
     me: ConnectionMember,
     page_number: Any = None,
@@ -175,7 +176,7 @@ def _join_refusal(participant: Participant | None) -> str:
     return ""
 
 
-def open_circles(*, viewer: Any, program: Program, page_number: Any = None) -> OpenCircles:
+def open_circles(*, viewer: User, program: Program, page_number: Any = None) -> OpenCircles:
     """For the program's participants: its active circles that are open to joiners and have a
     free seat. For its managers: every active circle, open or not (they open and close them).
     Raises Http404 for anyone else."""
@@ -239,7 +240,7 @@ def _any_circle(pk: Any) -> Connection:
         raise Http404("No such circle.") from None
 
 
-def get_circle_to_join(*, viewer: Any, pk: Any) -> Connection:
+def get_circle_to_join(*, viewer: User, pk: Any) -> Connection:
     """A circle of a program the viewer takes part in (they may ask to join it), else 404."""
     connection = _any_circle(pk)
     is_participant = getattr(viewer, "is_authenticated", False) and (
@@ -252,7 +253,7 @@ def get_circle_to_join(*, viewer: Any, pk: Any) -> Connection:
     return connection
 
 
-def get_circle_to_open(*, viewer: Any, pk: Any) -> tuple[Connection, ConnectionMember | None]:
+def get_circle_to_open(*, viewer: User, pk: Any) -> tuple[Connection, ConnectionMember | None]:
     """A circle whose openness the viewer may be asked about: its program's managers and its
     members (only the facilitator among them may change it: the service says 403). Else 404."""
     connection = _any_circle(pk)

@@ -2,7 +2,6 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch
 from django.utils import timezone
@@ -41,7 +40,7 @@ class FeedItems:
     sessions: list[CircleSession]
 
 
-def feed_items(*, user: Any, now: datetime | None = None) -> FeedItems:
+def feed_items(*, user: User, now: datetime | None = None) -> FeedItems:
     """The user's meetings with a time (and cancellations of them) and the sessions of their
     circles they did not decline, from 90 days ago on, at most 500 of each."""
     now = now or timezone.now()
@@ -74,5 +73,5 @@ def feed_items(*, user: Any, now: datetime | None = None) -> FeedItems:
     return FeedItems(meetings=meetings, sessions=sessions)
 
 
-def calendar_feed_state(*, viewer: Any) -> CalendarFeed | None:
+def calendar_feed_state(*, viewer: User) -> CalendarFeed | None:
     return CalendarFeed.objects.filter(user_id=viewer.pk).first()

@@ -2,15 +2,16 @@
 in a fixed number of queries per chunk of connections."""
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import cast
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
+from peermentor.accounts.models import User
 from peermentor.connections.models import Connection, ConnectionStatus
 from peermentor.engagement.health import Health, HealthSignals, HealthStatus, assess
 from peermentor.engagement.models import CheckIn, CircleSession, Meeting, MeetingStatus, PlanItem
@@ -103,13 +104,12 @@ def health_for_connections(
     started: dict[int, datetime] = {}
     wanted = sorted(set(connection_ids))
     for start in range(0, len(wanted), CHUNK_SIZE):
-        started.update(
-            Connection.objects.filter(
-                pk__in=wanted[start : start + CHUNK_SIZE],
-                status=ConnectionStatus.ACTIVE,
-                started_at__isnull=False,
-            ).values_list("pk", "started_at")
-        )
+        rows = Connection.objects.filter(
+            pk__in=wanted[start : start + CHUNK_SIZE],
+            status=ConnectionStatus.ACTIVE,
+            started_at__isnull=False,
+        ).values_list("pk", "started_at")
+        started.update(cast("Iterable[tuple[int, datetime]]", rows))  # started_at not null
     return {pk: assess(s) for pk, s in _signals(started, today=today, now=now).items()}
 
 
@@ -147,18 +147,17 @@ class ProgramHealth:
 
 
 def program_health(
-    *, viewer: Any, program: Program, today: date | None = None, now: datetime | None = None
+    *, viewer: User, program: Program, today: date | None = None, now: datetime | None = None
 ) -> ProgramHealth:
     """Health of every active connection of `program`, for its managers (the program
     dashboard): one query for the connections, then four per 900 of them."""
     if not can_manage_program(viewer, program):
         raise PermissionDenied("Only the program's managers see its connections' health.")
     now = now or timezone.now()
-    started = dict(
-        Connection.objects.filter(
-            program=program, status=ConnectionStatus.ACTIVE, started_at__isnull=False
-        ).values_list("pk", "started_at")
-    )
+    rows = Connection.objects.filter(
+        program=program, status=ConnectionStatus.ACTIVE, started_at__isnull=False
+    ).values_list("pk", "started_at")
+    started = dict(cast("Iterable[tuple[int, datetime]]", rows))  # started_at not null
     signals = _signals(started, today=today or utc_today(), now=now)
     return ProgramHealth(
         program=program, by_connection={pk: assess(s) for pk, s in signals.items()}

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import Http404
 
+from peermentor.accounts.models import User
 from peermentor.connections.models import ConnectionKind
 from peermentor.connections.services import KINDS_BY_FORMAT
 from peermentor.engagement.health import CHECK_IN_EVERY_DAYS, FIRST_CHECK_IN_AFTER_DAYS
@@ -24,7 +25,7 @@ class TemplatesPage:
     check_in_every_days: int
 
 
-def plan_templates_page(*, viewer: Any, program: Program) -> TemplatesPage:
+def plan_templates_page(*, viewer: User, program: Program) -> TemplatesPage:
     """The program's plan templates with their items, the kinds still on the shipped default,
     and the check-in rhythm. Managers only (PermissionDenied otherwise)."""
     if not can_manage_program(viewer, program):
@@ -58,7 +59,7 @@ def get_template_for(*, program: Program, pk: Any) -> PlanTemplate:
     return template
 
 
-def get_template_item_for(*, viewer: Any, pk: Any) -> PlanTemplateItem:
+def get_template_item_for(*, viewer: User, pk: Any) -> PlanTemplateItem:
     try:
         item = PlanTemplateItem.objects.select_related("template__program").get(pk=pk)
     except (PlanTemplateItem.DoesNotExist, ValueError, TypeError):

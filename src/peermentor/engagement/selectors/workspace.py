@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 
+from peermentor.accounts.models import User
 from peermentor.connections.models import (
     Connection,
     ConnectionKind,
@@ -212,7 +213,7 @@ def _profiles(
     return profiles, availability
 
 
-def meeting_row(meeting: Meeting, *, viewer: Any, writable: bool, now: datetime) -> MeetingRow:
+def meeting_row(meeting: Meeting, *, viewer: User, writable: bool, now: datetime) -> MeetingRow:
     status = meeting.status
     started = meeting.starts_at is not None and meeting.starts_at <= now
     return MeetingRow(
@@ -313,7 +314,7 @@ def _next_steps(workspace: Workspace, now: datetime) -> list[str]:
 
 
 def workspace(
-    *, viewer: Any, connection: Connection, me: ConnectionMember, now: datetime | None = None
+    *, viewer: User, connection: Connection, me: ConnectionMember, now: datetime | None = None
 ) -> Workspace:
     """Everything on the workspace page for member `me` (see get_workspace_connection): the
     partners and what they share, meetings, the plan, notes (shared, and the viewer's own
@@ -350,7 +351,8 @@ def workspace(
         .select_related("proposed_by")
         .order_by("-updated_at", "-id")[:PAST_MEETINGS_SHOWN]
     )
-    upcoming, past = [], []
+    upcoming: list[MeetingRow] = []
+    past: list[MeetingRow] = []
     for meeting in open_meetings:
         row = meeting_row(meeting, viewer=viewer, writable=writable, now=now)
         (past if row.awaits_outcome else upcoming).append(row)
@@ -418,7 +420,7 @@ def workspace(
 
 
 def meeting_form_context(
-    *, viewer: Any, connection: Connection, me: ConnectionMember, now: datetime | None = None
+    *, viewer: User, connection: Connection, me: ConnectionMember, now: datetime | None = None
 ) -> dict[str, Any]:
     """What the propose-a-meeting page needs: the viewer's zone, the partners' zones and
     suggested times from everyone's availability."""

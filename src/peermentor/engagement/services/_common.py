@@ -5,6 +5,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 
+from peermentor.accounts.models import User
 from peermentor.connections.models import Connection, ConnectionMember
 from peermentor.core.errors import ApplicationError
 from peermentor.engagement.permissions import can_write, workspace_member
@@ -37,14 +38,14 @@ def load_connection(pk: int) -> Connection:
     )
 
 
-def require_reader(actor: Any, connection: Connection) -> ConnectionMember:
+def require_reader(actor: User, connection: Connection) -> ConnectionMember:
     member = workspace_member(actor, connection)
     if member is None:
         raise PermissionDenied("Only the connection's members may do this.")
     return member
 
 
-def require_writer(actor: Any, connection: Connection) -> ConnectionMember:
+def require_writer(actor: User, connection: Connection) -> ConnectionMember:
     """The actor's membership; refuses outsiders (PermissionDenied) and, with a message they
     can act on, members of a connection that is no longer active."""
     member = require_reader(actor, connection)

@@ -1,12 +1,12 @@
 """Check-ins: a member's pulse ("how is it going?", 1 to 5), and the program's rhythm."""
 
 from datetime import date
-from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from peermentor.accounts.models import User
 from peermentor.connections.models import Connection
 from peermentor.core.errors import ApplicationError, full_clean
 from peermentor.core.services import audit_record
@@ -39,7 +39,7 @@ def check_in_rhythm(program: Program) -> tuple[int, int]:
 @transaction.atomic
 def check_in_submit(
     *,
-    actor: Any,
+    actor: User,
     connection: Connection,
     rating: int,
     comment: str = "",
@@ -86,7 +86,7 @@ def check_in_submit(
 
 @transaction.atomic
 def engagement_settings_update(
-    *, actor: Any, program: Program, first_check_in_after_days: int, check_in_every_days: int
+    *, actor: User, program: Program, first_check_in_after_days: int, check_in_every_days: int
 ) -> EngagementSettings:
     """Afterwards the program's connections are asked for a pulse after
     `first_check_in_after_days` days and then every `check_in_every_days`."""

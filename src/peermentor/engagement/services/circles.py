@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from peermentor.accounts.models import User
 from peermentor.connections.models import (
     Block,
     Connection,
@@ -84,7 +85,7 @@ def _lock_circle(connection: Connection) -> Circle:
     return circle
 
 
-def _audit(actor: Any, action: str, connection: Connection, **data: Any) -> None:
+def _audit(actor: User, action: str, connection: Connection, **data: Any) -> None:
     audit_record(
         actor=actor,
         action=action,
@@ -95,7 +96,7 @@ def _audit(actor: Any, action: str, connection: Connection, **data: Any) -> None
 
 
 @transaction.atomic
-def circle_set_open(*, actor: Any, connection: Connection, is_open: bool) -> Circle:
+def circle_set_open(*, actor: User, connection: Connection, is_open: bool) -> Circle:
     """Afterwards eligible participants of the program may join the circle while it has room
     (is_open) or may not. For the program's managers and the circle's facilitator."""
     connection = lock_connection(connection)
@@ -114,7 +115,7 @@ def circle_set_open(*, actor: Any, connection: Connection, is_open: bool) -> Cir
     return circle
 
 
-def _joining_participant(actor: Any, connection: Connection) -> Participant:
+def _joining_participant(actor: User, connection: Connection) -> Participant:
     person = getattr(actor, "person", None) if getattr(actor, "is_authenticated", False) else None
     participant = (
         Participant.objects.select_for_update()
@@ -135,7 +136,7 @@ def _joining_participant(actor: Any, connection: Connection) -> Participant:
 
 
 @transaction.atomic
-def circle_join(*, actor: Any, connection: Connection) -> ConnectionMember:
+def circle_join(*, actor: User, connection: Connection) -> ConnectionMember:
     """Afterwards the actor is a current member of the open, active circle, taking one seat.
 
     Refused when the circle is closed to joiners or full (group size maximum), when the actor
@@ -195,7 +196,7 @@ def circle_join(*, actor: Any, connection: Connection) -> ConnectionMember:
 
 
 @transaction.atomic
-def circle_leave(*, actor: Any, connection: Connection) -> None:
+def circle_leave(*, actor: User, connection: Connection) -> None:
     """Afterwards the actor is no longer a current member of the circle (their seat is free and
     their "yes" to upcoming sessions withdrawn); the circle goes on for the others."""
     connection = lock_connection(connection)
@@ -210,7 +211,7 @@ def circle_leave(*, actor: Any, connection: Connection) -> None:
     _audit(actor, "circle.left", connection, participant_id=member.participant_id)
 
 
-def circle_member_left(*, actor: Any, connection_id: int, participant_id: int) -> None:
+def circle_member_left(*, actor: User, connection_id: int, participant_id: int) -> None:
     """The connections' member-left hook (someone withdrew from the program; the caller holds
     the connection's lock): as after circle_leave, their seat is free and their "yes" to
     upcoming sessions withdrawn."""
@@ -253,7 +254,7 @@ def _clean_url(value: Any, *, field: str, required: bool) -> str:
 @transaction.atomic
 def circle_session_create(
     *,
-    actor: Any,
+    actor: User,
     connection: Connection,
     title: str,
     starts_at: datetime,
@@ -336,7 +337,7 @@ def _lock_session(session: CircleSession) -> CircleSession:
 
 
 @transaction.atomic
-def circle_session_cancel(*, actor: Any, session: CircleSession) -> CircleSession:
+def circle_session_cancel(*, actor: User, session: CircleSession) -> CircleSession:
     """Afterwards the session is cancelled (its calendar entry's SEQUENCE one higher)."""
     session = _lock_session(session)
     member = require_writer(actor, session.connection)
@@ -359,7 +360,7 @@ def circle_session_cancel(*, actor: Any, session: CircleSession) -> CircleSessio
 
 @transaction.atomic
 def session_rsvp(
-    *, actor: Any, session: CircleSession, is_attending: bool, now: datetime | None = None
+    *, actor: User, session: CircleSession, is_attending: bool, now: datetime | None = None
 ) -> SessionRsvp:
     """Afterwards the member's answer to the upcoming session is recorded; a "yes" takes one of
     its seats (refused when none is left: the database holds the count to the capacity)."""
@@ -403,7 +404,7 @@ def session_rsvp(
 
 # --- discussion and resources -----------------------------------------------------------------
 @transaction.atomic
-def circle_post_create(*, actor: Any, connection: Connection, body: str) -> CirclePost:
+def circle_post_create(*, actor: User, connection: Connection, body: str) -> CirclePost:
     """Afterwards the message is in the circle's thread, read by its members only."""
     connection = lock_connection(connection)
     _require_circle(connection)
@@ -429,7 +430,7 @@ def circle_post_create(*, actor: Any, connection: Connection, body: str) -> Circ
 
 @transaction.atomic
 def circle_resource_add(
-    *, actor: Any, connection: Connection, title: str, url: str
+    *, actor: User, connection: Connection, title: str, url: str
 ) -> CircleResource:
     """Afterwards the circle's shared links include this one."""
     connection = lock_connection(connection)
@@ -454,7 +455,7 @@ def circle_resource_add(
 
 
 @transaction.atomic
-def circle_resource_remove(*, actor: Any, resource: CircleResource) -> None:
+def circle_resource_remove(*, actor: User, resource: CircleResource) -> None:
     """Afterwards the link is no longer shared. For whoever shared it, or the facilitator."""
     try:
         resource = CircleResource.objects.select_for_update().get(pk=resource.pk)

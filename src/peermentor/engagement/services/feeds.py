@@ -2,11 +2,11 @@
 
 import hashlib
 import secrets
-from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
+from peermentor.accounts.models import User
 from peermentor.core.services import audit_record
 from peermentor.engagement.models import CalendarFeed
 
@@ -17,13 +17,13 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _require_user(actor: Any) -> None:
+def _require_user(actor: User) -> None:
     if not (getattr(actor, "is_authenticated", False) and actor.is_active):
         raise PermissionDenied("Sign in first.")
 
 
 @transaction.atomic
-def calendar_feed_rotate(*, actor: Any) -> str:
+def calendar_feed_rotate(*, actor: User) -> str:
     """Afterwards the actor's calendar feed answers only to the returned token: any earlier
     address stops working. The token is not stored (only its hash), so show it now."""
     _require_user(actor)
@@ -43,7 +43,7 @@ def calendar_feed_rotate(*, actor: Any) -> str:
 
 
 @transaction.atomic
-def calendar_feed_revoke(*, actor: Any) -> bool:
+def calendar_feed_revoke(*, actor: User) -> bool:
     """Afterwards the actor has no calendar feed; returns whether there was one."""
     _require_user(actor)
     feed = CalendarFeed.objects.select_for_update().filter(user=actor).first()

@@ -3,7 +3,7 @@ and the invitation e-mails (sent from a task once the change has committed)."""
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from peermentor.accounts.models import User
 from peermentor.connections.models import Connection, ConnectionKind, ConnectionStatus
 from peermentor.core.errors import ApplicationError, full_clean
 from peermentor.core.models import AuditEvent
@@ -47,7 +48,7 @@ EMAIL_BATCH_SIZE = 100
 MAX_DAYS_AHEAD = 366
 MIN_MINUTES_AHEAD = 5
 
-MEETING_TITLES = {
+MEETING_TITLES: dict[str, str] = {
     ConnectionKind.PAIR: "Peer meeting",
     ConnectionKind.SHADOWING: "Job shadowing session",
     ConnectionKind.BUDDY: "Buddy catch-up",
@@ -55,7 +56,7 @@ MEETING_TITLES = {
 }
 
 
-def _zone_for(actor: Any, time_zone: str | None, *, field: str = "time_zone") -> str:
+def _zone_for(actor: User, time_zone: str | None, *, field: str = "time_zone") -> str:
     if time_zone:
         if not is_known_zone(time_zone):
             raise ApplicationError(f"“{time_zone}” is not a known time zone.", field=field)
@@ -102,7 +103,7 @@ def _enqueue_notice(meeting: Meeting, method: str) -> None:
 @transaction.atomic
 def meeting_propose(
     *,
-    actor: Any,
+    actor: User,
     connection: Connection,
     options: Sequence[datetime],
     time_zone: str | None = None,
@@ -169,7 +170,7 @@ def meeting_propose(
 
 @transaction.atomic
 def meeting_accept(
-    *, actor: Any, meeting: Meeting, option_id: int, now: datetime | None = None
+    *, actor: User, meeting: Meeting, option_id: int, now: datetime | None = None
 ) -> Meeting:
     """Afterwards the meeting is scheduled at the chosen candidate time and every member is
     sent a calendar invitation (METHOD:REQUEST, SEQUENCE 0) once this commits."""
@@ -207,7 +208,7 @@ def meeting_accept(
 
 
 @transaction.atomic
-def meeting_decline(*, actor: Any, meeting: Meeting, reason: str = "") -> Meeting:
+def meeting_decline(*, actor: User, meeting: Meeting, reason: str = "") -> Meeting:
     """Afterwards none of the proposed times is taken; the proposer may propose others."""
     meeting = _lock_meeting(meeting)
     require_writer(actor, meeting.connection)
@@ -236,7 +237,7 @@ def meeting_decline(*, actor: Any, meeting: Meeting, reason: str = "") -> Meetin
 @transaction.atomic
 def meeting_reschedule(
     *,
-    actor: Any,
+    actor: User,
     meeting: Meeting,
     starts_at: datetime,
     time_zone: str | None = None,
@@ -290,7 +291,7 @@ def meeting_reschedule(
 
 
 @transaction.atomic
-def meeting_cancel(*, actor: Any, meeting: Meeting, reason: str = "") -> Meeting:
+def meeting_cancel(*, actor: User, meeting: Meeting, reason: str = "") -> Meeting:
     """Afterwards the meeting is cancelled. A scheduled one gets SEQUENCE + 1 and every member
     is sent METHOD:CANCEL once this commits; a proposal is simply withdrawn. Members may
     cancel even after the connection ended, to clear their calendars."""
@@ -327,7 +328,7 @@ def meeting_cancel(*, actor: Any, meeting: Meeting, reason: str = "") -> Meeting
     return meeting
 
 
-_ENDED_AS = {
+_ENDED_AS: dict[str, str] = {
     ConnectionStatus.COMPLETED: "was completed",
     ConnectionStatus.CLOSED_EARLY: "was closed early",
     ConnectionStatus.CANCELLED: "was cancelled",
@@ -343,7 +344,7 @@ def _ended_reason(connection_status: str, reason: str) -> str:
 
 @transaction.atomic
 def meetings_cancel_for_ended(
-    *, actor: Any, connection_ids: Sequence[int], reason: str = "", now: datetime | None = None
+    *, actor: User, connection_ids: Sequence[int], reason: str = "", now: datetime | None = None
 ) -> int:
     """Afterwards none of the named (ended) connections has a meeting waiting for an answer or
     scheduled after `now`, nor an upcoming circle session: each is cancelled as meeting_cancel
@@ -444,7 +445,7 @@ def meetings_cancel_for_ended(
 
 @transaction.atomic
 def meeting_log_outcome(
-    *, actor: Any, meeting: Meeting, happened: bool, now: datetime | None = None
+    *, actor: User, meeting: Meeting, happened: bool, now: datetime | None = None
 ) -> Meeting:
     """Afterwards the meeting whose time has come is recorded as held or missed (a member may
     correct an earlier answer). Works after the connection ended too."""
@@ -492,7 +493,8 @@ def _invitation_emails(meeting: Meeting, method: str) -> list[Email]:
             "meeting": meeting,
             "person": person,
             "method": method,
-            "local_start": meeting.starts_at.astimezone(zone(zone_name)),
+            # Invitations go out for scheduled meetings, which have a start.
+            "local_start": cast(datetime, meeting.starts_at).astimezone(zone(zone_name)),
             "zone_name": zone_name,
             "others": [p for p in people if p.pk != person.pk],
             "link": link,

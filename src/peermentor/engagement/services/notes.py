@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
+from peermentor.accounts.models import User
 from peermentor.connections.models import Connection
 from peermentor.core.errors import ApplicationError, full_clean
 from peermentor.core.services import audit_record
@@ -26,7 +27,7 @@ def _clean_visibility(visibility: Any) -> str:
     return str(visibility)
 
 
-def _audit(actor: Any, action: str, note: Note) -> None:
+def _audit(actor: User, action: str, note: Note) -> None:
     audit_record(
         actor=actor,
         action=action,
@@ -36,7 +37,7 @@ def _audit(actor: Any, action: str, note: Note) -> None:
 
 
 @transaction.atomic
-def note_create(*, actor: Any, connection: Connection, body: str, visibility: str) -> Note:
+def note_create(*, actor: User, connection: Connection, body: str, visibility: str) -> Note:
     """Afterwards the note exists: readable by its author alone (private) or by every member
     of the connection (shared); never by administrators or program managers."""
     connection = lock_connection(connection)
@@ -55,7 +56,7 @@ def note_create(*, actor: Any, connection: Connection, body: str, visibility: st
     return note
 
 
-def _lock_own(actor: Any, note: Note) -> tuple[Note, Connection]:
+def _lock_own(actor: User, note: Note) -> tuple[Note, Connection]:
     try:
         locked = Note.objects.select_for_update(of=("self",)).get(pk=note.pk)
     except Note.DoesNotExist:
@@ -68,7 +69,7 @@ def _lock_own(actor: Any, note: Note) -> tuple[Note, Connection]:
 
 
 @transaction.atomic
-def note_update(*, actor: Any, note: Note, body: str, visibility: str) -> Note:
+def note_update(*, actor: User, note: Note, body: str, visibility: str) -> Note:
     """Afterwards the author's note has the new text and visibility."""
     note, _ = _lock_own(actor, note)
     note.body = clean_text(
@@ -82,7 +83,7 @@ def note_update(*, actor: Any, note: Note, body: str, visibility: str) -> Note:
 
 
 @transaction.atomic
-def note_delete(*, actor: Any, note: Note) -> None:
+def note_delete(*, actor: User, note: Note) -> None:
     """Afterwards the author's note is gone."""
     note, _ = _lock_own(actor, note)
     _audit(actor, "note.deleted", note)

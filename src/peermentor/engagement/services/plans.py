@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from peermentor.accounts.models import User
 from peermentor.connections.models import Connection, ConnectionKind
 from peermentor.connections.services import KINDS_BY_FORMAT
 from peermentor.core.errors import ApplicationError, full_clean
@@ -75,7 +76,7 @@ def _default_template(program: Program, kind: str) -> PlanTemplate:
 
 @transaction.atomic
 def plan_templates_ensure_defaults(
-    *, program: Program, actor: Any = None, kinds: Sequence[str] | None = None
+    *, program: Program, actor: User | None = None, kinds: Sequence[str] | None = None
 ) -> dict[str, PlanTemplate]:
     """Afterwards `program` has a plan template for every kind of connection its format makes
     (or for `kinds`): the shipped default unless it had one already. Idempotent; safe when two
@@ -132,7 +133,7 @@ def _clean_role(role: Any) -> str:
 @transaction.atomic
 def plan_template_item_add(
     *,
-    actor: Any,
+    actor: User,
     template: PlanTemplate,
     kind: str,
     title: str,
@@ -194,7 +195,7 @@ def plan_template_item_add(
 
 
 @transaction.atomic
-def plan_template_item_remove(*, actor: Any, item: PlanTemplateItem) -> None:
+def plan_template_item_remove(*, actor: User, item: PlanTemplateItem) -> None:
     """Afterwards the item is gone from the template (copies already made keep theirs)."""
     item = PlanTemplateItem.objects.select_related("template__program").get(pk=item.pk)
     template = item.template
@@ -210,7 +211,7 @@ def plan_template_item_remove(*, actor: Any, item: PlanTemplateItem) -> None:
 
 
 @transaction.atomic
-def plan_templates_copy(*, actor: Any, source: Program, target: Program) -> int:
+def plan_templates_copy(*, actor: User, source: Program, target: Program) -> int:
     """Afterwards `target` has a copy of each of `source`'s plan templates (with their items)
     for every kind it had none of yet, and `source`'s check-in rhythm if it set one. Nothing
     of `target`'s own is overwritten. For copying a program for its next cohort; the actor must
@@ -286,7 +287,7 @@ def _items_from(template: PlanTemplate | None, plan: Plan, started_on: date) -> 
 
 
 @transaction.atomic
-def plan_instantiate(*, connection: Connection, actor: Any = None) -> Plan:
+def plan_instantiate(*, connection: Connection, actor: User | None = None) -> Plan:
     """Afterwards the started connection has its own plan, copied once from its program's
     template for its kind (the default template is made first if needed). Idempotent: a
     second call returns the same plan. Connections get theirs when they start
@@ -329,7 +330,7 @@ def plan_instantiate(*, connection: Connection, actor: Any = None) -> Plan:
 
 
 @transaction.atomic
-def plans_instantiate_many(*, connection_ids: Sequence[int], actor: Any = None) -> int:
+def plans_instantiate_many(*, connection_ids: Sequence[int], actor: User | None = None) -> int:
     """Afterwards each named started connection has its plan (those that had one keep it),
     copied from its program's template for its kind as plan_instantiate does, with a
     "plan.created" audit row (`actor` None means the system). Called when connections start
@@ -409,7 +410,7 @@ def _lock_item(item: PlanItem | int) -> PlanItem:
     return locked
 
 
-def _own_plan(actor: Any, connection: Connection) -> Plan:
+def _own_plan(actor: User, connection: Connection) -> Plan:
     plan = Plan.objects.filter(connection_id=connection.pk).first()
     return plan if plan is not None else plan_instantiate(connection=connection, actor=actor)
 
@@ -424,7 +425,7 @@ def _clean_due(due_on: Any, *, field: str = "due_on", allow_past: bool = True) -
     return due_on
 
 
-def _audit_item(actor: Any, action: str, item: PlanItem, **data: Any) -> None:
+def _audit_item(actor: User, action: str, item: PlanItem, **data: Any) -> None:
     audit_record(
         actor=actor,
         action=action,
@@ -437,7 +438,7 @@ def _audit_item(actor: Any, action: str, item: PlanItem, **data: Any) -> None:
 @transaction.atomic
 def plan_item_add(
     *,
-    actor: Any,
+    actor: User,
     connection: Connection,
     kind: str,
     title: str,
@@ -477,7 +478,7 @@ def plan_item_add(
 @transaction.atomic
 def plan_item_update(
     *,
-    actor: Any,
+    actor: User,
     item: PlanItem,
     title: str,
     description: str = "",
@@ -502,7 +503,7 @@ def plan_item_update(
 
 
 @transaction.atomic
-def plan_item_set_done(*, actor: Any, item: PlanItem, is_done: bool) -> PlanItem:
+def plan_item_set_done(*, actor: User, item: PlanItem, is_done: bool) -> PlanItem:
     """Afterwards the item is done (when, by whom) or open again. Assignments are the
     shadow's to complete (with a reflection, see assignment_reflect)."""
     item = _lock_item(item)
@@ -522,7 +523,7 @@ def plan_item_set_done(*, actor: Any, item: PlanItem, is_done: bool) -> PlanItem
 
 
 @transaction.atomic
-def plan_item_move(*, actor: Any, item: PlanItem, direction: str) -> PlanItem:
+def plan_item_move(*, actor: User, item: PlanItem, direction: str) -> PlanItem:
     """Afterwards the item has swapped places with its neighbour ("up" or "down"); positions
     are renumbered 0..n-1 in the process, so the order is always total."""
     item = _lock_item(item)
@@ -545,7 +546,7 @@ def plan_item_move(*, actor: Any, item: PlanItem, direction: str) -> PlanItem:
 
 
 @transaction.atomic
-def plan_item_remove(*, actor: Any, item: PlanItem) -> None:
+def plan_item_remove(*, actor: User, item: PlanItem) -> None:
     """Afterwards the item is no longer in the plan. Assignments are removed by the host."""
     item = _lock_item(item)
     member = require_writer(actor, item.plan.connection)
@@ -559,7 +560,7 @@ def plan_item_remove(*, actor: Any, item: PlanItem) -> None:
 @transaction.atomic
 def assignment_create(
     *,
-    actor: Any,
+    actor: User,
     connection: Connection,
     title: str,
     effort_hours: Any,
@@ -623,7 +624,7 @@ def _lock_assignment(item: PlanItem) -> PlanItem:
 
 
 @transaction.atomic
-def assignment_reflect(*, actor: Any, item: PlanItem, reflection: str) -> PlanItem:
+def assignment_reflect(*, actor: User, item: PlanItem, reflection: str) -> PlanItem:
     """Afterwards the assignment is done and carries the shadow's reflection (which they may
     rewrite until the host has answered it)."""
     item = _lock_assignment(item)
@@ -647,7 +648,7 @@ def assignment_reflect(*, actor: Any, item: PlanItem, reflection: str) -> PlanIt
 
 
 @transaction.atomic
-def assignment_feedback(*, actor: Any, item: PlanItem, feedback: str) -> PlanItem:
+def assignment_feedback(*, actor: User, item: PlanItem, feedback: str) -> PlanItem:
     """Afterwards the host's feedback answers the shadow's reflection."""
     item = _lock_assignment(item)
     member = require_writer(actor, item.plan.connection)

@@ -7,12 +7,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from peermentor.accounts.http import AuthenticatedHttpRequest
 from peermentor.engagement import ics, selectors, services
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def calendar_settings(request: HttpRequest) -> HttpResponse:
+def calendar_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
     new_url = ""
     if request.method == "POST":
         action = request.POST.get("action")

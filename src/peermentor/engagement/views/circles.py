@@ -3,11 +3,12 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from peermentor.accounts.http import AuthenticatedHttpRequest
 from peermentor.core.errors import ApplicationError
 from peermentor.core.forms import handle_form
 from peermentor.engagement import ics, selectors, services
@@ -25,7 +26,7 @@ from peermentor.programs.permissions import get_program_for
 
 @login_required
 @require_GET
-def circle_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def circle_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     connection, me = selectors.get_circle_for(viewer=request.user, pk=pk)
     page = selectors.circle_page(
         viewer=request.user, connection=connection, me=me, page_number=request.GET.get("page")
@@ -39,7 +40,7 @@ def circle_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def circle_session_create(request: HttpRequest, pk: int) -> HttpResponse:
+def circle_session_create(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     connection, me = selectors.get_circle_for(viewer=request.user, pk=pk)
     require_writable(connection, me)
     form = SessionForm(request.POST or None)
@@ -65,7 +66,7 @@ def circle_session_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def session_rsvp(request: HttpRequest, pk: int) -> HttpResponse:
+def session_rsvp(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     session, _ = selectors.get_session_for(viewer=request.user, pk=pk)
     form = RsvpForm(request.POST)
     next_url = circle_url(session.connection_id, "sessions")
@@ -82,7 +83,7 @@ def session_rsvp(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def session_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def session_cancel(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     session, _ = selectors.get_session_for(viewer=request.user, pk=pk)
     return run_action(
         request,
@@ -94,7 +95,7 @@ def session_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def session_invite(request: HttpRequest, pk: int) -> HttpResponse:
+def session_invite(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     session, _ = selectors.get_session_for(viewer=request.user, pk=pk)
     response = HttpResponse(ics.session_invitation(session))
     response["Content-Type"] = "text/calendar; charset=utf-8"
@@ -104,7 +105,7 @@ def session_invite(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def circle_post_create(request: HttpRequest, pk: int) -> HttpResponse:
+def circle_post_create(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     connection, me = selectors.get_circle_for(viewer=request.user, pk=pk)
     require_writable(connection, me)
     form = PostForm(request.POST or None)
@@ -123,7 +124,7 @@ def circle_post_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def circle_resource_add(request: HttpRequest, pk: int) -> HttpResponse:
+def circle_resource_add(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     connection, me = selectors.get_circle_for(viewer=request.user, pk=pk)
     require_writable(connection, me)
     form = ResourceForm(request.POST or None)
@@ -144,7 +145,7 @@ def circle_resource_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def resource_remove(request: HttpRequest, pk: int) -> HttpResponse:
+def resource_remove(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     resource, _ = selectors.get_resource_for(viewer=request.user, pk=pk)
     return run_action(
         request,
@@ -156,7 +157,7 @@ def resource_remove(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def circle_join(request: HttpRequest, pk: int) -> HttpResponse:
+def circle_join(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     connection = selectors.get_circle_to_join(viewer=request.user, pk=pk)
     try:
         services.circle_join(actor=request.user, connection=connection)
@@ -169,7 +170,7 @@ def circle_join(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def circle_leave(request: HttpRequest, pk: int) -> HttpResponse:
+def circle_leave(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     connection, me = selectors.get_circle_for(viewer=request.user, pk=pk)
     require_writable(connection, me)
     if request.method == "POST":
@@ -195,7 +196,7 @@ def circle_leave(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def circle_set_open(request: HttpRequest, pk: int) -> HttpResponse:
+def circle_set_open(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     connection, member = selectors.get_circle_to_open(viewer=request.user, pk=pk)
     if not can_set_circle_open(request.user, connection, member):
         raise PermissionDenied("Only the program's managers or the facilitator open a circle.")
@@ -220,7 +221,7 @@ def circle_set_open(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def open_circles(request: HttpRequest, program_pk: int) -> HttpResponse:
+def open_circles(request: AuthenticatedHttpRequest, program_pk: int) -> HttpResponse:
     program = get_program_for(request.user, program_pk)
     result = selectors.open_circles(
         viewer=request.user, program=program, page_number=request.GET.get("page")

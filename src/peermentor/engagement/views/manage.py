@@ -1,11 +1,12 @@
 """Program managers' engagement settings: plan templates and the check-in rhythm."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from peermentor.accounts.http import AuthenticatedHttpRequest
 from peermentor.core.forms import handle_form
 from peermentor.engagement import selectors, services
 from peermentor.engagement.forms import CheckInSettingsForm, TemplateItemForm
@@ -19,7 +20,7 @@ def _templates_url(program_pk: int) -> str:
 
 @login_required
 @require_GET
-def plan_templates(request: HttpRequest, program_pk: int) -> HttpResponse:
+def plan_templates(request: AuthenticatedHttpRequest, program_pk: int) -> HttpResponse:
     program = get_program_for(request.user, program_pk, write=True)
     page = selectors.plan_templates_page(viewer=request.user, program=program)
     return render(request, "engagement/plan_templates.html", {"page": page})
@@ -27,7 +28,7 @@ def plan_templates(request: HttpRequest, program_pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def plan_templates_defaults(request: HttpRequest, program_pk: int) -> HttpResponse:
+def plan_templates_defaults(request: AuthenticatedHttpRequest, program_pk: int) -> HttpResponse:
     program = get_program_for(request.user, program_pk, write=True)
     return run_action(
         request,
@@ -39,7 +40,9 @@ def plan_templates_defaults(request: HttpRequest, program_pk: int) -> HttpRespon
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def plan_template_item_add(request: HttpRequest, program_pk: int, template_pk: int) -> HttpResponse:
+def plan_template_item_add(
+    request: AuthenticatedHttpRequest, program_pk: int, template_pk: int
+) -> HttpResponse:
     program = get_program_for(request.user, program_pk, write=True)
     template = selectors.get_template_for(program=program, pk=template_pk)
     form = TemplateItemForm(request.POST or None)
@@ -62,7 +65,7 @@ def plan_template_item_add(request: HttpRequest, program_pk: int, template_pk: i
 
 @login_required
 @require_POST
-def plan_template_item_remove(request: HttpRequest, pk: int) -> HttpResponse:
+def plan_template_item_remove(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     item = selectors.get_template_item_for(viewer=request.user, pk=pk)
     program_pk = item.template.program_id
     return run_action(
@@ -75,7 +78,7 @@ def plan_template_item_remove(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def check_in_settings(request: HttpRequest, program_pk: int) -> HttpResponse:
+def check_in_settings(request: AuthenticatedHttpRequest, program_pk: int) -> HttpResponse:
     program = get_program_for(request.user, program_pk, write=True)
     page = selectors.plan_templates_page(viewer=request.user, program=program)
     form = CheckInSettingsForm(

@@ -3,10 +3,11 @@ everyone else, organisation admins and program managers included)."""
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from peermentor.accounts.http import AuthenticatedHttpRequest
 from peermentor.connections.models import ConnectionKind
 from peermentor.core.forms import handle_form
 from peermentor.engagement import ics, selectors, services
@@ -39,7 +40,7 @@ from peermentor.engagement.views._common import (
 
 @login_required
 @require_GET
-def workspace(request: HttpRequest, pk: int) -> HttpResponse:
+def workspace(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     connection, me = selectors.get_workspace_connection(viewer=request.user, pk=pk)
     data = selectors.workspace(viewer=request.user, connection=connection, me=me)
     if data.needs_plan and data.is_writable:
@@ -62,7 +63,7 @@ def workspace(request: HttpRequest, pk: int) -> HttpResponse:
 # --- meetings ---------------------------------------------------------------------------------
 @login_required
 @require_http_methods(["GET", "POST"])
-def meeting_propose(request: HttpRequest, pk: int) -> HttpResponse:
+def meeting_propose(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     connection, me = selectors.get_workspace_connection(viewer=request.user, pk=pk)
     require_writable(connection, me)
     if connection.kind == ConnectionKind.CIRCLE:
@@ -95,7 +96,7 @@ def meeting_propose(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def meeting_accept(request: HttpRequest, pk: int) -> HttpResponse:
+def meeting_accept(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     meeting, _ = selectors.get_meeting_for(viewer=request.user, pk=pk)
     next_url = workspace_url(meeting.connection_id, "meetings")
     form = MeetingAcceptForm(request.POST)
@@ -113,7 +114,7 @@ def meeting_accept(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def meeting_decline(request: HttpRequest, pk: int) -> HttpResponse:
+def meeting_decline(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     meeting, _ = selectors.get_meeting_for(viewer=request.user, pk=pk)
     form = ReasonForm(request.POST)
     next_url = workspace_url(meeting.connection_id, "meetings")
@@ -131,7 +132,7 @@ def meeting_decline(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def meeting_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
+def meeting_reschedule(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     meeting, me = selectors.get_meeting_for(viewer=request.user, pk=pk)
     require_writable(meeting.connection, me)
     form = MeetingRescheduleForm(
@@ -158,7 +159,7 @@ def meeting_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def meeting_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def meeting_cancel(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     meeting, _ = selectors.get_meeting_for(viewer=request.user, pk=pk)
     form = ReasonForm(request.POST or None)
     next_url = workspace_url(meeting.connection_id, "meetings")
@@ -182,7 +183,7 @@ def meeting_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def meeting_outcome(request: HttpRequest, pk: int) -> HttpResponse:
+def meeting_outcome(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     meeting, _ = selectors.get_meeting_for(viewer=request.user, pk=pk)
     form = OutcomeForm(request.POST)
     next_url = workspace_url(meeting.connection_id, "meetings")
@@ -200,7 +201,7 @@ def meeting_outcome(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def meeting_invite(request: HttpRequest, pk: int) -> HttpResponse:
+def meeting_invite(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     meeting, _ = selectors.get_meeting_for(viewer=request.user, pk=pk)
     if not meeting.has_invitation:
         raise Http404("This meeting has no time yet.")
@@ -213,7 +214,7 @@ def meeting_invite(request: HttpRequest, pk: int) -> HttpResponse:
 # --- plan -------------------------------------------------------------------------------------
 @login_required
 @require_http_methods(["GET", "POST"])
-def plan_item_add(request: HttpRequest, pk: int) -> HttpResponse:
+def plan_item_add(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     connection, me = selectors.get_workspace_connection(viewer=request.user, pk=pk)
     require_writable(connection, me)
     form = PlanItemForm(request.POST or None)
@@ -232,7 +233,7 @@ def plan_item_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def plan_item_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def plan_item_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     item, me = selectors.get_plan_item_for(viewer=request.user, pk=pk)
     connection = item.plan.connection
     require_writable(connection, me)
@@ -255,7 +256,7 @@ def plan_item_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def plan_item_done(request: HttpRequest, pk: int) -> HttpResponse:
+def plan_item_done(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     item, _ = selectors.get_plan_item_for(viewer=request.user, pk=pk)
     form = DoneForm(request.POST)
     next_url = workspace_url(item.plan.connection_id, "plan")
@@ -272,7 +273,7 @@ def plan_item_done(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def plan_item_move(request: HttpRequest, pk: int) -> HttpResponse:
+def plan_item_move(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     item, _ = selectors.get_plan_item_for(viewer=request.user, pk=pk)
     form = DirectionForm(request.POST)
     next_url = workspace_url(item.plan.connection_id, "plan")
@@ -290,7 +291,7 @@ def plan_item_move(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def plan_item_remove(request: HttpRequest, pk: int) -> HttpResponse:
+def plan_item_remove(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     item, _ = selectors.get_plan_item_for(viewer=request.user, pk=pk)
     return run_action(
         request,
@@ -302,7 +303,7 @@ def plan_item_remove(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def assignment_create(request: HttpRequest, pk: int) -> HttpResponse:
+def assignment_create(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     connection, me = selectors.get_workspace_connection(viewer=request.user, pk=pk)
     require_writable(connection, me)
     if connection.kind != ConnectionKind.SHADOWING:
@@ -331,7 +332,7 @@ def assignment_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def assignment_reflect(request: HttpRequest, pk: int) -> HttpResponse:
+def assignment_reflect(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     item, me = selectors.get_plan_item_for(viewer=request.user, pk=pk)
     connection = item.plan.connection
     require_writable(connection, me)
@@ -360,7 +361,7 @@ def assignment_reflect(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def assignment_feedback(request: HttpRequest, pk: int) -> HttpResponse:
+def assignment_feedback(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     item, me = selectors.get_plan_item_for(viewer=request.user, pk=pk)
     connection = item.plan.connection
     require_writable(connection, me)
@@ -390,7 +391,7 @@ def assignment_feedback(request: HttpRequest, pk: int) -> HttpResponse:
 # --- notes ------------------------------------------------------------------------------------
 @login_required
 @require_http_methods(["GET", "POST"])
-def note_create(request: HttpRequest, pk: int) -> HttpResponse:
+def note_create(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     connection, me = selectors.get_workspace_connection(viewer=request.user, pk=pk)
     require_writable(connection, me)
     form = NoteForm(request.POST or None)
@@ -407,7 +408,7 @@ def note_create(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _own_note(request: HttpRequest, pk: int) -> Note:
+def _own_note(request: AuthenticatedHttpRequest, pk: int) -> Note:
     note, me = selectors.get_note_for(viewer=request.user, pk=pk)
     require_writable(note.connection, me)
     if note.author_id != me.participant_id:
@@ -417,7 +418,7 @@ def _own_note(request: HttpRequest, pk: int) -> Note:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def note_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def note_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     note = _own_note(request, pk)
     form = NoteForm(
         request.POST or None, initial={"body": note.body, "visibility": note.visibility}
@@ -437,7 +438,7 @@ def note_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def note_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def note_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     note = _own_note(request, pk)
     next_url = workspace_url(note.connection_id, "notes")
     if request.method == "POST":
@@ -466,7 +467,7 @@ def note_delete(request: HttpRequest, pk: int) -> HttpResponse:
 # --- check-ins --------------------------------------------------------------------------------
 @login_required
 @require_http_methods(["GET", "POST"])
-def check_in(request: HttpRequest, pk: int) -> HttpResponse:
+def check_in(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     connection, me = selectors.get_workspace_connection(viewer=request.user, pk=pk)
     require_writable(connection, me)
     form = CheckInForm(request.POST or None)
