@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "peermentor.programs",
     "peermentor.enrollment",
     "peermentor.matches",
+    "peermentor.selfmatch",
     "peermentor.connections",
     "peermentor.engagement",
     "peermentor.helpnetwork",

@@ -8,6 +8,8 @@ urlpatterns = [
     path("programs/", include("peermentor.programs.urls")),
     path("enrollment/", include("peermentor.enrollment.urls")),
     path("matches/", include("peermentor.matches.urls")),
+    # Self-match kept the /matches/ addresses it had when it was part of matches.
+    path("matches/", include("peermentor.selfmatch.urls")),
     path("connections/", include("peermentor.connections.urls")),
     path("engagement/", include("peermentor.engagement.urls")),
     path("help/", include("peermentor.helpnetwork.urls")),

@@ -7,10 +7,10 @@ import pytest
 from playwright.sync_api import expect
 
 from peermentor.connections.models import Connection
-from peermentor.matches.models import MatchRequest
+from peermentor.selfmatch.models import MatchRequest
 from tests.browser.axe import assert_accessible
 from tests.factories import PASSWORD
-from tests.matches.requests_world import self_match_world
+from tests.selfmatch.world import self_match_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

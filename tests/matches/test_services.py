@@ -295,8 +295,8 @@ def test_publish_is_refused_to_non_managers(world, run_now):
 def test_publish_withdraws_the_self_match_requests_it_made_impossible(
     run_now, mailoutbox, django_capture_on_commit_callbacks, db
 ):
-    from peermentor.matches.models import MatchRequest
-    from tests.matches.requests_world import self_match_world, send
+    from peermentor.selfmatch.models import MatchRequest
+    from tests.selfmatch.world import self_match_world, send
 
     world = self_match_world(people=6)
     run = run_now(world)
@@ -341,8 +341,8 @@ def test_withdrawing_impossible_requests_takes_the_same_queries_for_one_or_many(
     from django.test.utils import CaptureQueriesContext
 
     from peermentor.connections.services import connection_activate, connection_propose
-    from peermentor.matches import request_services
-    from tests.matches.requests_world import self_match_world, send
+    from peermentor.selfmatch import services as request_services
+    from tests.selfmatch.world import self_match_world, send
 
     def cancelled_with_queries(people, connected, askers_each):
         world = self_match_world(people=people)

@@ -175,7 +175,7 @@ def test_self_match_requests_waiting_remind_the_one_who_must_answer(personas, be
 
 def test_match_requests_waiting_remind_their_recipient_once_a_week(personas, bea, running):
     try:
-        request_model = apps.get_model("matches", "MatchRequest")
+        request_model = apps.get_model("selfmatch", "MatchRequest")
     except LookupError:
         pytest.skip("This deployment has no self-match requests.")
     request = request_model.objects.create(

@@ -11,9 +11,9 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from peermentor.core.models import AuditEvent
-from peermentor.matches.models_requests import MatchRequest
 from peermentor.notifications.management.commands import run_periodic
 from peermentor.notifications.models import Digest, Notification
+from peermentor.selfmatch.models import MatchRequest
 
 pytestmark = pytest.mark.django_db
 
@@ -96,9 +96,9 @@ def test_once_queues_every_periodic_job_for_the_worker(settings, due_work):
     assert " UTC queued request expiry " in out
     queued = DBTaskResult.objects.all()
     assert sorted(queued.values_list("task_path", flat=True)) == [
-        "peermentor.matches.tasks_requests.requests_expire_task",
         "peermentor.notifications.tasks.emails_retry_task",
         "peermentor.notifications.tasks.send_nudges_task",
+        "peermentor.selfmatch.tasks.requests_expire_task",
         "peermentor.surveys.tasks.send_surveys_task",
     ]
     assert set(queued.values_list("status", flat=True)) == {"READY"}

@@ -8,8 +8,6 @@ from django.db import IntegrityError, transaction
 
 from peermentor.core.errors import ApplicationError
 from peermentor.core.models import AuditEvent
-from peermentor.matches import request_services
-from peermentor.matches.models_requests import SelfMatchSettings
 from peermentor.programs import services
 from peermentor.programs.models import (
     Format,
@@ -24,6 +22,8 @@ from peermentor.programs.models import (
     TrainingModule,
 )
 from peermentor.programs.policy import policy_fields
+from peermentor.selfmatch import services as request_services
+from peermentor.selfmatch.models import SelfMatchSettings
 from tests.factories import (
     DepartmentFactory,
     ParticipantFactory,

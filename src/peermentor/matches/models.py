@@ -194,6 +194,3 @@ class UnmatchedEntry(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["run", "participant"], name="matches_unmatched_unique")
         ]
-
-
-from peermentor.matches.models_requests import MatchRequest, SelfMatchSettings  # noqa: E402,F401

@@ -975,8 +975,8 @@ def _withdraw_unhonourable_requests(*, actor: Any, program: Program, placed: set
     and buddies at capacity keep theirs while they have places). Both people of each are told
     by e-mail after commit. A fixed number of queries however many were placed: one read of
     the program's pending requests picks the people concerned, and only they are locked."""
-    from peermentor.matches import request_services
-    from peermentor.matches.models_requests import MatchRequest, RequestStatus
+    from peermentor.selfmatch import services as request_services
+    from peermentor.selfmatch.models import MatchRequest, RequestStatus
 
     concerned = {
         participant_id

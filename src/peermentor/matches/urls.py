@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 
 from peermentor.matches import views
 
@@ -16,5 +16,4 @@ urlpatterns = [
     path("runs/<int:pk>/manual/search/", views.manual_pair_search, name="match_manual_pair_search"),
     path("proposals/<int:pk>/lock/", views.proposal_lock, name="match_proposal_lock"),
     path("proposals/<int:pk>/exclude/", views.proposal_exclude, name="match_proposal_exclude"),
-    path("", include("peermentor.matches.request_urls")),  # self-match (SELFMATCH)
 ]

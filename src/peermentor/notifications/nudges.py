@@ -348,10 +348,10 @@ def _match_request_nudges(
 ) -> list[NotificationSpec]:
     """Self-match requests still waiting for their recipient's answer, once a week each.
 
-    Read through the app registry: the request model belongs to matches (self-match) and this
+    Read through the app registry: the request model belongs to selfmatch and this
     finder simply finds nothing in a deployment without it."""
     try:
-        request_model = apps.get_model("matches", "MatchRequest")
+        request_model = apps.get_model("selfmatch", "MatchRequest")
     except LookupError:
         return []
     thresholds = _thresholds(programs)

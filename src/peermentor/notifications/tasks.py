@@ -34,7 +34,7 @@ def periodic_tasks() -> list[tuple[str, Any]]:
     anyone of a request that has just expired.
 
     A new periodic job is added here, and nowhere else (`manage.py run_periodic`)."""
-    from peermentor.matches.tasks_requests import requests_expire_task
+    from peermentor.selfmatch.tasks import requests_expire_task
     from peermentor.surveys.tasks import send_surveys_task
 
     return [

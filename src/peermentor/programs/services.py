@@ -478,8 +478,8 @@ def program_copy(*, actor: User, program: Program, name: str | None = None) -> P
     # which build on programs; they are imported here, late, so that programs does not depend
     # on them at import time.
     from peermentor.engagement.services import plan_templates_copy
-    from peermentor.matches.request_services import self_match_settings_copy
     from peermentor.notifications.services import nudge_settings_copy
+    from peermentor.selfmatch.services import self_match_settings_copy
     from peermentor.surveys.services import surveys_copy
 
     plan_templates_copy(actor=actor, source=program, target=new)

@@ -3,7 +3,10 @@
 A request moves pending → accepted | declined | withdrawn | expired | cancelled. Cancelled means
 it could no longer be honoured (one of the two was connected elsewhere, left, or blocked the
 other). The rules that must hold under concurrency are constraints here; the services in
-request_services.py check them first under row locks so people get a clear message.
+selfmatch/services/ check them first under row locks so people get a clear message.
+
+These models were part of the matches app until their tables moved (migration 0001 of this
+app): the constraints keep the `matches_` names they were created with in the database.
 """
 
 from django.core.validators import MaxValueValidator, MinValueValidator

@@ -7,12 +7,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from peermentor.connections.models import Block, Connection, Report
-from peermentor.matches import request_services as services
-from peermentor.matches import request_urls
-from peermentor.matches.models import MatchRequest, SelfMatchSettings
+from peermentor.selfmatch import services
+from peermentor.selfmatch import urls as request_urls
+from peermentor.selfmatch.models import MatchRequest, SelfMatchSettings
 from tests.conftest import ROLES
 from tests.factories import ProgramManagerFactory
-from tests.matches.requests_world import self_match_world, send, user_of
+from tests.selfmatch.world import self_match_world, send, user_of
 
 pytestmark = pytest.mark.django_db
 

@@ -18,8 +18,10 @@ from django.http import Http404
 from django.utils import timezone
 
 from peermentor.enrollment.models import Participant
-from peermentor.matches.models_requests import MatchRequest, RequestStatus, SelfMatchSettings
-from peermentor.matches.recommendations import (
+from peermentor.programs.models import Program
+from peermentor.programs.permissions import can_manage_program, can_view_program, get_program_for
+from peermentor.selfmatch.models import MatchRequest, RequestStatus, SelfMatchSettings
+from peermentor.selfmatch.recommendations import (
     DEFAULT_TOP,
     Filters,
     Recommendation,
@@ -27,9 +29,7 @@ from peermentor.matches.recommendations import (
     offers_self_match,
     recommendations_for,
 )
-from peermentor.matches.request_services import participant_of, self_match_settings_for
-from peermentor.programs.models import Program
-from peermentor.programs.permissions import can_manage_program, can_view_program, get_program_for
+from peermentor.selfmatch.services import participant_of, self_match_settings_for
 
 PAGE_SIZE = 25
 BOXES = ("incoming", "outgoing", "past")

@@ -1,7 +1,7 @@
 """Self-match recommendations: which peers to suggest to a participant, best first, and why.
 
-Only matches/ calls the engine (ARCHITECTURE.md). The engine input comes from
-`adapter.build_engine_input`, built ONCE per page for the whole program (a fixed number of
+The engine input comes from matches' `adapter.build_engine_input` (the one place that turns
+rows into engine profiles), built ONCE per page for the whole program (a fixed number of
 queries whatever its size): ready participants with room, their answers, and `avoid` (blocks
 either way, and past partners unless the program allows repeats). The engine's `recommend`
 then scores the viewer against every candidate in one vectorised call and returns the top
@@ -15,12 +15,13 @@ the top of a filtered list is exactly the best allowed partners among those who 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from peermentor.enrollment.models import Participant, ParticipantRole, ParticipantStatus
 from peermentor.matches.adapter import EngineInput, ParticipantRow, build_engine_input
+from peermentor.matching.api import recommend
 from peermentor.matching.model import InputError, Locks
 from peermentor.programs.models import Format, Program, QuestionKind
 
@@ -137,8 +138,6 @@ def _engine_recommend(
     Everyone else stays in the population as context (never a partner), so that a reporting
     line running through someone who is not a candidate is still seen.
     """
-    from peermentor.matching.api import recommend
-
     if not candidates or top <= 0:
         return []
     by_engine_id = {str(row.person_id): row for row in candidates}
@@ -241,6 +240,25 @@ def recommendations_for(
     candidates = [
         row for row in engine_input.id_map.values() if row.role == wanted_role and row.pk != me.pk
     ]
+    _set_filter_choices(result, candidates=candidates, attributes=attributes, skill_keys=skill_keys)
+    candidates = [
+        row
+        for row in candidates
+        if _matches_filters(row, attributes[str(row.person_id)], filters, skill_keys)
+    ]
+    _set_rows(result, engine_input, me=me, candidates=candidates, held=set(held_back_ids), top=top)
+    return result
+
+
+def _set_filter_choices(
+    result: Recommendations,
+    *,
+    candidates: Sequence[ParticipantRow],
+    attributes: dict[str, Mapping[str, str]],
+    skill_keys: Sequence[str],
+) -> None:
+    """The departments, sites and offered skills the page's filters offer: those of all the
+    candidates, before any filter narrows them."""
     result.departments = sorted({row.department for row in candidates if row.department})
     result.sites = sorted({row.site for row in candidates if row.site})
     result.skills = sorted(
@@ -252,12 +270,18 @@ def recommendations_for(
         },
         key=_fold,
     )
-    candidates = [
-        row
-        for row in candidates
-        if _matches_filters(row, attributes[str(row.person_id)], filters, skill_keys)
-    ]
-    held = set(held_back_ids)
+
+
+def _set_rows(
+    result: Recommendations,
+    engine_input: EngineInput,
+    *,
+    me: ParticipantRow,
+    candidates: Sequence[ParticipantRow],
+    held: set[int],
+    top: int,
+) -> None:
+    """The best `top` of `candidates` not in `held`, and how many of `held` they kept out."""
     top = max(1, min(top, MAX_TOP))
     # Asking for `top` more per person held back still yields the best `top` of the others;
     # the held-back people ranked above the last one shown are those the limit kept out.
@@ -279,7 +303,6 @@ def recommendations_for(
         )
         for row, score, why in shown
     ]
-    return result
 
 
 def pair_fit(*, program: Program, requester: Participant, recipient: Participant) -> PairFit:

@@ -19,10 +19,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from peermentor.core.errors import ApplicationError
-from peermentor.matches import request_selectors as selectors
-from peermentor.matches import request_services as services
-from peermentor.matches.models_requests import RequestStatus
-from peermentor.matches.request_forms import (
+from peermentor.programs.permissions import get_program_for
+from peermentor.selfmatch import selectors, services
+from peermentor.selfmatch.forms import (
     BlockForm,
     DeclineForm,
     RecommendationFilterForm,
@@ -30,7 +29,7 @@ from peermentor.matches.request_forms import (
     RequestSendForm,
     SelfMatchSettingsForm,
 )
-from peermentor.programs.permissions import get_program_for
+from peermentor.selfmatch.models import RequestStatus
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -55,8 +54,8 @@ def recommendations(request: HttpRequest, pk: int) -> HttpResponse:
     )
     context = {"program": program, "form": form, "page": page, "send_form": RequestSendForm()}
     if _is_htmx(request) and request.headers.get("HX-Target") == "recommendation-list":
-        return render(request, "matches/requests/_recommendation_list.html", context)
-    return render(request, "matches/requests/recommendations.html", context)
+        return render(request, "selfmatch/_recommendation_list.html", context)
+    return render(request, "selfmatch/recommendations.html", context)
 
 
 @login_required
@@ -88,7 +87,7 @@ def request_send(request: HttpRequest, pk: int) -> HttpResponse:
         # Always 200: htmx swaps nothing on a 4xx, and the card must show the refusal.
         return render(
             request,
-            "matches/requests/_send_result.html",
+            "selfmatch/_send_result.html",
             {
                 "program": program,
                 "sent": sent,
@@ -119,7 +118,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
     )
     return render(
         request,
-        "matches/requests/request_list.html",
+        "selfmatch/request_list.html",
         {"result": result, "decline_form": DeclineForm()},
     )
 
@@ -130,7 +129,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     match_request = selectors.get_request_for(viewer=request.user, pk=pk)
     return render(
         request,
-        "matches/requests/request_detail.html",
+        "selfmatch/request_detail.html",
         {"match_request": match_request, "decline_form": DeclineForm()},
     )
 
@@ -141,7 +140,7 @@ def _after_action(request: HttpRequest, pk: int, done: str) -> HttpResponse:
         match_request = selectors.get_request_for(viewer=request.user, pk=pk)
         return render(
             request,
-            "matches/requests/_request_row.html",
+            "selfmatch/_request_row.html",
             {"match_request": match_request, "notice": done, "decline_form": DeclineForm()},
         )
     messages.success(request, done)
@@ -154,7 +153,7 @@ def _refused(request: HttpRequest, pk: int, error: ApplicationError) -> HttpResp
         match_request = selectors.get_request_for(viewer=request.user, pk=pk)
         return render(
             request,
-            "matches/requests/_request_row.html",
+            "selfmatch/_request_row.html",
             {"match_request": match_request, "error": error.message, "decline_form": DeclineForm()},
         )
     messages.error(request, error.message)
@@ -199,7 +198,7 @@ def request_decline(request: HttpRequest, pk: int) -> HttpResponse:
             return _after_action(request, pk, "Request declined. They will be told.")
     return render(
         request,
-        "matches/requests/action_form.html",
+        "selfmatch/action_form.html",
         {
             "match_request": match_request,
             "form": form,
@@ -250,7 +249,7 @@ def _safety_page(
             return redirect("match_request_list")
     return render(
         request,
-        "matches/requests/action_form.html",
+        "selfmatch/action_form.html",
         {
             "match_request": match_request,
             "form": form,
@@ -315,7 +314,7 @@ def program_requests(request: HttpRequest, pk: int) -> HttpResponse:
         status=request.GET.get("status", RequestStatus.PENDING),
         page_number=request.GET.get("page"),
     )
-    return render(request, "matches/requests/program_requests.html", {"result": result})
+    return render(request, "selfmatch/program_requests.html", {"result": result})
 
 
 @login_required
@@ -343,7 +342,7 @@ def self_match_settings(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("program_match_requests", pk=program.pk)
     return render(
         request,
-        "matches/requests/settings.html",
+        "selfmatch/settings.html",
         {"program": program, "form": form},
         status=400 if request.method == "POST" else 200,
     )

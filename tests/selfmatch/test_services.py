@@ -12,11 +12,11 @@ from peermentor.connections import services as connection_services
 from peermentor.connections.models import Block, Connection, Report
 from peermentor.core.errors import ApplicationError
 from peermentor.core.models import AuditEvent
-from peermentor.matches import request_services as services
-from peermentor.matches.models import MatchRequest, SelfMatchSettings
 from peermentor.notifications.models import Notification
+from peermentor.selfmatch import services
+from peermentor.selfmatch.models import MatchRequest, SelfMatchSettings
 from tests.factories import BlockFactory, ParticipantFactory
-from tests.matches.requests_world import add_ready, self_match_world, send, user_of
+from tests.selfmatch.world import add_ready, self_match_world, send, user_of
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,7 @@ def world(db):
 
 def audit_actions(request):
     return list(
-        AuditEvent.objects.filter(target_type="matches.matchrequest", target_id=request.pk)
+        AuditEvent.objects.filter(target_type="selfmatch.matchrequest", target_id=request.pk)
         .order_by("id")
         .values_list("action", flat=True)
     )
@@ -401,7 +401,7 @@ def test_expiry_closes_old_requests_once_and_tells_the_requester(
 
 
 def test_expire_task_runs_the_service(world):
-    from peermentor.matches.tasks_requests import requests_expire_task
+    from peermentor.selfmatch.tasks import requests_expire_task
 
     request = send(world, world.participants[0], world.participants[1])
     MatchRequest.objects.filter(pk=request.pk).update(expires_at=timezone.now())

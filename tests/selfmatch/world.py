@@ -1,6 +1,6 @@
 """Shared set-up of the self-match tests: a program that lets participants ask one another."""
 
-from peermentor.matches import request_services
+from peermentor.selfmatch import services as request_services
 from tests.factories import PersonFactory, ReadyParticipantFactory, UserFactory
 from tests.matches.conftest import MatchingWorld
 

@@ -12,22 +12,28 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from peermentor.connections.models import (
-    ConnectionSource,
-)
+from peermentor.connections import services as connection_services
+from peermentor.connections.models import ConnectionSource
 from peermentor.core.errors import ApplicationError
 from peermentor.core.services import audit_record
 from peermentor.enrollment.models import Participant, ParticipantStatus
-from peermentor.matches.models_requests import (
+from peermentor.programs.models import Program
+from peermentor.selfmatch.models import (
     MESSAGE_MAX_LENGTH,
     MatchRequest,
     RequestStatus,
+    SelfMatchSettings,
 )
-from peermentor.matches.recommendations import offers_self_match, pair_fit, partner_role
-from peermentor.matches.request_services._common import (
+from peermentor.selfmatch.notices import notices_send_after_commit, notify_in_app
+from peermentor.selfmatch.recommendations import (
+    PairFit,
+    offers_self_match,
+    pair_fit,
+    partner_role,
+)
+from peermentor.selfmatch.services._common import (
     KIND_BY_FORMAT,
     OPEN_STATUSES,
-    _after_commit_notify,
     _are_blocked,
     _cancel_pending_of,
     _cancel_unhonourable,
@@ -38,15 +44,13 @@ from peermentor.matches.request_services._common import (
     _locked_for_answer,
     _met_before,
     _name,
-    _notify_in_app,
     _pending,
     _require_pending,
     _room,
     _user_is,
     participant_of,
 )
-from peermentor.matches.request_services.upkeep import self_match_settings_for
-from peermentor.programs.models import Program
+from peermentor.selfmatch.services.upkeep import self_match_settings_for
 
 
 @transaction.atomic
@@ -62,6 +66,43 @@ def request_send(
     program's rules do not allow the pair, a request between the two is already waiting, or the
     recipient or the actor holds the most unanswered requests the program allows.
     """
+    own, message = _check_asking(actor=actor, program=program, recipient=recipient, message=message)
+    locked = _lock_participants([own.pk, recipient.pk])
+    me, them = _check_pair(program, me=locked.get(own.pk), them=locked.get(recipient.pk))
+    now = timezone.now()
+    settings = self_match_settings_for(program)
+    _check_waiting(me=me, them=them, settings=settings, now=now)
+    fit = pair_fit(program=program, requester=me, recipient=them)
+    if not fit.is_allowed:
+        raise ApplicationError(fit.problem, field="recipient")
+    _expire_stale_between(me=me, them=them, now=now)
+    request = _request_create(
+        program=program, me=me, them=them, message=message, fit=fit, settings=settings, now=now
+    )
+    audit_record(
+        actor=actor,
+        action="match_request.sent",
+        target=request,
+        program_id=program.pk,
+        to_state=RequestStatus.PENDING,
+        data={"requester_id": me.pk, "recipient_id": them.pk, "score": fit.score},
+    )
+    notify_in_app(
+        request,
+        to_requester=False,
+        title=f"{own.person.full_name} would like to connect with you",
+        body=f"Their request in {program.name} is waiting for your answer.",
+    )
+    notices_send_after_commit([request.pk])
+    return request
+
+
+def _check_asking(
+    *, actor: Any, program: Program, recipient: Participant, message: str
+) -> tuple[Participant, str]:
+    """What can be checked before locking: the program takes requests, the actor takes part,
+    the message fits, and the actor is not asking themselves. Returns the actor's
+    participation and the cleaned message."""
     if not offers_self_match(program):
         raise PermissionDenied("This program does not let participants choose one another.")
     if program.status not in OPEN_STATUSES:
@@ -78,9 +119,14 @@ def request_send(
         )
     if recipient.pk == own.pk:
         raise ApplicationError("You cannot send a request to yourself.", field="recipient")
+    return own, message
 
-    locked = _lock_participants([own.pk, recipient.pk])
-    me, them = locked.get(own.pk), locked.get(recipient.pk)
+
+def _check_pair(
+    program: Program, *, me: Participant | None, them: Participant | None
+) -> tuple[Participant, Participant]:
+    """Under the two participants' locks: both are ready, in partner roles, not blocked,
+    new to each other (unless the program allows repeats), and both have room."""
     if them is None or them.program_id != program.pk:
         raise ApplicationError("That person is not taking part in this program.", field="recipient")
     assert me is not None
@@ -114,7 +160,15 @@ def request_send(
             f"{their_name} already has a connection (or as many as they can take).",
             field="recipient",
         )
-    now = timezone.now()
+    return me, them
+
+
+def _check_waiting(
+    *, me: Participant, them: Participant, settings: SelfMatchSettings, now: dt.datetime
+) -> None:
+    """No request between the two is waiting, and neither holds the most unanswered
+    requests the program allows (incoming for them, outgoing for me)."""
+    their_name = _name(them)
     between = _pending(MatchRequest.objects, now).filter(
         Q(requester=me, recipient=them) | Q(requester=them, recipient=me)
     )
@@ -128,7 +182,6 @@ def request_send(
             f"{their_name} has already asked you: answer their request instead.",
             field="recipient",
         )
-    settings = self_match_settings_for(program)
     waiting_for_them = _pending(MatchRequest.objects, now).filter(recipient=them).count()
     if waiting_for_them >= settings.max_pending_incoming:
         raise ApplicationError(
@@ -142,11 +195,11 @@ def request_send(
             f"You have {mine_waiting} requests waiting for answers, the most this program "
             "allows: withdraw one or wait for an answer first."
         )
-    fit = pair_fit(program=program, requester=me, recipient=them)
-    if not fit.is_allowed:
-        raise ApplicationError(fit.problem, field="recipient")
 
-    # A past-due request the expiry task has not reached yet would trip the one-pending rule.
+
+def _expire_stale_between(*, me: Participant, them: Participant, now: dt.datetime) -> None:
+    """A past-due request the expiry task has not reached yet would trip the one-pending rule:
+    expire it now."""
     stale = MatchRequest.objects.filter(
         Q(requester=me, recipient=them) | Q(requester=them, recipient=me),
         status=RequestStatus.PENDING,
@@ -157,6 +210,19 @@ def request_send(
             old, actor=None, status=RequestStatus.EXPIRED, now=now, action="match_request.expired"
         )
 
+
+def _request_create(
+    *,
+    program: Program,
+    me: Participant,
+    them: Participant,
+    message: str,
+    fit: PairFit,
+    settings: SelfMatchSettings,
+    now: dt.datetime,
+) -> MatchRequest:
+    """The pending request, saved; a concurrent request between the two (the database's
+    one-pending rule) is refused with a message."""
     request = MatchRequest(
         program=program,
         requester=me,
@@ -173,24 +239,9 @@ def request_send(
             request.save()
     except IntegrityError as error:
         raise ApplicationError(
-            f"A request between you and {their_name} was just made: reload the page.",
+            f"A request between you and {_name(them)} was just made: reload the page.",
             field="recipient",
         ) from error
-    audit_record(
-        actor=actor,
-        action="match_request.sent",
-        target=request,
-        program_id=program.pk,
-        to_state=RequestStatus.PENDING,
-        data={"requester_id": me.pk, "recipient_id": them.pk, "score": fit.score},
-    )
-    _notify_in_app(
-        request,
-        to_requester=False,
-        title=f"{own.person.full_name} would like to connect with you",
-        body=f"Their request in {program.name} is waiting for your answer.",
-    )
-    _after_commit_notify([request.pk])
     return request
 
 
@@ -213,8 +264,6 @@ def request_accept(*, actor: Any, request: MatchRequest) -> MatchRequest:
     program = request.program
     if not offers_self_match(program) or program.status not in OPEN_STATUSES:
         raise ApplicationError("This program no longer lets participants choose one another.")
-    from peermentor.connections import services as connection_services
-
     members = [(requester, requester.role), (recipient, recipient.role)]
     try:
         with transaction.atomic():
@@ -238,7 +287,7 @@ def request_accept(*, actor: Any, request: MatchRequest) -> MatchRequest:
         )
         if request.pk not in cancelled:
             raise
-        _after_commit_notify(cancelled)
+        notices_send_after_commit(cancelled)
         request.refresh_from_db()
         return request
     connection = connection_services.connection_activate(actor=actor, connection=connection)
@@ -258,13 +307,13 @@ def request_accept(*, actor: Any, request: MatchRequest) -> MatchRequest:
         reason_for=lambda name: f"{name} has just been connected with someone else.",
         keep=request.pk,
     )
-    _notify_in_app(
+    notify_in_app(
         request,
         to_requester=True,
         title=f"{recipient.person.full_name} accepted your request",
         body=f"You are now connected in {program.name}.",
     )
-    _after_commit_notify([request.pk, *cancelled])
+    notices_send_after_commit([request.pk, *cancelled])
     return request
 
 
@@ -299,7 +348,7 @@ def requests_cancel_unhonourable(
             now=now,
             reason_for=reason_or("{name} is no longer taking part."),
         )
-    _after_commit_notify(cancelled)
+    notices_send_after_commit(cancelled)
     return len(cancelled)
 
 
@@ -325,13 +374,13 @@ def request_decline(*, actor: Any, request: MatchRequest, note: str = "") -> Mat
         note=note,
         action="match_request.declined",
     )
-    _notify_in_app(
+    notify_in_app(
         request,
         to_requester=True,
         title=f"{recipient.person.full_name} declined your request",
         body="You can ask someone else from your recommendations.",
     )
-    _after_commit_notify([request.pk])
+    notices_send_after_commit([request.pk])
     return request
 
 
@@ -354,5 +403,5 @@ def request_withdraw(*, actor: Any, request: MatchRequest) -> MatchRequest:
         now=now,
         action="match_request.withdrawn",
     )
-    _after_commit_notify([request.pk])
+    notices_send_after_commit([request.pk])
     return request

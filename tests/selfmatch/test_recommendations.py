@@ -5,11 +5,11 @@ import pytest
 
 from peermentor.connections import services as connection_services
 from peermentor.matches.adapter import build_engine_input
-from peermentor.matches.recommendations import Filters, pair_fit, recommendations_for
 from peermentor.matching.model import Locks
 from peermentor.matching.scoring import Scorer
+from peermentor.selfmatch.recommendations import Filters, pair_fit, recommendations_for
 from tests.factories import BlockFactory, ParticipantFactory
-from tests.matches.requests_world import add_ready, self_match_world
+from tests.selfmatch.world import add_ready, self_match_world
 
 pytestmark = pytest.mark.django_db
 

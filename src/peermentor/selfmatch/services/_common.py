@@ -1,5 +1,5 @@
 """What the self-match services share: locking in a fixed order, room left, closing a
-request with its audit row, cancelling what can no longer be honoured, telling people."""
+request with its audit row, cancelling what can no longer be honoured."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Case, Count, Q, TextField, Value, When
-from django.urls import reverse
 
 from peermentor.connections.models import (
     CAPACITY_ROLES,
@@ -23,11 +21,11 @@ from peermentor.core.errors import ApplicationError
 from peermentor.core.models import AuditEvent
 from peermentor.core.services import audit_event, audit_record
 from peermentor.enrollment.models import Participant
-from peermentor.matches.models_requests import (
+from peermentor.programs.models import Format, Program, ProgramStatus
+from peermentor.selfmatch.models import (
     MatchRequest,
     RequestStatus,
 )
-from peermentor.programs.models import Format, Program, ProgramStatus
 
 KIND_BY_FORMAT = {
     Format.PAIRS: ConnectionKind.PAIR,
@@ -157,39 +155,6 @@ def _close(
         data=data,
     )
     return request
-
-
-def _after_commit_notify(request_ids: Sequence[int]) -> None:
-    """E-mail the news of these requests once the transaction commits (never inside it)."""
-    ids = sorted(set(request_ids))
-    if not ids:
-        return
-
-    def enqueue() -> None:
-        from peermentor.matches.tasks_requests import request_notices_task
-
-        request_notices_task.enqueue(request_ids=ids)
-
-    transaction.on_commit(enqueue)
-
-
-def _notify_in_app(request: MatchRequest, *, to_requester: bool, title: str, body: str) -> None:
-    """An in-app notification (read in the app, e-mailed in the digest)."""
-    from peermentor.notifications.models import NotificationKind
-    from peermentor.notifications.services import notify
-
-    participant = request.requester if to_requester else request.recipient
-    user_id = participant.person.user_id
-    if user_id is None:
-        return
-    notify(
-        recipient=user_id,
-        kind=NotificationKind.REQUEST_WAITING,
-        title=title,
-        body=body,
-        url=reverse("match_request_detail", args=[request.pk]),
-        dedupe_key=f"match_request:{request.pk}:{request.status}",
-    )
 
 
 def _locked_for_answer(

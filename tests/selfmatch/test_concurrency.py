@@ -14,11 +14,11 @@ from django.db import connection as default_connection
 from peermentor.connections.models import Connection, ConnectionMember
 from peermentor.connections.services import placing
 from peermentor.core.errors import ApplicationError
-from peermentor.matches import request_services as services
-from peermentor.matches.models import MatchRequest, SelfMatchSettings
-from peermentor.matches.request_services import asking
+from peermentor.selfmatch import services
+from peermentor.selfmatch.models import MatchRequest, SelfMatchSettings
+from peermentor.selfmatch.services import asking
 from tests.concurrency import race
-from tests.matches.requests_world import add_ready, self_match_world, send, user_of
+from tests.selfmatch.world import add_ready, self_match_world, send, user_of
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 

@@ -8,13 +8,14 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
+from peermentor.connections import services as connection_services
 from peermentor.core.errors import ApplicationError
 from peermentor.enrollment.models import Participant
-from peermentor.matches.models_requests import (
+from peermentor.selfmatch.models import (
     MatchRequest,
     RequestStatus,
 )
-from peermentor.matches.request_services._common import (
+from peermentor.selfmatch.services._common import (
     _close,
     _locked_for_answer,
     _user_is,
@@ -35,8 +36,6 @@ def request_block(*, actor: Any, request: MatchRequest, reason: str = "") -> Mat
     """Afterwards the actor has blocked the other person of the request (never recommended or
     proposed to each other again, in any program) and, if it was pending, the request is
     closed: declined when the actor was asked, withdrawn when the actor asked."""
-    from peermentor.connections import services as connection_services
-
     request, _requester, recipient = _locked_for_answer(request)
     me, other = _party(actor, request)
     connection_services.block_person(actor=actor, blocked=other.person, reason=reason)
@@ -57,8 +56,6 @@ def request_block(*, actor: Any, request: MatchRequest, reason: str = "") -> Mat
 def request_report(*, actor: Any, request: MatchRequest, text: str) -> Any:
     """Afterwards an open safety report about the other person of the request waits for the
     organisation admins. The request itself is unchanged (block to stop it)."""
-    from peermentor.connections import services as connection_services
-
     request = MatchRequest.objects.select_related("requester__person", "recipient__person").get(
         pk=request.pk
     )

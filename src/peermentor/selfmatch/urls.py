@@ -1,6 +1,6 @@
 from django.urls import path
 
-from peermentor.matches import request_views as views
+from peermentor.selfmatch import views
 
 urlpatterns = [
     path(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
-from peermentor.matches.models_requests import MESSAGE_MAX_LENGTH
-from peermentor.matches.recommendations import DEFAULT_TOP, MAX_TOP, Filters
+from peermentor.selfmatch.models import MESSAGE_MAX_LENGTH
+from peermentor.selfmatch.recommendations import DEFAULT_TOP, MAX_TOP, Filters
 
 
 class RecommendationFilterForm(forms.Form):

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SelfmatchConfig(AppConfig):
+    name = "peermentor.selfmatch"
+    label = "selfmatch"
+    verbose_name = "Self-match requests"
