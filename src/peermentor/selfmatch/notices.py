@@ -18,6 +18,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django_tasks import task
 
+from peermentor.core.tasks import enqueue_on_commit
 from peermentor.notifications.email import Email, emails_deliver, emails_queue
 from peermentor.notifications.models import NotificationKind
 from peermentor.notifications.services import notify
@@ -56,7 +57,7 @@ def notices_send_after_commit(request_ids: Sequence[int]) -> None:
     ids = sorted(set(request_ids))
     if not ids:
         return
-    transaction.on_commit(lambda: request_notices_task.enqueue(request_ids=ids))
+    enqueue_on_commit(request_notices_task, request_ids=ids)
 
 
 def request_notices_send(*, request_ids: Sequence[int]) -> int:

@@ -15,10 +15,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from peermentor.core.errors import ApplicationError
+from peermentor.core.forms import handle_form, show_error
+from peermentor.core.htmx import is_htmx, redirect_back
 from peermentor.programs.permissions import get_program_for
 from peermentor.selfmatch import selectors, services
 from peermentor.selfmatch.forms import (
@@ -32,17 +33,6 @@ from peermentor.selfmatch.forms import (
 from peermentor.selfmatch.models import RequestStatus
 
 
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-def _back(request: HttpRequest, default: str) -> HttpResponse:
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect(default)
-
-
 # --- recommendations ------------------------------------------------------------------------
 @login_required
 @require_GET
@@ -53,7 +43,7 @@ def recommendations(request: HttpRequest, pk: int) -> HttpResponse:
         viewer=request.user, program=program, filters=form.filters(), top=form.top()
     )
     context = {"program": program, "form": form, "page": page, "send_form": RequestSendForm()}
-    if _is_htmx(request) and request.headers.get("HX-Target") == "recommendation-list":
+    if is_htmx(request) and request.headers.get("HX-Target") == "recommendation-list":
         return render(request, "selfmatch/_recommendation_list.html", context)
     return render(request, "selfmatch/recommendations.html", context)
 
@@ -83,7 +73,7 @@ def request_send(request: HttpRequest, pk: int) -> HttpResponse:
                 )
             except ApplicationError as problem:
                 error = problem.message
-    if _is_htmx(request):
+    if is_htmx(request):
         # Always 200: htmx swaps nothing on a 4xx, and the card must show the refusal.
         return render(
             request,
@@ -104,7 +94,7 @@ def request_send(request: HttpRequest, pk: int) -> HttpResponse:
         )
     else:
         messages.error(request, error)
-    return _back(request, back)
+    return redirect_back(request, back)
 
 
 # --- my requests ----------------------------------------------------------------------------
@@ -136,7 +126,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _after_action(request: HttpRequest, pk: int, done: str) -> HttpResponse:
     """htmx: the request's row as it is now; otherwise back where the action came from."""
-    if _is_htmx(request):
+    if is_htmx(request):
         match_request = selectors.get_request_for(viewer=request.user, pk=pk)
         return render(
             request,
@@ -144,12 +134,12 @@ def _after_action(request: HttpRequest, pk: int, done: str) -> HttpResponse:
             {"match_request": match_request, "notice": done, "decline_form": DeclineForm()},
         )
     messages.success(request, done)
-    return _back(request, reverse("match_request_detail", args=[pk]))
+    return redirect_back(request, reverse("match_request_detail", args=[pk]))
 
 
 def _refused(request: HttpRequest, pk: int, error: ApplicationError) -> HttpResponse:
     """The refusal beside the request (htmx: in its row, with 200 so that htmx swaps it)."""
-    if _is_htmx(request):
+    if is_htmx(request):
         match_request = selectors.get_request_for(viewer=request.user, pk=pk)
         return render(
             request,
@@ -157,7 +147,7 @@ def _refused(request: HttpRequest, pk: int, error: ApplicationError) -> HttpResp
             {"match_request": match_request, "error": error.message, "decline_form": DeclineForm()},
         )
     messages.error(request, error.message)
-    return _back(request, reverse("match_request_detail", args=[pk]))
+    return redirect_back(request, reverse("match_request_detail", args=[pk]))
 
 
 @login_required
@@ -171,7 +161,7 @@ def request_accept(request: HttpRequest, pk: int) -> HttpResponse:
     if match_request.status != RequestStatus.ACCEPTED:
         return _refused(request, pk, ApplicationError(match_request.response_note))
     name = match_request.requester.person.full_name
-    if not _is_htmx(request) and match_request.connection_id:
+    if not is_htmx(request) and match_request.connection_id:
         messages.success(request, f"You are now connected with {name}.")
         return redirect("connection_detail", pk=match_request.connection_id)
     return _after_action(request, pk, f"You are now connected with {name}.")
@@ -190,8 +180,8 @@ def request_decline(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=request.user, request=match_request, note=form.cleaned_data["note"]
             )
         except ApplicationError as error:
-            if not _is_htmx(request):
-                form.add_error(error.field if error.field in form.fields else None, error.message)
+            if not is_htmx(request):
+                show_error(form, error)
             else:
                 return _refused(request, pk, error)
         else:
@@ -330,16 +320,17 @@ def self_match_settings(request: HttpRequest, pk: int) -> HttpResponse:
     form = SelfMatchSettingsForm(
         request.POST if request.method == "POST" else None, initial=initial
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.self_match_settings_update(
-                actor=request.user, program=program, **form.cleaned_data
-            )
-        except ApplicationError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
-        else:
-            messages.success(request, "Request settings saved.")
-            return redirect("program_match_requests", pk=program.pk)
+    saved = handle_form(
+        request,
+        form,
+        lambda data: services.self_match_settings_update(
+            actor=request.user, program=program, **data
+        ),
+        success="Request settings saved.",
+        next_url=reverse("program_match_requests", args=[program.pk]),
+    )
+    if saved is not None:
+        return saved
     return render(
         request,
         "selfmatch/settings.html",

@@ -7,7 +7,6 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db.models import Case, Count, Q, TextField, Value, When
 
 from peermentor.connections.models import (
@@ -17,7 +16,7 @@ from peermentor.connections.models import (
     ConnectionKind,
     ConnectionMember,
 )
-from peermentor.core.errors import ApplicationError
+from peermentor.core.errors import ApplicationError, full_clean
 from peermentor.core.models import AuditEvent
 from peermentor.core.services import audit_event, audit_record
 from peermentor.enrollment.models import Participant
@@ -39,18 +38,6 @@ OPEN_STATUSES = (ProgramStatus.ENROLLING, ProgramStatus.MATCHING, ProgramStatus.
 
 
 AUDIT_TARGET = MatchRequest._meta.label_lower
-
-
-def _full_clean(instance: Any, **options: Any) -> None:
-    try:
-        instance.full_clean(**options)
-    except ValidationError as error:
-        if hasattr(error, "error_dict"):
-            name, errors = next(iter(error.error_dict.items()))
-            raise ApplicationError(
-                " ".join(errors[0].messages), field=None if name == "__all__" else name
-            ) from error
-        raise ApplicationError(" ".join(error.messages)) from error
 
 
 def participant_of(user: Any, program: Program) -> Participant | None:
@@ -142,7 +129,7 @@ def _close(
     request.status = status
     request.responded_at = now
     request.response_note = note
-    _full_clean(request, exclude=["program", "requester", "recipient", "connection"])
+    full_clean(request, exclude=["program", "requester", "recipient", "connection"])
     request.save(update_fields=["status", "responded_at", "response_note", "connection"])
     audit_record(
         actor=actor,

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from peermentor.connections import services as connection_services
 from peermentor.connections.models import ConnectionSource
-from peermentor.core.errors import ApplicationError
+from peermentor.core.errors import ApplicationError, full_clean
 from peermentor.core.services import audit_record
 from peermentor.enrollment.models import Participant, ParticipantStatus
 from peermentor.programs.models import Program
@@ -39,7 +39,6 @@ from peermentor.selfmatch.services._common import (
     _cancel_unhonourable,
     _close,
     _current_places,
-    _full_clean,
     _lock_participants,
     _locked_for_answer,
     _met_before,
@@ -233,7 +232,7 @@ def _request_create(
         created_at=now,
         expires_at=now + dt.timedelta(days=settings.request_expiry_days),
     )
-    _full_clean(request, exclude=["program", "requester", "recipient"], validate_constraints=False)
+    full_clean(request, exclude=["program", "requester", "recipient"], validate_constraints=False)
     try:
         with transaction.atomic():
             request.save()

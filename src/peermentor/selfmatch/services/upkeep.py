@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
+from peermentor.core.errors import full_clean
 from peermentor.core.models import AuditEvent
 from peermentor.core.services import audit_record
 from peermentor.programs.models import Program
@@ -19,7 +20,7 @@ from peermentor.selfmatch.models import (
     SelfMatchSettings,
 )
 from peermentor.selfmatch.notices import notices_send_after_commit
-from peermentor.selfmatch.services._common import AUDIT_TARGET, _full_clean
+from peermentor.selfmatch.services._common import AUDIT_TARGET
 
 
 def self_match_settings_for(program: Program) -> SelfMatchSettings:
@@ -51,7 +52,7 @@ def self_match_settings_update(
     settings.request_expiry_days = request_expiry_days
     settings.max_pending_incoming = max_pending_incoming
     settings.max_pending_outgoing = max_pending_outgoing
-    _full_clean(settings, exclude=["program"])
+    full_clean(settings, exclude=["program"])
     settings.save()
     audit_record(
         actor=actor,
