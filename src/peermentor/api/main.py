@@ -4,13 +4,22 @@ from importlib import import_module
 from typing import Any
 
 from csp.decorators import csp_exempt
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.conf import settings
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    ValidationError,
+)
+from django.http import Http404, HttpRequest, HttpResponse, UnreadablePostError
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI, Schema, Swagger
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaValidationError
 from ninja.parser import Parser
-from ninja.security import HttpBearer, django_auth
+from ninja.security import HttpBearer
+from ninja.security.apikey import APIKeyCookie
+from ninja.utils import check_csrf
 
 from peermentor.api.services import api_token_authenticate
 from peermentor.core.errors import ApplicationError
@@ -22,6 +31,29 @@ class TokenAuth(HttpBearer):
         if user is not None:
             request.user = user
         return user
+
+
+class SessionAuth(APIKeyCookie):
+    """A signed-in browser session. Without one, the request is simply not authenticated (401),
+    whatever its body: ninja's own session auth checks CSRF first, so an anonymous or
+    bad-token write got 403 "CSRF check Failed", and a malformed body was read before anyone
+    was known. A signed-in session must pass the CSRF check: a page elsewhere could send it."""
+
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        return request.COOKIES.get(self.param_name)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        if not getattr(request, "_ninja_csrf_exempt", False) and check_csrf(request):
+            raise HttpError(403, "CSRF check failed: send the X-CSRFToken header.")
+        return user
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        return self(request)
 
 
 class ObjectBodyParser(Parser):
@@ -45,7 +77,7 @@ api = NinjaAPI(
     ),
     urls_namespace="api-v1",
     parser=ObjectBodyParser(),
-    auth=[TokenAuth(), django_auth],
+    auth=[TokenAuth(), SessionAuth()],
     # Swagger's page runs an inline script; the rest of the site keeps the strict policy.
     docs_decorator=csp_exempt(),
     # Swagger UI's deep links are <a href> inside each operation's toggle <button>: a link nested
@@ -121,6 +153,25 @@ def http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
     if message.startswith("Cannot parse request body"):
         message = BODY_NOT_AN_OBJECT
     return _error(request, message, error.status_code)
+
+
+# A body Django cannot read (multipart without a boundary, a broken upload, too many fields,
+# too large) is the client's mistake: the one error body, not Django's HTML 400 or a 500.
+@api.exception_handler(MultiPartParserError)
+def unreadable_multipart(request: HttpRequest, error: MultiPartParserError) -> HttpResponse:
+    return _error(request, "The request body is not valid multipart/form-data.", 400)
+
+
+@api.exception_handler(UnreadablePostError)
+def unreadable_body(request: HttpRequest, error: UnreadablePostError) -> HttpResponse:
+    return _error(request, "The request body could not be read.", 400)
+
+
+@api.exception_handler(SuspiciousOperation)
+def suspicious_request(request: HttpRequest, error: SuspiciousOperation) -> HttpResponse:
+    if isinstance(error, RequestDataTooBig):
+        return _error(request, "The request body is too large.", 413)
+    return _error(request, "The request could not be read.", 400)
 
 
 @api.exception_handler(PermissionDenied)

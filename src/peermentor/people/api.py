@@ -9,9 +9,8 @@ from __future__ import annotations
 import datetime
 from typing import Any, Literal
 
-from django.utils.datastructures import MultiValueDict
-from ninja import Field, File, Query, Router, Schema, Status
-from ninja.files import UploadedFile
+from django.core.exceptions import PermissionDenied
+from ninja import Field, Query, Router, Schema, Status
 
 from peermentor.accounts.http import AuthenticatedHttpRequest
 from peermentor.api.common import (
@@ -28,7 +27,10 @@ from peermentor.api.common import (
 )
 from peermentor.core.errors import ApplicationError
 from peermentor.people import selectors, services
-from peermentor.people.forms import ImportUploadForm
+from peermentor.people.forms import MAX_UPLOAD_BYTES, ImportUploadForm
+from peermentor.people.permissions import can_import_people
+
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 router = Router()
 
@@ -96,17 +98,46 @@ class ImportRejectedOut(ErrorOut):
     errors: list[ImportProblemOut]
 
 
+# The upload is described here rather than taken as a `File` parameter: ninja would read the
+# body before the endpoint runs, and only an organisation admin's upload should be read at all.
+IMPORT_UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": (
+                            "The HR export: a .csv (UTF-8) or .xlsx file with a header row, "
+                            f"at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB."
+                        ),
+                    }
+                },
+            },
+            "encoding": {"file": {"contentType": f"text/csv, {XLSX_CONTENT_TYPE}"}},
+        }
+    },
+}
+
+
 @router.post(
     "/imports",
-    response={201: ImportBatchOut, **ERRORS},
+    response={201: ImportBatchOut, **ERRORS, 413: ErrorOut},
     summary="Upload an HR export (CSV or XLSX) and get its preview",
     description=(
         "Checks every row against the directory and stores the result; nothing in the directory "
         'changes. A batch with status "ready" can be applied; "invalid" lists every bad row.'
     ),
+    openapi_extra={"requestBody": IMPORT_UPLOAD_BODY},
 )
-def import_preview(request: AuthenticatedHttpRequest, file: File[UploadedFile]) -> Status[Any]:
-    form = ImportUploadForm(data={}, files=MultiValueDict({"file": [file]}))
+def import_preview(request: AuthenticatedHttpRequest) -> Status[Any]:
+    if not can_import_people(request.user):
+        raise PermissionDenied("Only organisation administrators can import people.")
+    form = ImportUploadForm(data={}, files=request.FILES)
     if not form.is_valid():
         raise ApplicationError(" ".join(str(error) for error in form.errors["file"]), field="file")
     upload = form.cleaned_data["file"]
