@@ -543,3 +543,47 @@ def test_the_bound_is_never_below_the_exact_optimum(seed: int) -> None:
     assert result.upper_bound >= optimum - 1e-9
     assert result.total_score <= optimum + 1e-9
     assert result.upper_bound <= result.stats["bound_by_best_partners"] + 1e-9
+
+
+def test_no_single_move_or_swap_between_circles_improves_the_result() -> None:
+    """Every move of one person to another circle (sizes kept within bounds, every pair
+    allowed) and every swap of two people between circles, checked exhaustively with the exact
+    scores: none improves the total by more than 0.1%."""
+    people = organisation(150, seed=11)
+    chosen = policy(group_size=(4, 6), min_score=0.1)
+    scorer = Scorer(people, chosen)
+    result = solve_circles(scorer, chosen, seed=2)
+    check_valid(result, chosen, people)
+    index = np.arange(len(people), dtype=np.intp)
+    scores, allowed = scorer.block(index, index)
+    np.fill_diagonal(scores, 0.0)
+    circles = [[scorer.index(m.person_id) for m in g.members] for g in result.groups]
+
+    def value(members: list[int]) -> float:
+        if len(members) < 2:
+            return 0.0
+        chosen_scores = scores[np.ix_(members, members)]
+        return float(chosen_scores.sum() / (len(members) - 1))
+
+    def valid(members: list[int]) -> bool:
+        inside = allowed[np.ix_(members, members)] | np.eye(len(members), dtype=bool)
+        return 4 <= len(members) <= 6 and bool(inside.all())
+
+    best = 0.0
+    for a, first in enumerate(circles):
+        for b, second in enumerate(circles):
+            if a == b:
+                continue
+            before = value(first) + value(second)
+            for p in first:
+                moved = [x for x in first if x != p]
+                if valid(moved) and valid([*second, p]):
+                    best = max(best, value(moved) + value([*second, p]) - before)
+                if a < b:
+                    for q in second:
+                        one = [*moved, q]
+                        two = [*(x for x in second if x != q), p]
+                        if valid(one) and valid(two):
+                            best = max(best, value(one) + value(two) - before)
+    assert best <= 1e-3 * result.total_score
+    assert result.stats["best_move_or_swap_left"] <= 1e-3 * result.total_score

@@ -15,6 +15,7 @@ from .build import construct
 from .exact import solve_small
 from .oracle import DenseOracle, ExactOracle, Oracle
 from .params import NEIGHBOURS
+from .polish import polish
 from .repair import repair_unplaced
 from .result import build_result
 from .search import local_search, perturb
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 
 # Up to this many people the pair scores live in a dense float32 matrix (576 MB at the limit).
 DENSE_LIMIT = 12_000
+# Time for polishing with every move and swap (dense pools).
+POLISH_SECONDS = 10.0
 # Time for the relaxation that bounds every grouping (it keeps the best bound found by then).
 RELAXATION_SECONDS = 10.0
 # Up to this many people, circles are chosen by exhaustive search (exactly optimal).
@@ -82,6 +85,7 @@ def solve_circles(
 
     report("building circles", 0.3)
     sweeps = perturbations = 0
+    left = float("nan")
     if lo <= len(pool) <= EXACT_LIMIT:
         solve_small(state, quality=policy.objective != "participation")
     elif len(pool) > EXACT_LIMIT:
@@ -92,12 +96,19 @@ def solve_circles(
         if repair_unplaced(state, neighbours, rng):
             sweeps += local_search(state, neighbours, rng, report)
         perturbations = perturb(state, neighbours, rng, report)
+        report("polishing circles", 0.85)
+        left = polish(state, time.perf_counter() + POLISH_SECONDS)
 
     report("bounding", 0.9)
     relaxed, relaxation_stats = relaxation_bound(oracle, neighbours, lo, seconds=RELAXATION_SECONDS)
     report("writing circles", 0.95)
     result = build_result(scorer, policy, pool, fixed, state, neighbours, started, sweeps, relaxed)
-    stats = {**result.stats, **relaxation_stats, "perturbations_kept": float(perturbations)}
+    stats = {
+        **result.stats,
+        **relaxation_stats,
+        "perturbations_kept": float(perturbations),
+        "best_move_or_swap_left": left,
+    }
     result = dataclasses.replace(result, stats=stats)
     report("done", 1.0)
     return result
