@@ -16,6 +16,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from peermentor.accounts.models import User
 from peermentor.connections.models import ConnectionMember
 from peermentor.core.pagination import PAGE_SIZE
 from peermentor.enrollment.models import Answer, Participant, ParticipantStatus
@@ -36,7 +37,7 @@ CHUNK_SIZE = 900
 OFFERS_WAIT_BEFORE_NUDGE = timedelta(days=1)
 
 
-def viewer_participant(viewer: Any, program: Program) -> Participant | None:
+def viewer_participant(viewer: User, program: Program) -> Participant | None:
     """The viewer's participation in `program` (any status), or None."""
     if not getattr(viewer, "is_authenticated", False):
         return None
@@ -59,7 +60,7 @@ class HelpProgramAccess:
         return can_take_part(self.participant, self.program)
 
 
-def get_help_program_for(*, viewer: Any, pk: Any, take_part: bool = False) -> HelpProgramAccess:
+def get_help_program_for(*, viewer: User, pk: Any, take_part: bool = False) -> HelpProgramAccess:
     """A help-network program the viewer may see: 404 for one they may not see (or that is not
     a help network); with `take_part`, 403 unless they are an enrolled participant."""
     program = get_program_for(viewer, pk)
@@ -205,7 +206,7 @@ class AskAccess:
         return self.participant is not None and self.participant.pk == self.ask.asker_id
 
 
-def get_ask_for(*, viewer: Any, pk: Any) -> AskAccess:
+def get_ask_for(*, viewer: User, pk: Any) -> AskAccess:
     """The ask `pk` for someone who may see it: its program's participants and managers.
     Everyone else gets 404, whether or not it exists."""
     try:
@@ -226,7 +227,7 @@ class OfferAccess:
     is_manager: bool
 
 
-def get_offer_for(*, viewer: Any, pk: Any) -> OfferAccess:
+def get_offer_for(*, viewer: User, pk: Any) -> OfferAccess:
     try:
         offer = HelpOffer.objects.select_related(
             "ask__program", "ask__skill", "helper__person"
@@ -256,7 +257,7 @@ class AskPage:
         return self.access.ask
 
 
-def ask_page(*, viewer: Any, pk: Any) -> AskPage:
+def ask_page(*, viewer: User, pk: Any) -> AskPage:
     """Everything the ask's page shows the viewer. The asker sees every offer and the
     engine's suggestions while the ask is open; a helper sees their own offer; managers see
     the offers (not the suggestions) read-only."""
@@ -314,7 +315,7 @@ class OpenAsks:
 
 
 def open_asks(
-    *, viewer: Any, program_pk: Any, skill_id: Any = None, page_number: Any = None
+    *, viewer: User, program_pk: Any, skill_id: Any = None, page_number: Any = None
 ) -> OpenAsks:
     """The program's open asks (not expired), newest first, filterable by skill; each with
     its asker's team and site and how many offers it has. A fixed number of queries."""
@@ -352,7 +353,7 @@ def open_asks(
 class HelpHome:
     programs: list[Program]
     managed: list[Program]
-    asks: list[HelpAsk] = field(default_factory=list)
+    asks: Sequence[HelpAsk] = field(default_factory=list)
     offers: list[HelpOffer] = field(default_factory=list)
     invitations: list[HelpInvitation] = field(default_factory=list)
 
@@ -360,7 +361,7 @@ class HelpHome:
 RECENT = 20
 
 
-def help_home(*, viewer: Any) -> HelpHome:
+def help_home(*, viewer: User) -> HelpHome:
     """The viewer's help-network programs, their recent asks and offers, and the open asks
     they were invited to help with. A fixed number of queries."""
     participations = Participant.objects.filter(

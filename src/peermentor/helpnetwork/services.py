@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from peermentor.accounts.models import User
 from peermentor.connections.models import (
     Block,
     Connection,
@@ -55,7 +56,7 @@ CHUNK_SIZE = 900
 
 
 # --- helpers ----------------------------------------------------------------------------------
-def _participant(actor: Any, program: Program) -> Participant | None:
+def _participant(actor: User, program: Program) -> Participant | None:
     if not getattr(actor, "is_authenticated", False):
         return None
     return (
@@ -65,7 +66,7 @@ def _participant(actor: Any, program: Program) -> Participant | None:
     )
 
 
-def _require_taking_part(actor: Any, program: Program) -> Participant:
+def _require_taking_part(actor: User, program: Program) -> Participant:
     participant = _participant(actor, program)
     if participant is None or not can_take_part(participant, program):
         raise PermissionDenied("Only the program's enrolled participants ask and offer help.")
@@ -128,7 +129,7 @@ def _require_open(ask: HelpAsk, *, now: datetime) -> None:
         raise ApplicationError(f"This ask is {state}: it takes no more offers.")
 
 
-def _zone_name(actor: Any, time_zone: str | None) -> str:
+def _zone_name(actor: User, time_zone: str | None) -> str:
     from peermentor.engagement.timezones import is_known_zone, zone_name_for
 
     if time_zone:
@@ -197,7 +198,7 @@ def _close_offers(ask: HelpAsk, *, now: datetime, why: str, except_pk: int | Non
 @transaction.atomic
 def help_ask_create(
     *,
-    actor: Any,
+    actor: User,
     program: Program,
     skill: Skill | None,
     description: str,
@@ -268,7 +269,7 @@ def help_ask_create(
 
 
 @transaction.atomic
-def help_ask_close(*, actor: Any, ask: HelpAsk, reason: str = "") -> HelpAsk:
+def help_ask_close(*, actor: User, ask: HelpAsk, reason: str = "") -> HelpAsk:
     """Afterwards the open ask is closed and its open offers are declined (their helpers are
     told). The asker closes their own ask; the program's managers may close any (moderation)."""
     ask = _lock_ask(ask)
@@ -382,7 +383,7 @@ def help_asks_expire(*, now: datetime | None = None) -> int:
 
 @transaction.atomic
 def help_ask_invite(
-    *, actor: Any, ask: HelpAsk, helper: Participant, reasons: str = ""
+    *, actor: User, ask: HelpAsk, helper: Participant, reasons: str = ""
 ) -> HelpInvitation:
     """Afterwards `helper` (a participant who offered the ask's skill) is invited to look at
     the ask and is notified, once. Only the asker invites, while the ask is open."""
@@ -431,7 +432,7 @@ def help_ask_invite(
 
 # --- offers -----------------------------------------------------------------------------------
 @transaction.atomic
-def help_offer_create(*, actor: Any, ask: HelpAsk, message: str = "") -> HelpOffer:
+def help_offer_create(*, actor: User, ask: HelpAsk, message: str = "") -> HelpOffer:
     """Afterwards the actor has an open offer on the open ask (a withdrawn one is renewed)
     and the asker is told. Refused for the asker, for people not taking part in the program,
     for a closed or expired ask, and between people one of whom blocked the other."""
@@ -482,7 +483,7 @@ def help_offer_create(*, actor: Any, ask: HelpAsk, message: str = "") -> HelpOff
 
 
 @transaction.atomic
-def help_offer_withdraw(*, actor: Any, offer: HelpOffer) -> HelpOffer:
+def help_offer_withdraw(*, actor: User, offer: HelpOffer) -> HelpOffer:
     """Afterwards the actor's open offer is withdrawn (they may offer again while the ask
     is open)."""
     ask = _lock_ask(offer.ask_id)
@@ -510,7 +511,7 @@ def help_offer_withdraw(*, actor: Any, offer: HelpOffer) -> HelpOffer:
 
 
 @transaction.atomic
-def help_offer_accept(*, actor: Any, offer: HelpOffer, now: datetime | None = None) -> Connection:
+def help_offer_accept(*, actor: User, offer: HelpOffer, now: datetime | None = None) -> Connection:
     """Afterwards the asker and the helper share an active one-off "flash" connection, the
     offer is taken up, every other open offer on the ask is declined, the ask is matched, and
     a meeting is proposed at the asker's preferred times that are still ahead (the helper
@@ -593,7 +594,7 @@ def help_offer_accept(*, actor: Any, offer: HelpOffer, now: datetime | None = No
 
 
 def _propose_flash_meeting(
-    *, actor: Any, ask: HelpAsk, connection: Connection, now: datetime
+    *, actor: User, ask: HelpAsk, connection: Connection, now: datetime
 ) -> Any:
     from peermentor.engagement.services import meeting_propose
 
@@ -618,7 +619,7 @@ def _propose_flash_meeting(
 
 # --- after the flash meeting ------------------------------------------------------------------
 @transaction.atomic
-def help_thank(*, actor: Any, ask: HelpAsk, message: str) -> HelpAsk:
+def help_thank(*, actor: User, ask: HelpAsk, message: str) -> HelpAsk:
     """Afterwards the asker's thank-you is stored and sent to the helper, and the flash
     connection is completed if it was still active. Once per ask, by the asker."""
     ask = _lock_ask(ask)
@@ -679,7 +680,7 @@ def _flash_members(ask: HelpAsk) -> tuple[Participant, Participant]:
 
 
 @transaction.atomic
-def help_ongoing_propose(*, actor: Any, ask: HelpAsk) -> Connection:
+def help_ongoing_propose(*, actor: User, ask: HelpAsk) -> Connection:
     """Afterwards the flash connection is completed and a proposed ongoing pair of the same
     two people waits for the other one's answer (they are notified). Either of the two may
     propose it, once at a time. Refused by the connections' rules when either already has
@@ -736,7 +737,7 @@ def help_ongoing_propose(*, actor: Any, ask: HelpAsk) -> Connection:
 
 
 @transaction.atomic
-def help_ongoing_answer(*, actor: Any, ask: HelpAsk, accept: bool) -> Connection:
+def help_ongoing_answer(*, actor: User, ask: HelpAsk, accept: bool) -> Connection:
     """Afterwards the proposed ongoing pair is active (accepted) or cancelled (declined), and
     the one who proposed it is told. Only the other person of the two answers."""
     ask = _lock_ask(ask)

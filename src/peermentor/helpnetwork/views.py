@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from peermentor.accounts.http import AuthenticatedHttpRequest
 from peermentor.core.errors import ApplicationError
 from peermentor.helpnetwork import selectors, services
 from peermentor.helpnetwork.forms import (
@@ -49,7 +50,7 @@ def _ask_url(pk: int) -> str:
 
 @login_required
 @require_GET
-def help_home(request: HttpRequest) -> HttpResponse:
+def help_home(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request, "helpnetwork/home.html", {"home": selectors.help_home(viewer=request.user)}
     )
@@ -57,7 +58,7 @@ def help_home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def help_ask_create(request: HttpRequest, program_pk: int) -> HttpResponse:
+def help_ask_create(request: AuthenticatedHttpRequest, program_pk: int) -> HttpResponse:
     access = selectors.get_help_program_for(viewer=request.user, pk=program_pk, take_part=True)
     form = AskForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -80,7 +81,7 @@ def help_ask_create(request: HttpRequest, program_pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def help_asks(request: HttpRequest, program_pk: int) -> HttpResponse:
+def help_asks(request: AuthenticatedHttpRequest, program_pk: int) -> HttpResponse:
     result = selectors.open_asks(
         viewer=request.user,
         program_pk=program_pk,
@@ -97,7 +98,7 @@ def help_asks(request: HttpRequest, program_pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def help_ask_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def help_ask_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     page = selectors.ask_page(viewer=request.user, pk=pk)
     return render(
         request,
@@ -108,11 +109,11 @@ def help_ask_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def help_offer_create(request: HttpRequest, pk: int) -> HttpResponse:
+def help_offer_create(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     access = selectors.get_ask_for(viewer=request.user, pk=pk)
     form = OfferForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
         return redirect(_ask_url(access.ask.pk))
     return _act(
         request,
@@ -126,7 +127,7 @@ def help_offer_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def help_ask_invite(request: HttpRequest, pk: int) -> HttpResponse:
+def help_ask_invite(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     access = selectors.get_ask_for(viewer=request.user, pk=pk)
     if not access.is_asker:
         raise PermissionDenied("Only the asker invites people to help.")
@@ -149,7 +150,7 @@ def help_ask_invite(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def help_ask_close(request: HttpRequest, pk: int) -> HttpResponse:
+def help_ask_close(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     access = selectors.get_ask_for(viewer=request.user, pk=pk)
     if not (access.is_asker or access.is_manager):
         raise PermissionDenied("Only the asker or the program's managers may close this ask.")
@@ -169,7 +170,7 @@ def help_ask_close(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def help_offer_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+def help_offer_withdraw(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     access = selectors.get_offer_for(viewer=request.user, pk=pk)
     return _act(
         request,
@@ -181,7 +182,7 @@ def help_offer_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def help_offer_accept(request: HttpRequest, pk: int) -> HttpResponse:
+def help_offer_accept(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     access = selectors.get_offer_for(viewer=request.user, pk=pk)
     try:
         connection = services.help_offer_accept(actor=request.user, offer=access.offer)
@@ -197,7 +198,7 @@ def help_offer_accept(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def help_ask_thank(request: HttpRequest, pk: int) -> HttpResponse:
+def help_ask_thank(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     access = selectors.get_ask_for(viewer=request.user, pk=pk)
     if not access.is_asker:
         raise PermissionDenied("Only the asker sends the thank-you.")
@@ -217,7 +218,7 @@ def help_ask_thank(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def help_ongoing_propose(request: HttpRequest, pk: int) -> HttpResponse:
+def help_ongoing_propose(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     access = selectors.get_ask_for(viewer=request.user, pk=pk)
     return _act(
         request,
@@ -229,7 +230,7 @@ def help_ongoing_propose(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def help_ongoing_answer(request: HttpRequest, pk: int) -> HttpResponse:
+def help_ongoing_answer(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     access = selectors.get_ask_for(viewer=request.user, pk=pk)
     form = AnswerForm(request.POST)
     if not form.is_valid():

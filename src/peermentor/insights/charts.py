@@ -239,12 +239,12 @@ def _line(table: Table, spec: ChartSpec, prefix: str) -> str:
     parts = _open(table, spec, height, prefix)
     parts.extend(_legend(names, 4))
     for tick in range(5):
-        value = biggest * tick / 4
+        tick_value = biggest * tick / 4
         y = top + plot_height - plot_height * tick / 4
         parts.append(
             f'<line x1="{left}" y1="{y:.1f}" x2="{WIDTH - right}" y2="{y:.1f}" stroke="{GRID}"/>'
             f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{MUTED}">'
-            f"{escape(_shown(round(value, 1), spec.unit))}</text>"
+            f"{escape(_shown(round(tick_value, 1), spec.unit))}</text>"
         )
     count = len(table.rows)
     step = plot_width / max(count - 1, 1)

@@ -12,13 +12,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 
+from peermentor.accounts.http import AuthenticatedHttpRequest
 from peermentor.core.htmx import is_htmx
 from peermentor.insights import charts, selectors
 from peermentor.insights.exports import CONTENT_TYPES, export
@@ -28,14 +29,18 @@ from peermentor.programs.models import Program
 from peermentor.programs.permissions import get_program_for
 
 
-def _filtered(request: HttpRequest, program: Program) -> tuple[DashboardFilterForm, Any, str]:
+def _filtered(
+    request: AuthenticatedHttpRequest, program: Program
+) -> tuple[DashboardFilterForm, Any, str]:
     form = DashboardFilterForm(request.GET or None, program=program)
     scope = selectors.scope_for(viewer=request.user, program=program, **form.filters())
     query = urlencode({key: value for key, value in request.GET.items() if key in form.fields})
     return form, scope, query
 
 
-def _page(request: HttpRequest, pk: int, template: str, build: Any, **extra: Any) -> HttpResponse:
+def _page(
+    request: AuthenticatedHttpRequest, pk: int, template: str, build: Any, **extra: Any
+) -> HttpResponse:
     program = get_program_for(request.user, pk, write=True)
     form, scope, query = _filtered(request, program)
     context = {"program": program, "form": form, "query": query, **build(scope), **extra}
@@ -46,7 +51,7 @@ def _page(request: HttpRequest, pk: int, template: str, build: Any, **extra: Any
 
 @login_required
 @require_GET
-def program_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
+def program_dashboard(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     def build(scope: Any) -> dict[str, Any]:
         return {"dashboard": selectors.program_dashboard(viewer=request.user, scope=scope)}
 
@@ -55,7 +60,7 @@ def program_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def program_outcomes(request: HttpRequest, pk: int) -> HttpResponse:
+def program_outcomes(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     def build(scope: Any) -> dict[str, Any]:
         return {"tables": selectors.program_outcomes(viewer=request.user, scope=scope)}
 
@@ -64,7 +69,7 @@ def program_outcomes(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def program_ties(request: HttpRequest, pk: int) -> HttpResponse:
+def program_ties(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     def build(scope: Any) -> dict[str, Any]:
         return {"tables": selectors.program_ties(scope=scope)}
 
@@ -73,7 +78,9 @@ def program_ties(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def program_export(request: HttpRequest, pk: int, table: str, file_format: str) -> HttpResponse:
+def program_export(
+    request: AuthenticatedHttpRequest, pk: int, table: str, file_format: str
+) -> HttpResponse:
     program = get_program_for(request.user, pk, write=True)
     if file_format not in CONTENT_TYPES or table not in selectors.EXPORTABLE:
         raise Http404("No such export.")
@@ -85,7 +92,7 @@ def program_export(request: HttpRequest, pk: int, table: str, file_format: str) 
     return response
 
 
-def _report_context(request: HttpRequest, pk: int) -> dict[str, Any]:
+def _report_context(request: AuthenticatedHttpRequest, pk: int) -> dict[str, Any]:
     program = get_program_for(request.user, pk, write=True)
     scope = selectors.scope_for(viewer=request.user, program=program)
     return {
@@ -96,13 +103,13 @@ def _report_context(request: HttpRequest, pk: int) -> dict[str, Any]:
 
 @login_required
 @require_GET
-def program_report(request: HttpRequest, pk: int) -> HttpResponse:
+def program_report(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return render(request, "insights/report.html", _report_context(request, pk))
 
 
 @login_required
 @require_GET
-def program_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+def program_report_pdf(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     context = _report_context(request, pk)
     html = render_to_string(
         "insights/report_pdf.html",
@@ -121,7 +128,7 @@ def program_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def organisation_dashboard(request: HttpRequest) -> HttpResponse:
+def organisation_dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     table = selectors.organisation_table(viewer=request.user)
     rows = list(zip(table.extra["program_ids"], table.as_lists(), strict=True))
     context = {"table": table, "rows": rows, "chart": charts.render(table)}

@@ -33,7 +33,7 @@ class ReadOnlyMixin:
 class QuestionInline(ReadOnlyMixin, admin.TabularInline):
     model = SurveyQuestion
     fields = ["position", "key", "text", "kind", "choices", "is_required"]
-    readonly_fields = fields
+    readonly_fields = ["position", "key", "text", "kind", "choices", "is_required"]
     extra = 0
 
 
@@ -58,7 +58,7 @@ class SurveyInvitationAdmin(ReadOnlyMixin, admin.ModelAdmin):
 class NamedAnswerInline(ReadOnlyMixin, admin.TabularInline):
     model = SurveyAnswer
     fields = ["question", "number", "choice", "text"]
-    readonly_fields = fields
+    readonly_fields = ["question", "number", "choice", "text"]
     extra = 0
 
     def get_queryset(self, request: HttpRequest) -> Any:
@@ -73,7 +73,7 @@ class NamedResponseAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["survey", "participant", "submitted_at", "updated_at"]
     list_select_related = ["survey", "participant__person"]
     fields = ["survey", "participant", "submitted_at", "updated_at"]
-    readonly_fields = fields
+    readonly_fields = ["survey", "participant", "submitted_at", "updated_at"]
     inlines = [NamedAnswerInline]
     show_full_result_count = False
 

@@ -26,9 +26,9 @@ from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import models
 from django.db.models import Avg, Count, Q, QuerySet
 
+from peermentor.accounts.models import User
 from peermentor.people.models import Department, Site
 from peermentor.programs.models import Program, ProgramManager, Track
 from peermentor.surveys.defaults import ASSESSMENT_DIMENSIONS, SATISFACTION_KEY
@@ -46,7 +46,7 @@ from peermentor.surveys.permissions import can_manage_surveys
 
 # breakdown → (id field, model holding the names, label of the group without one, label of
 # the dimension)
-BREAKDOWNS: dict[str, tuple[str, type[models.Model], str, str]] = {
+BREAKDOWNS: dict[str, tuple[str, type[Department | Site | Track], str, str]] = {
     "department": ("department_id", Department, "No department", "Department"),
     "site": ("site_id", Site, "No site", "Site"),
     "track": ("track_id", Track, "No track", "Track"),
@@ -59,7 +59,7 @@ def suppression_note(threshold: int) -> str:
     return f"Fewer than {threshold} responses: hidden to protect anonymity."
 
 
-def require_results_viewer(viewer: Any, program: Program) -> None:
+def require_results_viewer(viewer: User, program: Program) -> None:
     if not can_manage_surveys(viewer, program):
         raise PermissionDenied("Only the program's managers may read survey results.")
 
@@ -277,7 +277,7 @@ class SurveyResults:
     response_rate: ResponseRate
 
 
-def survey_results(*, viewer: Any, survey: Survey, breakdown: str | None = None) -> SurveyResults:
+def survey_results(*, viewer: User, survey: Survey, breakdown: str | None = None) -> SurveyResults:
     """The survey's results per question, as far as anonymity allows (see the module
     docstring); `breakdown` adds the groups of "department", "site" or "track"."""
     program = survey.program
@@ -447,7 +447,7 @@ def _summary(
 
 def satisfaction_summary(
     *,
-    viewer: Any,
+    viewer: User,
     program: Program,
     track_id: int | None = None,
     since: date | None = None,
@@ -467,7 +467,7 @@ def satisfaction_summary(
 
 def nps_summary(
     *,
-    viewer: Any,
+    viewer: User,
     program: Program,
     track_id: int | None = None,
     since: date | None = None,
@@ -486,7 +486,7 @@ def nps_summary(
 
 def response_rate(
     *,
-    viewer: Any,
+    viewer: User,
     program: Program,
     survey: Survey | None = None,
     track_id: int | None = None,
@@ -533,7 +533,7 @@ class AssessmentChange:
 
 
 def assessment_change(
-    *, viewer: Any, program: Program, track_id: int | None = None
+    *, viewer: User, program: Program, track_id: int | None = None
 ) -> AssessmentChange:
     """Pre/post self-assessment as paired change per goal dimension (confidence, skills,
     belonging, network). Only people who answered both count; a person's several "after"
@@ -617,7 +617,7 @@ class ProgramSurveyOverview:
     response_rate: ResponseRate
 
 
-def _manageable_ids(viewer: Any, programs: Iterable[Program]) -> dict[int, Program]:
+def _manageable_ids(viewer: User, programs: Iterable[Program]) -> dict[int, Program]:
     programs = list(programs)
     if not (getattr(viewer, "is_authenticated", False) and viewer.is_active):
         return {}
@@ -632,7 +632,7 @@ def _manageable_ids(viewer: Any, programs: Iterable[Program]) -> dict[int, Progr
 
 
 def programs_survey_overview(
-    *, viewer: Any, programs: Iterable[Program]
+    *, viewer: User, programs: Iterable[Program]
 ) -> dict[int, ProgramSurveyOverview]:
     """Satisfaction, likelihood to recommend and response rate for each of `programs` the
     viewer manages (the others are left out), each program against its own threshold. A

@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 
@@ -213,11 +213,11 @@ def populate(program: Program, rng: random.Random, now: datetime) -> DemoSurveys
             _answer(invitation, questions[before.pk], values, now)
             responses += 1
     # At closure: per ended connection when there are any, else once per participant at the end.
-    occasions = [
+    occasions: list[tuple[Participant, str, date, int | None]] = [
         (
             by_id[participant_id],
             connection_occurrence(connection_id),
-            ended_at.date(),
+            cast(datetime, ended_at).date(),  # ended connections have an end
             connection_id,
         )
         for connection_id, participant_id, ended_at in ended

@@ -1,6 +1,6 @@
 """Forms: they parse what people typed; the services decide whether it is allowed."""
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -98,7 +98,7 @@ class TemplateForm(forms.Form):
 
     def __init__(self, *args: Any, templates: list[SurveyTemplate], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["template_key"].choices = [
+        cast(forms.ChoiceField, self.fields["template_key"]).choices = [
             (template.key, f"{template.title} ({template.when})") for template in templates
         ]
 

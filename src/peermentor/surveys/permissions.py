@@ -8,18 +8,19 @@ managers and admins included, nobody else ever opens one.
 from datetime import date
 from typing import Any
 
+from peermentor.accounts.models import User
 from peermentor.programs.permissions import can_manage_program
 from peermentor.surveys.models import SurveyInvitation, SurveyStatus
 
 __all__ = ["can_answer", "can_manage_program", "can_manage_surveys", "is_invitee"]
 
 
-def can_manage_surveys(user: Any, program: Any) -> bool:
+def can_manage_surveys(user: User, program: Any) -> bool:
     """Build, open, close surveys and read their (anonymity-respecting) totals."""
     return can_manage_program(user, program)
 
 
-def is_invitee(user: Any, invitation: SurveyInvitation) -> bool:
+def is_invitee(user: User, invitation: SurveyInvitation) -> bool:
     """Callers select_related `participant__person` to keep this free of queries."""
     if not (getattr(user, "is_authenticated", False) and user.is_active):
         return False

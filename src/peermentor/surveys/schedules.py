@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef
@@ -136,31 +136,32 @@ def _due_connections(survey: Survey, today: date, now: datetime) -> dict[int, da
         return dict.fromkeys(active.values_list("pk", flat=True), survey.send_on)
     if survey.schedule == SurveySchedule.AFTER_START:
         days = timedelta(days=survey.days_after_start or 0)
-        rows = connections.filter(
+        started = connections.filter(
             status=ConnectionStatus.ACTIVE,
             started_at__lte=now - days,
             started_at__gte=now - days - window,
         ).values_list("pk", "started_at")
-        return {pk: _day(started_at) + days for pk, started_at in rows}
+        return {pk: _day(cast(datetime, started_at)) + days for pk, started_at in started}
     if survey.schedule == SurveySchedule.MID_POINT:
-        rows = connections.filter(
+        running = connections.filter(
             status=ConnectionStatus.ACTIVE,
             planned_end_on__isnull=False,
             planned_end_on__gte=today - window,
             started_at__lte=now,
         ).values_list("pk", "started_at", "planned_end_on")
         due: dict[int, date] = {}
-        for pk, started_at, planned_end_on in rows:
-            start = _day(started_at)
-            middle = start + (planned_end_on - start) / 2
+        for pk, started_at, planned_end_on in running:
+            # The filter leaves neither date empty.
+            start = _day(cast(datetime, started_at))
+            middle = start + (cast(date, planned_end_on) - start) / 2
             if middle <= today <= middle + window:
                 due[pk] = middle
         return due
     if survey.schedule == SurveySchedule.AT_CLOSURE:
-        rows = connections.filter(
+        ended = connections.filter(
             status__in=ENDED_STATUSES, ended_at__gte=now - window
         ).values_list("pk", "ended_at")
-        return {pk: _day(ended_at) for pk, ended_at in rows}
+        return {pk: _day(cast(datetime, ended_at)) for pk, ended_at in ended}
     return {}
 
 

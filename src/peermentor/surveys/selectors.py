@@ -27,6 +27,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
+from peermentor.accounts.models import User
 from peermentor.programs.models import Program
 from peermentor.programs.permissions import can_view_program
 from peermentor.surveys.aggregates import (
@@ -98,7 +99,7 @@ __all__ = [
 PAGE_SIZE = 25
 
 
-def get_survey_for(*, viewer: Any, pk: Any) -> Survey:
+def get_survey_for(*, viewer: User, pk: Any) -> Survey:
     """The survey `pk` for its program's managers. Raises Http404 when it does not exist or
     the viewer cannot see its program, PermissionDenied when they see the program but do not
     manage it."""
@@ -130,7 +131,7 @@ class SurveyRow:
     answered: int
 
 
-def survey_list(*, viewer: Any, program: Program) -> list[SurveyRow]:
+def survey_list(*, viewer: User, program: Program) -> list[SurveyRow]:
     """The program's surveys, newest first, with their question and invitation counts (one
     query: counts come from subqueries, so they do not multiply each other)."""
     if not can_manage_surveys(viewer, program):
@@ -188,7 +189,7 @@ class Builder:
         return bool(self.answered_question_ids)
 
 
-def survey_builder(*, viewer: Any, survey: Survey) -> Builder:
+def survey_builder(*, viewer: User, survey: Survey) -> Builder:
     if not can_manage_surveys(viewer, survey.program):
         raise PermissionDenied("Only the program's managers may change its surveys.")
     questions = list(survey.questions.all())
@@ -220,7 +221,7 @@ def _cell(answers: list[SurveyAnswer]) -> str:
     )
 
 
-def named_responses(*, viewer: Any, survey: Survey, page_number: Any = None) -> NamedResponses:
+def named_responses(*, viewer: User, survey: Survey, page_number: Any = None) -> NamedResponses:
     """Who answered what, for a survey that is NOT anonymous (the participants were told their
     name goes with their answers), one row per response with one cell per question. Raises
     Http404 for an anonymous survey: its individual answers exist for their authors only."""
@@ -235,7 +236,8 @@ def named_responses(*, viewer: Any, survey: Survey, page_number: Any = None) -> 
         .prefetch_related(Prefetch("answers", queryset=SurveyAnswer.objects.order_by("choice")))
         .order_by("-submitted_at", "pk")
     )
-    page = Paginator(responses, PAGE_SIZE).get_page(page_number)
+    # The page's responses are replaced by their rows.
+    page: Page[Any] = Paginator(responses, PAGE_SIZE).get_page(page_number)
     rows = []
     for response in page.object_list:
         by_question: dict[int, list[SurveyAnswer]] = {}
@@ -247,7 +249,7 @@ def named_responses(*, viewer: Any, survey: Survey, page_number: Any = None) -> 
 
 
 # --- participants -----------------------------------------------------------------------------
-def my_surveys(*, viewer: Any, page_number: Any = None, today: date | None = None) -> Page:
+def my_surveys(*, viewer: User, page_number: Any = None, today: date | None = None) -> Page:
     """The viewer's own invitations: the ones they can still answer or change first, then the
     rest, newest first."""
     today = today or timezone.localdate()
@@ -265,7 +267,7 @@ def my_surveys(*, viewer: Any, page_number: Any = None, today: date | None = Non
     return Paginator(invitations, PAGE_SIZE).get_page(page_number)
 
 
-def surveys_to_answer(*, viewer: Any, limit: int = 5, today: date | None = None) -> list[Any]:
+def surveys_to_answer(*, viewer: User, limit: int = 5, today: date | None = None) -> list[Any]:
     """The viewer's invitations still waiting for an answer (open survey, window not passed),
     soonest closing first, at most `limit` — for a home page's "what needs you now". One
     query."""
@@ -308,7 +310,7 @@ class OwnAnswers:
         return shown
 
 
-def get_invitation_for(*, viewer: Any, pk: Any, today: date | None = None) -> OwnAnswers:
+def get_invitation_for(*, viewer: User, pk: Any, today: date | None = None) -> OwnAnswers:
     """The viewer's invitation `pk` with the questions and their own answers (keyed by question
     key: a number, a choice, a list of choices or a text). Http404 for anyone else."""
     try:

@@ -5,15 +5,17 @@ people who see the program but do not manage it 403). Participants' pages fetch 
 `get_invitation_for`, which answers 404 to everyone but the invited person.
 """
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from peermentor.accounts.http import AuthenticatedHttpRequest
 from peermentor.core.forms import FORM_ERRORS, handle_form
 from peermentor.programs.permissions import get_program_for
 from peermentor.surveys import selectors, services
@@ -37,7 +39,7 @@ def _settings(form: SurveyForm) -> dict[str, Any]:
 # --- managers ---------------------------------------------------------------------------------
 @login_required
 @require_GET
-def survey_list(request: HttpRequest, program_pk: int) -> HttpResponse:
+def survey_list(request: AuthenticatedHttpRequest, program_pk: int) -> HttpResponse:
     program = get_program_for(request.user, program_pk, write=True)
     rows = selectors.survey_list(viewer=request.user, program=program)
     templates = selectors.available_templates(program=program)
@@ -55,7 +57,7 @@ def survey_list(request: HttpRequest, program_pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def survey_add_template(request: HttpRequest, program_pk: int) -> HttpResponse:
+def survey_add_template(request: AuthenticatedHttpRequest, program_pk: int) -> HttpResponse:
     program = get_program_for(request.user, program_pk, write=True)
     templates = selectors.available_templates(program=program)
     form = TemplateForm(request.POST, templates=templates)
@@ -84,7 +86,7 @@ def survey_add_template(request: HttpRequest, program_pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def survey_create(request: HttpRequest, program_pk: int) -> HttpResponse:
+def survey_create(request: AuthenticatedHttpRequest, program_pk: int) -> HttpResponse:
     program = get_program_for(request.user, program_pk, write=True)
     form = SurveyForm(request.POST or None)
     done = handle_form(
@@ -104,7 +106,7 @@ def survey_create(request: HttpRequest, program_pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def survey_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def survey_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     survey = selectors.get_survey_for(viewer=request.user, pk=pk)
     builder = selectors.survey_builder(viewer=request.user, survey=survey)
     form = SurveyForm(
@@ -128,7 +130,7 @@ def survey_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _builder_page(
-    request: HttpRequest, survey: Any, question_form: QuestionForm, status: int = 200
+    request: AuthenticatedHttpRequest, survey: Any, question_form: QuestionForm, status: int = 200
 ) -> HttpResponse:
     builder = selectors.survey_builder(viewer=request.user, survey=survey)
     return render(
@@ -147,14 +149,14 @@ def _builder_page(
 
 @login_required
 @require_GET
-def survey_builder(request: HttpRequest, pk: int) -> HttpResponse:
+def survey_builder(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     survey = selectors.get_survey_for(viewer=request.user, pk=pk)
     return _builder_page(request, survey, QuestionForm())
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def survey_question_add(request: HttpRequest, pk: int) -> HttpResponse:
+def survey_question_add(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     survey = selectors.get_survey_for(viewer=request.user, pk=pk)
     form = QuestionForm(request.POST or None)
     done = handle_form(
@@ -178,7 +180,9 @@ def survey_question_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def survey_question_edit(request: HttpRequest, pk: int, question_pk: int) -> HttpResponse:
+def survey_question_edit(
+    request: AuthenticatedHttpRequest, pk: int, question_pk: int
+) -> HttpResponse:
     survey = selectors.get_survey_for(viewer=request.user, pk=pk)
     question = selectors.get_question_for(survey=survey, pk=question_pk)
     form = QuestionForm(request.POST or None, initial=QuestionForm.initial_for(question))
@@ -210,7 +214,10 @@ def _act(request: HttpRequest, survey: Any, action: Any, success: str) -> HttpRe
     try:
         action()
     except FORM_ERRORS as error:
-        messages.error(request, getattr(error, "message", None) or " ".join(error.messages))
+        messages.error(
+            request,
+            getattr(error, "message", None) or " ".join(cast(ValidationError, error).messages),
+        )
     else:
         messages.success(request, success)
     return redirect("survey_builder", pk=survey.pk)
@@ -218,7 +225,9 @@ def _act(request: HttpRequest, survey: Any, action: Any, success: str) -> HttpRe
 
 @login_required
 @require_POST
-def survey_question_delete(request: HttpRequest, pk: int, question_pk: int) -> HttpResponse:
+def survey_question_delete(
+    request: AuthenticatedHttpRequest, pk: int, question_pk: int
+) -> HttpResponse:
     survey = selectors.get_survey_for(viewer=request.user, pk=pk)
     question = selectors.get_question_for(survey=survey, pk=question_pk)
     return _act(
@@ -231,7 +240,9 @@ def survey_question_delete(request: HttpRequest, pk: int, question_pk: int) -> H
 
 @login_required
 @require_POST
-def survey_question_move(request: HttpRequest, pk: int, question_pk: int) -> HttpResponse:
+def survey_question_move(
+    request: AuthenticatedHttpRequest, pk: int, question_pk: int
+) -> HttpResponse:
     survey = selectors.get_survey_for(viewer=request.user, pk=pk)
     question = selectors.get_question_for(survey=survey, pk=question_pk)
     form = MoveForm(request.POST)
@@ -248,7 +259,7 @@ def survey_question_move(request: HttpRequest, pk: int, question_pk: int) -> Htt
 
 @login_required
 @require_POST
-def survey_open(request: HttpRequest, pk: int) -> HttpResponse:
+def survey_open(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     survey = selectors.get_survey_for(viewer=request.user, pk=pk)
     return _act(
         request,
@@ -260,7 +271,7 @@ def survey_open(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def survey_close(request: HttpRequest, pk: int) -> HttpResponse:
+def survey_close(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     survey = selectors.get_survey_for(viewer=request.user, pk=pk)
     form = CloseForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
@@ -274,12 +285,15 @@ def survey_close(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def survey_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def survey_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     survey = selectors.get_survey_for(viewer=request.user, pk=pk)
     try:
         services.survey_delete(actor=request.user, survey=survey)
     except FORM_ERRORS as error:
-        messages.error(request, getattr(error, "message", None) or " ".join(error.messages))
+        messages.error(
+            request,
+            getattr(error, "message", None) or " ".join(cast(ValidationError, error).messages),
+        )
         return redirect("survey_builder", pk=survey.pk)
     messages.success(request, "Draft survey deleted.")
     return redirect("survey_list", program_pk=survey.program_id)
@@ -287,7 +301,7 @@ def survey_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def survey_results(request: HttpRequest, pk: int) -> HttpResponse:
+def survey_results(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     survey = selectors.get_survey_for(viewer=request.user, pk=pk)
     form = BreakdownForm(request.GET or None)
     results = selectors.survey_results(viewer=request.user, survey=survey, breakdown=form.value())
@@ -300,7 +314,7 @@ def survey_results(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def survey_responses(request: HttpRequest, pk: int) -> HttpResponse:
+def survey_responses(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     survey = selectors.get_survey_for(viewer=request.user, pk=pk)
     found = selectors.named_responses(
         viewer=request.user, survey=survey, page_number=request.GET.get("page")
@@ -320,14 +334,14 @@ def survey_responses(request: HttpRequest, pk: int) -> HttpResponse:
 # --- participants -----------------------------------------------------------------------------
 @login_required
 @require_GET
-def my_surveys(request: HttpRequest) -> HttpResponse:
+def my_surveys(request: AuthenticatedHttpRequest) -> HttpResponse:
     page = selectors.my_surveys(viewer=request.user, page_number=request.GET.get("page"))
     return render(request, "surveys/my_surveys.html", {"page": page})
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def survey_answer(request: HttpRequest, pk: int) -> HttpResponse:
+def survey_answer(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     own = selectors.get_invitation_for(viewer=request.user, pk=pk)
     if not own.may_change:
         if request.method == "POST":
@@ -353,6 +367,6 @@ def survey_answer(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def survey_my_answers(request: HttpRequest, pk: int) -> HttpResponse:
+def survey_my_answers(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     own = selectors.get_invitation_for(viewer=request.user, pk=pk)
     return render(request, "surveys/my_answers.html", {"own": own})

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.http import Http404
 
+from peermentor.accounts.models import User
 from peermentor.insights.selectors.organisation import organisation_table, visible_programs
 from peermentor.insights.selectors.outcomes import OUTCOME_TABLES, OutcomeFigures
 from peermentor.insights.selectors.program import DASHBOARD_TABLES, ProgramFigures
@@ -26,13 +27,13 @@ class Dashboard:
     tables: dict[str, Table]
 
 
-def program_dashboard(*, viewer: Any, scope: Scope) -> Dashboard:
+def program_dashboard(*, viewer: User, scope: Scope) -> Dashboard:
     figures = ProgramFigures(scope, viewer=viewer)
     tables = {key: build(figures) for key, build in DASHBOARD_TABLES.items()}
     return Dashboard(scope=scope, cards=figures.cards(), tables=tables)
 
 
-def program_outcomes(*, viewer: Any, scope: Scope) -> dict[str, Table]:
+def program_outcomes(*, viewer: User, scope: Scope) -> dict[str, Table]:
     figures = OutcomeFigures(scope, viewer=viewer)
     return {key: build(figures) for key, build in OUTCOME_TABLES.items()}
 
@@ -42,7 +43,7 @@ def program_ties(*, scope: Scope) -> dict[str, Table]:
     return {key: build(figures) for key, build in TIE_TABLES.items()}
 
 
-def program_table(*, viewer: Any, scope: Scope, key: str) -> Table:
+def program_table(*, viewer: User, scope: Scope, key: str) -> Table:
     """One table by its export name, computing only what it needs (Http404 for another name)."""
     if key in DASHBOARD_TABLES:
         return DASHBOARD_TABLES[key](ProgramFigures(scope, viewer=viewer))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC
-from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from peermentor.accounts.models import User
 from peermentor.connections.models import Connection, ConnectionStatus
 from peermentor.engagement.health import HealthStatus
 from peermentor.enrollment.models import Participant, ParticipantStatus
@@ -20,7 +20,7 @@ from peermentor.insights.tables import ChartSpec, Table, percent
 from peermentor.programs.models import Program
 
 
-def visible_programs(viewer: Any) -> QuerySet[Program]:
+def visible_programs(viewer: User) -> QuerySet[Program]:
     if not can_view_organisation_insights(viewer):
         raise PermissionDenied("Only organisation admins and program managers see figures.")
     programs = Program.objects.all()
@@ -29,7 +29,7 @@ def visible_programs(viewer: Any) -> QuerySet[Program]:
     return programs.order_by("-created_at", "-id")
 
 
-def organisation_table(*, viewer: Any) -> Table:
+def organisation_table(*, viewer: User) -> Table:
     """Every visible program with its participants, match rate, connections and health."""
     programs = list(visible_programs(viewer).values("pk", "name", "status", "format"))
     ids = [program["pk"] for program in programs]

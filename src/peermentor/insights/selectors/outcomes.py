@@ -29,6 +29,7 @@ from typing import Any
 
 from django.db.models import Case, CharField, Count, Q, QuerySet, Value, When
 
+from peermentor.accounts.models import User
 from peermentor.connections.models import ConnectionMember
 from peermentor.enrollment.models import Participant
 from peermentor.insights.selectors import surveys
@@ -97,7 +98,7 @@ class Comparison:
 
 
 class OutcomeFigures:
-    def __init__(self, scope: Scope, *, viewer: Any) -> None:
+    def __init__(self, scope: Scope, *, viewer: User) -> None:
         self.scope = scope
         self.viewer = viewer
         self.threshold = scope.program.anonymity_threshold

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from peermentor.accounts.models import User
 from peermentor.connections.selectors import Quote, quotable_reflections
 from peermentor.insights.selectors.outcomes import OutcomeFigures
 from peermentor.insights.selectors.program import ProgramFigures
@@ -111,7 +112,7 @@ class ProgramReport:
     ties: dict[str, Any] = field(default_factory=dict)
 
 
-def program_report(*, viewer: Any, scope: Scope) -> ProgramReport:
+def program_report(*, viewer: User, scope: Scope) -> ProgramReport:
     figures = ProgramFigures(scope, viewer=viewer)
     outcomes = OutcomeFigures(scope, viewer=viewer)
     ties = TieFigures(scope)

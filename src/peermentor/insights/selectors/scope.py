@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from peermentor.accounts.models import User
 from peermentor.connections.models import MET_STATUSES, Connection, ConnectionMember
 from peermentor.enrollment.models import Invitation, Participant
 from peermentor.insights.permissions import can_view_program_insights
@@ -99,7 +100,7 @@ def local_midnight(day: date) -> datetime:
 
 def scope_for(
     *,
-    viewer: Any,
+    viewer: User,
     program: Program,
     track: Track | None = None,
     start_on: date | None = None,

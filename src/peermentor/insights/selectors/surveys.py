@@ -15,6 +15,7 @@ from typing import Any
 
 from django.apps import apps
 
+from peermentor.accounts.models import User
 from peermentor.insights.selectors.scope import Scope
 
 
@@ -39,7 +40,7 @@ def _period(scope: Scope) -> dict[str, Any]:
     return {"track_id": scope.track.pk if scope.track else None, "since": since, "until": until}
 
 
-def satisfaction_summary(*, viewer: Any, scope: Scope) -> dict[str, Any] | None:
+def satisfaction_summary(*, viewer: User, scope: Scope) -> dict[str, Any] | None:
     """Satisfaction (1-5) and likelihood to recommend for the scope, as
     {satisfaction_people, average_rating, satisfaction_hidden, nps_people, nps, promoters,
     passives, detractors, nps_hidden}; people and figures are None when hidden. None without
@@ -65,7 +66,7 @@ def satisfaction_summary(*, viewer: Any, scope: Scope) -> dict[str, Any] | None:
     }
 
 
-def satisfaction_by_group(*, viewer: Any, scope: Scope, group_by: str) -> list[dict] | None:
+def satisfaction_by_group(*, viewer: User, scope: Scope, group_by: str) -> list[dict] | None:
     """Per track, department or site: people, average satisfaction and NPS, each hidden by
     the surveys app's own small-group rule. None without the surveys app."""
     rating_summary = _selector("satisfaction_summary")
@@ -104,7 +105,7 @@ def satisfaction_by_group(*, viewer: Any, scope: Scope, group_by: str) -> list[d
     return sorted(rows.values(), key=lambda row: row["name"])
 
 
-def pre_post_change(*, viewer: Any, scope: Scope) -> list[dict] | None:
+def pre_post_change(*, viewer: User, scope: Scope) -> list[dict] | None:
     """Paired before/after change per goal dimension; None without the surveys app, [] when
     the program has no self-assessment surveys."""
     function = _selector("assessment_change")

@@ -10,8 +10,9 @@ Everything is counted in the database: the pair rows never come into Python.
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db import connections
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
@@ -22,11 +23,27 @@ from peermentor.insights.selectors.scope import Scope
 from peermentor.insights.tables import ChartSpec, Table, percent
 from peermentor.people.models import Department
 
+if TYPE_CHECKING:  # django-stubs-ext is a development dependency
+    from django_stubs_ext import WithAnnotations
+
+
+class TieEnd(TypedDict):
+    """What new_tie_ends annotates on each member (ids; 0 for no department or site)."""
+
+    own_person: int
+    own_department: int
+    own_site: int
+    partner_person: int
+    partner_department: int
+    partner_site: int
+    started: datetime | None
+
+
 PARTNER = "connection__members__participant__person"
 OWN = "participant__person"
 
 
-def new_tie_ends(scope: Scope) -> QuerySet[ConnectionMember]:
+def new_tie_ends(scope: Scope) -> QuerySet[WithAnnotations[ConnectionMember, TieEnd]]:
     """One row per end of each new tie: a member joined once to each other member of the same
     connection (so every tie appears twice, once from each side) where the two people had never
     been in an earlier connection together.

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from peermentor.accounts.models import User
 from peermentor.core.errors import ApplicationError
 from peermentor.core.services import audit_record
 from peermentor.surveys import keys
@@ -131,7 +132,7 @@ def answers_store(response: SurveyResponse, rows: list[SurveyAnswer]) -> None:
 @transaction.atomic
 def survey_answer(
     *,
-    actor: Any,
+    actor: User,
     invitation: SurveyInvitation,
     answers: Mapping[str, Any],
     today: date | None = None,

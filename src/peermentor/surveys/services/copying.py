@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
+from peermentor.accounts.models import User
 from peermentor.programs.models import Program
 from peermentor.surveys.models import Survey, SurveyQuestion
 from peermentor.surveys.permissions import can_manage_surveys
@@ -15,7 +15,7 @@ from peermentor.surveys.services.lifecycle import survey_create
 
 
 @transaction.atomic
-def surveys_copy(*, actor: Any, source: Program, target: Program) -> int:
+def surveys_copy(*, actor: User, source: Program, target: Program) -> int:
     """Afterwards `target` has a draft copy of every survey of `source` (settings, questions,
     schedule), never its invitations or answers. Dates sent on a date move with the program's
     start when both programs have one. A self-assessment `target` already has is not copied

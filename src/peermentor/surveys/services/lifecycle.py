@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from peermentor.accounts.models import User
 from peermentor.core.errors import ApplicationError, full_clean
 from peermentor.core.permissions import require
 from peermentor.core.services import audit_record
@@ -110,7 +111,7 @@ def _check_one_assessment(program: Program, purpose: str, exclude_pk: int | None
 @transaction.atomic
 def survey_create(
     *,
-    actor: Any,
+    actor: User,
     program: Program,
     title: str,
     description: str = "",
@@ -173,7 +174,7 @@ def survey_create(
 @transaction.atomic
 def survey_update(
     *,
-    actor: Any,
+    actor: User,
     survey: Survey,
     title: str,
     description: str = "",
@@ -249,7 +250,7 @@ def survey_update(
 
 
 @transaction.atomic
-def survey_open(*, actor: Any, survey: Survey) -> Survey:
+def survey_open(*, actor: User, survey: Survey) -> Survey:
     """Afterwards the survey is open: the next schedule run asks whoever it is due for, and
     invitations already sent can be answered again."""
     survey = _lock_survey(survey)
@@ -275,7 +276,7 @@ def survey_open(*, actor: Any, survey: Survey) -> Survey:
 
 
 @transaction.atomic
-def survey_close(*, actor: Any, survey: Survey, reason: str = "") -> Survey:
+def survey_close(*, actor: User, survey: Survey, reason: str = "") -> Survey:
     """Afterwards the survey is closed: nobody is asked any more, and answers can no longer be
     given or changed. Results stay."""
     survey = _lock_survey(survey)
@@ -298,7 +299,7 @@ def survey_close(*, actor: Any, survey: Survey, reason: str = "") -> Survey:
 
 
 @transaction.atomic
-def survey_delete(*, actor: Any, survey: Survey) -> None:
+def survey_delete(*, actor: User, survey: Survey) -> None:
     """Afterwards the draft survey and its questions are gone. A survey anyone was asked keeps
     its history: close it instead."""
     survey = _lock_survey(survey)
@@ -319,7 +320,7 @@ def survey_delete(*, actor: Any, survey: Survey) -> None:
 @transaction.atomic
 def survey_add_from_template(
     *,
-    actor: Any,
+    actor: User,
     program: Program,
     template_key: str,
     send_on: date | None = None,

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.text import slugify
 
+from peermentor.accounts.models import User
 from peermentor.core.errors import ApplicationError, full_clean
 from peermentor.core.permissions import require
 from peermentor.core.services import audit_record
@@ -55,11 +56,10 @@ def _clean_choices(kind: str, choices: Iterable[Any] | None) -> list[str]:
 
 
 def _clean_key(survey: Survey, key: str, text: str, exclude_pk: int | None = None) -> str:
-    taken = set(
-        SurveyQuestion.objects.filter(survey_id=survey.pk)
-        .exclude(pk=exclude_pk)
-        .values_list("key", flat=True)
-    )
+    questions = SurveyQuestion.objects.filter(survey_id=survey.pk)
+    if exclude_pk is not None:
+        questions = questions.exclude(pk=exclude_pk)
+    taken = set(questions.values_list("key", flat=True))
     if key:
         key = key.strip().lower()
         if not KEY_PATTERN.match(key):
@@ -81,7 +81,7 @@ def _clean_key(survey: Survey, key: str, text: str, exclude_pk: int | None = Non
 @transaction.atomic
 def survey_question_add(
     *,
-    actor: Any,
+    actor: User,
     survey: Survey,
     kind: str,
     text: str,
@@ -129,7 +129,7 @@ def survey_question_add(
 @transaction.atomic
 def survey_question_update(
     *,
-    actor: Any,
+    actor: User,
     question: SurveyQuestion,
     text: str,
     help_text: str = "",
@@ -192,7 +192,7 @@ def survey_question_update(
 
 
 @transaction.atomic
-def survey_question_delete(*, actor: Any, question: SurveyQuestion) -> None:
+def survey_question_delete(*, actor: User, question: SurveyQuestion) -> None:
     """Afterwards the question is gone. A question with answers stays (its answers are part of
     the results); close the survey and create a new one instead."""
     survey = _lock_survey(question.survey)
@@ -219,7 +219,7 @@ def _renumber(survey: Survey, ordered: list[SurveyQuestion]) -> None:
 
 
 @transaction.atomic
-def survey_question_move(*, actor: Any, question: SurveyQuestion, direction: str) -> None:
+def survey_question_move(*, actor: User, question: SurveyQuestion, direction: str) -> None:
     """Afterwards the question sits one place earlier ("up") or later ("down"); positions are
     0..n-1 in order. Moving the first up or the last down changes nothing."""
     survey = _lock_survey(question.survey)

@@ -27,6 +27,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Least
 
+from peermentor.accounts.models import User
 from peermentor.connections.models import MET_STATUSES, ConnectionMember, Reflection
 from peermentor.engagement.health import HealthStatus
 from peermentor.engagement.models import (
@@ -55,7 +56,7 @@ BREAKDOWN_COLUMNS = {
 NO_SURVEY_DATA = "No survey data yet."
 
 
-def histogram_of(queryset: QuerySet[Any], expression: Any) -> list[tuple[float, int]]:
+def histogram_of(queryset: QuerySet[Any], expression: Any) -> list[tuple[Any, int]]:
     """(value, how many rows) for each distinct value of `expression`; rows where it is NULL
     (nothing to measure yet) are left out. One row per distinct value comes back, so callers
     get percentiles and means without a row per person."""
@@ -129,7 +130,7 @@ class ProgramQueries:
     """The figures of one program for one scope (program, track, period), each query run once
     and kept; the table mixins and ProgramFigures build on them."""
 
-    def __init__(self, scope: Scope, *, viewer: Any) -> None:
+    def __init__(self, scope: Scope, *, viewer: User) -> None:
         self.scope = scope
         self.viewer = viewer
         self.threshold = scope.program.anonymity_threshold
