@@ -348,6 +348,7 @@ def circles(options: Options) -> str:
             (10_000, "hubs"),
         ]
     )
+    rows.append(engine_run_for(dataset(options, "circles", 240, "realistic")))
     data = dataset(options, "circles", baseline_size, "realistic")
     ours = engine_run_for(data)
     rows.append(ours)
@@ -372,23 +373,42 @@ def circles(options: Options) -> str:
     rows.append(engine_run_for(dataset(options, "circles", n, "realistic", balance=("level",))))
     for row in rows:
         if row.solver == "peermentor" and not row.measured.error:
-            figures = row.measured.figures
-            stats = figures.get("stats", {})
-            row.notes = (
-                f"{int(stats.get('circles', 0)):,} circles, {figures.get('unmatched', 0)} left "
-                f"out, {int(stats.get('sweeps', 0))} sweeps, level imbalance "
-                f"{figures.get('level_imbalance') or 0:,.0f}"
-            )
+            row.notes = _circle_notes(row)
     notes = [
         "No exact method scales for circles (they contain clique partitioning). The bound is "
-        "valid but loose: each person's mean score with their best lo - 1 allowed partners. "
-        "Greedy: in file order, seed a circle and add the free person with the highest score "
-        "sum with the members up to the smallest size. Random: random order, first recent "
-        "circle the person may join. Level imbalance: the sum over circles and levels of "
-        '(count - size x population share)^2; `balance = ["level"]` trades a little score '
-        "for a much lower one."
+        "certified: the smallest of each person's mean with their best lo - 1 partners (the "
+        "old bound, in brackets), the fractional (lo - 1)-matching's dual by coordinate "
+        "descent, and up to 3,000 people the LP with triangle inequalities (HiGHS); see "
+        "docs/matching.md. Move/swap left: the largest gain any single move or swap between "
+        "circles still offers, as a share of the total (polish runs on dense pools without "
+        "balance). Greedy: in file order, seed a circle and add the free person with the "
+        "highest score sum with the members up to the smallest size. Random: random order, "
+        "first recent circle the person may join. Level imbalance: the sum over circles and "
+        'levels of (count - size x population share)^2; `balance = ["level"]` trades a '
+        "little score for a much lower one."
     ]
     return _render(rows, notes)
+
+
+def _circle_notes(row: _Row) -> str:
+    figures = row.measured.figures
+    stats = figures.get("stats", {})
+    total = row.total or 0.0
+    parts = [
+        f"{int(stats.get('circles', 0)):,} circles, {figures.get('unmatched', 0)} left out",
+        f"level imbalance {figures.get('level_imbalance') or 0:,.0f}",
+    ]
+    old = stats.get("bound_by_best_partners")
+    if old and total:
+        parts.append(f"[old bound: {100 * total / old:.1f}%]")
+    left = stats.get("best_move_or_swap_left")
+    if left is not None and left == left and total:
+        parts.append(f"move/swap left {100 * left / total:.4f}% {_mark(left <= 1e-3 * total)}")
+    if row.bound and row.total is not None:
+        parts.append(f"≥ 85% of bound {_mark(row.total >= 0.85 * row.bound)}")
+    if row.size == "10,000":
+        parts.append(f"≤ 30 s {_mark(row.measured.wall_seconds <= 30.0)}")
+    return ", ".join(parts)
 
 
 # --- recommendations --------------------------------------------------------------------------
