@@ -8,6 +8,7 @@ Totals are computed with the same exact scorer for every solver, so they compare
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +69,23 @@ def dataset(
         label += f", balance on {', '.join(balance)}"
     _DATASETS[key] = Dataset(people, policy, n, label)
     return _DATASETS[key]
+
+
+def _load() -> float:
+    """The machine's one-minute load average (other work shares its cores)."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return float("nan")
+
+
+def _load_note(before: float) -> str:
+    cores = os.cpu_count() or 1
+    return (
+        f"Load average (1 min) {before:.1f} when the section started and {_load():.1f} when it "
+        f"ended, on {cores} cores: above {cores} other work was running and the times are "
+        "pessimistic."
+    )
 
 
 def _number(value: object, digits: int = 2) -> str:
@@ -159,6 +177,7 @@ def _render(rows: Iterable[_Row], notes: list[str]) -> str:
 
 @section("pairs", "Pairs (anyone with anyone)", order=10)
 def pairs(options: Options) -> str:
+    load_before = _load()
     if options.quick:
         plan = [
             (300, "realistic", ("networkx", "rustworkx")),
@@ -210,6 +229,7 @@ def pairs(options: Options) -> str:
         "networkx with floats). The bound is the engine's certified upper bound on any valid "
         "result. With `participation` the blossom maximises cardinality first."
     )
+    notes.append(_load_note(load_before))
     return _render(rows, notes)
 
 
@@ -337,6 +357,7 @@ def bipartite(options: Options) -> str:
 
 @section("circles", "Circles (group_size [5, 7])", order=30)
 def circles(options: Options) -> str:
+    load_before = _load()
     rows: list[_Row] = []
     baseline_size = 600 if options.quick else 2_000
     big = (
@@ -385,7 +406,8 @@ def circles(options: Options) -> str:
         "highest score sum with the members up to the smallest size. Random: random order, "
         "first recent circle the person may join. Level imbalance: the sum over circles and "
         'levels of (count - size x population share)^2; `balance = ["level"]` trades a '
-        "little score for a much lower one."
+        "little score for a much lower one.",
+        _load_note(load_before),
     ]
     return _render(rows, notes)
 
