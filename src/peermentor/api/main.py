@@ -21,6 +21,7 @@ from ninja.security import HttpBearer
 from ninja.security.apikey import APIKeyCookie
 from ninja.utils import check_csrf
 
+from peermentor.accounts.http import AuthenticatedHttpRequest
 from peermentor.api.services import api_token_authenticate
 from peermentor.core.errors import ApplicationError
 
@@ -192,7 +193,7 @@ class MeOut(Schema):
 
 
 @api.get("/me", response=MeOut, tags=["accounts"], summary="Who the token belongs to")
-def me(request: HttpRequest) -> Any:
+def me(request: AuthenticatedHttpRequest) -> Any:
     return request.user
 
 

@@ -1,9 +1,10 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from peermentor.accounts.http import AuthenticatedHttpRequest
 from peermentor.api.forms import TokenForm
 from peermentor.api.selectors import api_token_get, api_token_list
 from peermentor.api.services import api_token_create, api_token_revoke
@@ -11,7 +12,7 @@ from peermentor.core.errors import ApplicationError
 
 
 @login_required
-def token_list(request: HttpRequest) -> HttpResponse:
+def token_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = TokenForm(request.POST or None)
     new_key = None
     if request.method == "POST" and form.is_valid():
@@ -27,7 +28,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def token_revoke(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     api_token_revoke(actor=request.user, token=api_token_get(viewer=request.user, pk=pk))
     messages.success(request, "Token revoked.")
     return redirect("api_token_list")

@@ -7,6 +7,7 @@ wait months), which is the only place rows are written without a service.
 
 import random
 from datetime import date, datetime, timedelta
+from typing import cast
 
 from django.utils import timezone
 
@@ -122,7 +123,7 @@ def build_closed_program(
         for member in connection.members.select_related("participant__person__user"):
             went_well, learned = rng.choice(REFLECTIONS)
             reflection_submit(
-                actor=member.participant.person.user,
+                actor=cast(User, member.participant.person.user),  # demo people have accounts
                 connection=connection,
                 went_well=went_well,
                 learned=learned,

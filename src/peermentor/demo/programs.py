@@ -3,7 +3,7 @@
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 from faker import Faker
 
@@ -119,7 +119,7 @@ def enroll_ready(
     if fake is None:
         fake = Faker("en_GB")
         fake.seed_instance(rng.randint(0, 10**6))
-    user = person.user
+    user = cast(User, person.user)  # every demo person has an account
     participant = participant_enroll(actor=user, program=program, role=role)
     questions = list(program.questions.all())
     data = {q.key: _answer(q, person, skills, rng, fake) for q in questions}

@@ -33,11 +33,11 @@ from peermentor.programs.models import Format, Program, Track
 APP_POLICY_KEYS = ("allow_repeats",)
 
 # Program format -> (engine format, side a role, side b role).
-BIPARTITE_SIDES = {
+BIPARTITE_SIDES: dict[str, tuple[str, str]] = {
     Format.SHADOWING: (ParticipantRole.HOST, ParticipantRole.SHADOW),
     Format.BUDDIES: (ParticipantRole.BUDDY, ParticipantRole.NEWCOMER),
 }
-MATCHED_ROLES = {
+MATCHED_ROLES: dict[str, tuple[str, ...]] = {
     Format.PAIRS: (ParticipantRole.PEER,),
     # Not matched by runs, but help recommendations read its people through this adapter.
     Format.HELP_NETWORK: (ParticipantRole.PEER,),

@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime
 from typing import Any, Literal
 
-from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
+from peermentor.accounts.http import AuthenticatedHttpRequest
 from peermentor.api.common import (
     ERRORS,
     READ_ERRORS,
@@ -63,15 +63,20 @@ class RunOut(Schema):
     response={200: Page[RunOut], **READ_ERRORS},
     summary="A program's match runs, newest first",
 )
-def run_list(request: HttpRequest, program_id: int, page: Query[PageQuery]) -> dict[str, Any]:
+def run_list(
+    request: AuthenticatedHttpRequest, program_id: int, page: Query[PageQuery]
+) -> dict[str, Any]:
     program = get_managed_program(request.user, program_id)
     return paginate(selectors.run_list(viewer=request.user, program=program), page)
 
 
 class RunStartIn(Schema):
-    track: Id | None = Field(None, description="A track's id: match only that track.")
+    track: Id | None = Field(default=None, description="A track's id: match only that track.")
     seed: int | None = Field(
-        None, ge=0, le=2**31 - 1, description="The same settings and seed give the same result."
+        default=None,
+        ge=0,
+        le=2**31 - 1,
+        description="The same settings and seed give the same result.",
     )
 
 
@@ -85,7 +90,7 @@ class RunStartIn(Schema):
     ),
 )
 def run_start(
-    request: HttpRequest, program_id: int, payload: RunStartIn | None = None
+    request: AuthenticatedHttpRequest, program_id: int, payload: RunStartIn | None = None
 ) -> Status[Any]:
     payload = payload or RunStartIn()  # every field is optional: no body is as good as {}
     program = get_managed_program(request.user, program_id)
@@ -117,7 +122,7 @@ class RunDetailOut(RunOut):
     response={200: RunDetailOut, **READ_ERRORS},
     summary="A match run's status and progress; its summary once it has finished",
 )
-def run_get(request: HttpRequest, run_id: int) -> dict[str, Any]:
+def run_get(request: AuthenticatedHttpRequest, run_id: int) -> dict[str, Any]:
     run = get_run_for(request.user, run_id)
     body = RunOut.model_validate(run).model_dump()
     body["proposal_counts"] = (
@@ -133,7 +138,7 @@ def run_get(request: HttpRequest, run_id: int) -> dict[str, Any]:
     response={200: RunOut, **ERRORS},
     summary="Cancel a queued or running run; it writes nothing",
 )
-def run_cancel(request: HttpRequest, run_id: int) -> Any:
+def run_cancel(request: AuthenticatedHttpRequest, run_id: int) -> Any:
     run = get_run_for(request.user, run_id)
     return services.match_run_cancel(actor=request.user, run=run)
 
@@ -190,7 +195,10 @@ class ProposalFilters(Schema):
     summary="A finished run's proposals with score and reasons",
 )
 def proposal_list(
-    request: HttpRequest, run_id: int, filters: Query[ProposalFilters], page: Query[PageQuery]
+    request: AuthenticatedHttpRequest,
+    run_id: int,
+    filters: Query[ProposalFilters],
+    page: Query[PageQuery],
 ) -> dict[str, Any]:
     run = get_run_for(request.user, run_id)
     proposals = selectors.proposal_list(
@@ -227,7 +235,9 @@ class UnmatchedOut(Schema):
     response={200: Page[UnmatchedOut], **READ_ERRORS},
     summary="Everyone a run left out, and why",
 )
-def unmatched_list(request: HttpRequest, run_id: int, page: Query[PageQuery]) -> dict[str, Any]:
+def unmatched_list(
+    request: AuthenticatedHttpRequest, run_id: int, page: Query[PageQuery]
+) -> dict[str, Any]:
     run = get_run_for(request.user, run_id)
     return paginate(selectors.unmatched_list(viewer=request.user, run=run), page)
 
@@ -246,7 +256,7 @@ class PublishOut(Schema):
         "If anyone can no longer be placed, nothing is published and the message names them."
     ),
 )
-def run_publish(request: HttpRequest, run_id: int) -> dict[str, Any]:
+def run_publish(request: AuthenticatedHttpRequest, run_id: int) -> dict[str, Any]:
     run = get_run_for(request.user, run_id)
     count = services.match_run_publish(actor=request.user, run=run)
     return {"connection_count": count, "run": get_run_for(request.user, run_id)}

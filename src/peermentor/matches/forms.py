@@ -3,7 +3,7 @@ by hand. They parse and check input; the services decide."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.forms import formset_factory
@@ -66,12 +66,12 @@ class CriterionForm(forms.Form):
         self.kinds = {name: kind for name, _label, kind in attributes}
         choices = [("", "—"), *[(name, label) for name, label, _kind in attributes]]
         sets = [("", "—"), *[(n, label) for n, label, k in attributes if k in ("multi", "text")]]
-        self.fields["field"].choices = choices
-        self.fields["offer"].choices = sets
-        self.fields["want"].choices = sets
+        cast(forms.ChoiceField, self.fields["field"]).choices = choices
+        cast(forms.ChoiceField, self.fields["offer"]).choices = sets
+        cast(forms.ChoiceField, self.fields["want"]).choices = sets
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = cast(dict[str, Any], super().clean())  # Form.clean returns cleaned_data
         kind = data.get("kind")
         if not kind:
             return data
@@ -117,13 +117,13 @@ class ConstraintForm(forms.Form):
         # Every row is read, even one left as it was shown: an unchanged row is a rule to keep.
         self.empty_permitted = False
         self.kinds = {name: kind for name, _label, kind in attributes}
-        self.fields["field"].choices = [
+        cast(forms.ChoiceField, self.fields["field"]).choices = [
             ("", "—"),
             *[(name, label) for name, label, _kind in attributes],
         ]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = cast(dict[str, Any], super().clean())  # Form.clean returns cleaned_data
         kind = data.get("kind")
         if not kind or kind == "not_in_reporting_line":
             return data
@@ -222,9 +222,10 @@ class SettingsForms:
         if field == "objective" or field == "min_score":
             self.settings.add_error(field, message)
         elif field == "criteria":
-            self.criteria._non_form_errors = self.criteria.error_class([message])
+            # A formset keeps its own errors in a private attribute; full_clean() would reset it.
+            self.criteria._non_form_errors = self.criteria.error_class([message])  # type: ignore[attr-defined]
         elif field == "constraints":
-            self.constraints._non_form_errors = self.constraints.error_class([message])
+            self.constraints._non_form_errors = self.constraints.error_class([message])  # type: ignore[attr-defined]
         else:
             self.settings.add_error(None, message)
 
@@ -250,7 +251,7 @@ class StartRunForm(forms.Form):
 
     def __init__(self, *args: Any, program: Program, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["track"].queryset = program.tracks.all()
+        cast("forms.ModelChoiceField[Track]", self.fields["track"]).queryset = program.tracks.all()
         if not program.tracks.exists():
             self.fields["track"].widget = forms.HiddenInput()
 
@@ -262,8 +263,9 @@ class ManualPairForm(forms.Form):
     def __init__(self, *args: Any, participants: Any, is_circles: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name in ("first", "second"):
-            self.fields[name].queryset = participants
-            self.fields[name].label_from_instance = _participant_label
+            field = cast("forms.ModelChoiceField[Participant]", self.fields[name])
+            field.queryset = participants
+            field.label_from_instance = _participant_label  # type: ignore[assignment]
         if is_circles:
             self.fields["first"].label = "Person to add"
             self.fields["second"].label = "Into the circle of"

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
+from peermentor.accounts.models import User
 from peermentor.core.permissions import require
 from peermentor.enrollment.models import Participant, ParticipantRole
 from peermentor.matches.adapter import BIPARTITE_SIDES, build_engine_input
@@ -21,7 +22,7 @@ MANAGERS_ONLY = "Only the program's managers can see match runs."
 SORTS = {"score": ("score", "id"), "-score": ("-score", "id")}
 
 
-def run_list(*, viewer: Any, program: Program) -> QuerySet[MatchRun]:
+def run_list(*, viewer: User, program: Program) -> QuerySet[MatchRun]:
     require(can_manage_matching(viewer, program), MANAGERS_ONLY)
     return MatchRun.objects.filter(program=program).select_related("track", "created_by")
 
@@ -48,7 +49,7 @@ class ProposalFilters:
 
 
 def proposal_list(
-    *, viewer: Any, run: MatchRun, filters: ProposalFilters | None = None
+    *, viewer: User, run: MatchRun, filters: ProposalFilters | None = None
 ) -> QuerySet[Proposal]:
     """The run's proposals, filtered and sorted, with members and their people prefetched."""
     require(can_manage_matching(viewer, run.program), MANAGERS_ONLY)
@@ -85,11 +86,11 @@ def proposal_list(
     )
 
 
-def proposal_row(*, viewer: Any, proposal: Proposal) -> Proposal:
+def proposal_row(*, viewer: User, proposal: Proposal) -> Proposal:
     return proposal_list(viewer=viewer, run=proposal.run).get(pk=proposal.pk)
 
 
-def run_departments(*, viewer: Any, run: MatchRun) -> QuerySet[Department]:
+def run_departments(*, viewer: User, run: MatchRun) -> QuerySet[Department]:
     """Departments of the run's proposed people, for the filter."""
     require(can_manage_matching(viewer, run.program), MANAGERS_ONLY)
     return Department.objects.filter(
@@ -101,7 +102,7 @@ def run_departments(*, viewer: Any, run: MatchRun) -> QuerySet[Department]:
     ).order_by("name")
 
 
-def unmatched_list(*, viewer: Any, run: MatchRun) -> QuerySet[UnmatchedEntry]:
+def unmatched_list(*, viewer: User, run: MatchRun) -> QuerySet[UnmatchedEntry]:
     require(can_manage_matching(viewer, run.program), MANAGERS_ONLY)
     return (
         UnmatchedEntry.objects.filter(run=run)
@@ -110,7 +111,7 @@ def unmatched_list(*, viewer: Any, run: MatchRun) -> QuerySet[UnmatchedEntry]:
     )
 
 
-def run_counts(*, viewer: Any, run: MatchRun) -> dict[str, int]:
+def run_counts(*, viewer: User, run: MatchRun) -> dict[str, int]:
     """Locked, excluded and hand-made proposals of the run (one query)."""
     from django.db.models import Count
 
@@ -124,7 +125,7 @@ def run_counts(*, viewer: Any, run: MatchRun) -> dict[str, int]:
     )
 
 
-def pairable_participants(*, viewer: Any, run: MatchRun) -> QuerySet[Participant]:
+def pairable_participants(*, viewer: User, run: MatchRun) -> QuerySet[Participant]:
     """Everyone the run considered (proposed or left out), by name: the manual pair choices."""
     require(can_manage_matching(viewer, run.program), MANAGERS_ONLY)
     in_run = Q(Exists(ProposalMember.objects.filter(run=run, participant_id=OuterRef("pk")))) | Q(
@@ -155,7 +156,7 @@ class PairableSearch:
 
 def pairable_search(
     *,
-    viewer: Any,
+    viewer: User,
     run: MatchRun,
     query: str = "",
     chosen: Participant | int | None = None,
@@ -225,7 +226,7 @@ def _reasons(scorer: Any, i: int, j: int, *, directed: bool) -> str:
 
 
 def manual_pair_check(
-    *, viewer: Any, run: MatchRun, first: Participant, second: Participant
+    *, viewer: User, run: MatchRun, first: Participant, second: Participant
 ) -> PairCheck:
     """Score, reasons and warnings for pairing `first` with `second` in `run` (circles:
     `first` joining the circle `second` is in). `refusal` says why it cannot be done at all."""
@@ -249,8 +250,8 @@ def manual_pair_check(
     if sides is not None:
         roles = {first.role, second.role}
         if roles != set(sides):
-            labels = [ParticipantRole(side).label.lower() for side in sides]
-            check.refusal = f"Choose one {labels[0]} and one {labels[1]}."
+            side_names = [ParticipantRole(side).label.lower() for side in sides]
+            check.refusal = f"Choose one {side_names[0]} and one {side_names[1]}."
             return check
         check.ordered = [first, second] if first.role == sides[0] else [second, first]
         members = check.ordered

@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from peermentor.accounts.models import User
 from peermentor.core.errors import ApplicationError
 from peermentor.core.services import audit_record
 from peermentor.enrollment.models import Participant, ParticipantRole
@@ -80,7 +81,7 @@ def engine_match(
     return match(people, policy, locks=locks, seed=seed, progress=progress)
 
 
-def _require_manager(actor: Any, program: Program) -> None:
+def _require_manager(actor: User, program: Program) -> None:
     if not can_manage_matching(actor, program):
         raise PermissionDenied("Only the program's managers can do this.")
 
@@ -128,7 +129,7 @@ def validate_matching_settings(*, program: Program, policy: dict[str, Any]) -> d
 @transaction.atomic
 def matching_settings_save(
     *,
-    actor: Any,
+    actor: User,
     program: Program,
     policy: dict[str, Any],
     track: Track | None = None,
@@ -199,7 +200,7 @@ def relative_gap(total: float, bound: float | None) -> float | None:
 
 def matching_preview(
     *,
-    actor: Any,
+    actor: User,
     program: Program,
     policy: dict[str, Any],
     track: Track | None = None,
@@ -319,7 +320,7 @@ def _side_a_id(program: Program, members: Iterable[ProposalMember]) -> str | Non
 @transaction.atomic
 def match_run_start(
     *,
-    actor: Any,
+    actor: User,
     program: Program,
     track: Track | None = None,
     seed: int | None = None,
@@ -394,7 +395,7 @@ def _require_reviewable(run: MatchRun) -> None:
         raise ApplicationError("This run is published: its proposals are connections now.")
 
 
-def match_run_rerun(*, actor: Any, run: MatchRun) -> MatchRun:
+def match_run_rerun(*, actor: User, run: MatchRun) -> MatchRun:
     """A new run for the rest: locked proposals stay, excluded pairs never form again."""
     _require_manager(actor, run.program)
     _require_reviewable(run)
@@ -402,7 +403,7 @@ def match_run_rerun(*, actor: Any, run: MatchRun) -> MatchRun:
 
 
 @transaction.atomic
-def match_run_cancel(*, actor: Any, run: MatchRun) -> MatchRun:
+def match_run_cancel(*, actor: User, run: MatchRun) -> MatchRun:
     """Afterwards the run is cancelled; a worker running it stops at its next progress report
     and writes nothing."""
     _require_manager(actor, run.program)
@@ -685,7 +686,7 @@ def _lock_run(run: MatchRun) -> MatchRun:
 
 
 @transaction.atomic
-def proposal_set_locked(*, actor: Any, proposal: Proposal, is_locked: bool) -> Proposal:
+def proposal_set_locked(*, actor: User, proposal: Proposal, is_locked: bool) -> Proposal:
     """Afterwards the proposal is (un)locked: a locked proposal survives re-runs unchanged."""
     run = _lock_run(proposal.run)
     _require_manager(actor, run.program)
@@ -707,7 +708,7 @@ def proposal_set_locked(*, actor: Any, proposal: Proposal, is_locked: bool) -> P
 
 
 @transaction.atomic
-def proposal_set_excluded(*, actor: Any, proposal: Proposal, is_excluded: bool) -> Proposal:
+def proposal_set_excluded(*, actor: User, proposal: Proposal, is_excluded: bool) -> Proposal:
     """Afterwards the proposal is excluded (never published, and its pairs never formed by a
     re-run) or included again."""
     run = _lock_run(proposal.run)
@@ -731,7 +732,7 @@ def proposal_set_excluded(*, actor: Any, proposal: Proposal, is_excluded: bool) 
 
 @transaction.atomic
 def proposal_create_manual(
-    *, actor: Any, run: MatchRun, first: Participant, second: Participant
+    *, actor: User, run: MatchRun, first: Participant, second: Participant
 ) -> Proposal:
     """Afterwards `first` and `second` are proposed together (locked, with any rule they break
     listed as warnings). Pairs and shadowing/buddies: a new pair, dissolving the unlocked
@@ -883,7 +884,7 @@ def _join_circle(run: MatchRun, check: Any) -> Proposal:
 
 
 # --- publishing ----------------------------------------------------------------------------------
-CONNECTION_KIND_BY_FORMAT = {
+CONNECTION_KIND_BY_FORMAT: dict[str, str] = {
     Format.PAIRS: "pair",
     Format.SHADOWING: "shadowing",
     Format.BUDDIES: "buddy",
@@ -892,7 +893,7 @@ CONNECTION_KIND_BY_FORMAT = {
 
 
 @transaction.atomic
-def match_run_publish(*, actor: Any, run: MatchRun) -> int:
+def match_run_publish(*, actor: User, run: MatchRun) -> int:
     """Afterwards every proposal of the run that is not excluded is an active connection, the
     run is published, and (once committed) its members are told by e-mail. All or nothing:
     if any proposal can no longer be placed, nothing is published. Returns the count."""
@@ -969,7 +970,7 @@ def match_run_publish(*, actor: Any, run: MatchRun) -> int:
     return len(connections)
 
 
-def _withdraw_unhonourable_requests(*, actor: Any, program: Program, placed: set[int]) -> int:
+def _withdraw_unhonourable_requests(*, actor: User, program: Program, placed: set[int]) -> int:
     """Self-match requests that the run made impossible: afterwards no pending request of the
     program involves someone just placed who has no room left (one current connection; hosts
     and buddies at capacity keep theirs while they have places). Both people of each are told

@@ -10,11 +10,12 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from peermentor.accounts.http import AuthenticatedHttpRequest
 from peermentor.core.errors import ApplicationError
 from peermentor.core.htmx import is_htmx, redirect_back
 from peermentor.core.pagination import paginate
@@ -37,7 +38,7 @@ def _track_of(program: Any, raw: Any) -> Track | None:
 # --- settings ------------------------------------------------------------------------------------
 @login_required
 @require_http_methods(["GET", "POST"])
-def settings_page(request: HttpRequest, pk: int) -> HttpResponse:
+def settings_page(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     program = get_managed_program(request.user, pk)
     if program.format not in MATCHABLE_FORMATS:
         raise Http404("This program is not matched by match runs.")
@@ -84,7 +85,7 @@ def settings_page(request: HttpRequest, pk: int) -> HttpResponse:
 # --- runs ----------------------------------------------------------------------------------
 @login_required
 @require_http_methods(["GET", "POST"])
-def run_list(request: HttpRequest, pk: int) -> HttpResponse:
+def run_list(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     program = get_managed_program(request.user, pk)
     form = StartRunForm(request.POST if request.method == "POST" else None, program=program)
     if request.method == "POST" and form.is_valid():
@@ -112,7 +113,7 @@ def run_list(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _run_context(request: HttpRequest, run: Any) -> dict[str, Any]:
+def _run_context(request: AuthenticatedHttpRequest, run: Any) -> dict[str, Any]:
     context: dict[str, Any] = {"run": run, "program": run.program}
     if run.status == "succeeded":
         filters = selectors.ProposalFilters.from_query(request.GET)
@@ -135,14 +136,14 @@ def _run_context(request: HttpRequest, run: Any) -> dict[str, Any]:
 
 @login_required
 @require_GET
-def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def run_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     run = get_run_for(request.user, pk)
     return render(request, "matches/run_detail.html", _run_context(request, run))
 
 
 @login_required
 @require_GET
-def run_status(request: HttpRequest, pk: int) -> HttpResponse:
+def run_status(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The polled progress block; once the run is over the whole page reloads with results."""
     run = get_run_for(request.user, pk)
     response = render(request, "matches/_run_status.html", {"run": run})
@@ -153,7 +154,7 @@ def run_status(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def run_cancel(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     run = get_run_for(request.user, pk)
     try:
         services.match_run_cancel(actor=request.user, run=run)
@@ -165,7 +166,7 @@ def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def run_rerun(request: HttpRequest, pk: int) -> HttpResponse:
+def run_rerun(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     run = get_run_for(request.user, pk)
     try:
         new_run = services.match_run_rerun(actor=request.user, run=run)
@@ -178,7 +179,7 @@ def run_rerun(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def run_publish(request: HttpRequest, pk: int) -> HttpResponse:
+def run_publish(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     run = get_run_for(request.user, pk)
     if request.method == "POST":
         try:
@@ -196,14 +197,14 @@ def run_publish(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def run_unmatched(request: HttpRequest, pk: int) -> HttpResponse:
+def run_unmatched(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     run = get_run_for(request.user, pk)
     page = paginate(request, selectors.unmatched_list(viewer=request.user, run=run))
     return render(request, "matches/run_unmatched.html", {"run": run, "page": page})
 
 
 # --- review ----------------------------------------------------------------------------------
-def _proposal_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+def _proposal_action(request: AuthenticatedHttpRequest, pk: int, action: str) -> HttpResponse:
     proposal = get_proposal_for(request.user, pk)
     value = request.POST.get("value") == "on"
     try:
@@ -237,17 +238,17 @@ def _proposal_action(request: HttpRequest, pk: int, action: str) -> HttpResponse
 
 @login_required
 @require_POST
-def proposal_lock(request: HttpRequest, pk: int) -> HttpResponse:
+def proposal_lock(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _proposal_action(request, pk, "lock")
 
 
 @login_required
 @require_POST
-def proposal_exclude(request: HttpRequest, pk: int) -> HttpResponse:
+def proposal_exclude(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _proposal_action(request, pk, "exclude")
 
 
-def _manual_form(request: HttpRequest, run: Any, data: Any) -> ManualPairForm:
+def _manual_form(request: AuthenticatedHttpRequest, run: Any, data: Any) -> ManualPairForm:
     return ManualPairForm(
         data,
         participants=selectors.pairable_participants(viewer=request.user, run=run),
@@ -259,7 +260,7 @@ PICKERS = ("first", "second")
 
 
 def _picker(
-    request: HttpRequest, run: Any, form: ManualPairForm, name: str, data: Any
+    request: AuthenticatedHttpRequest, run: Any, form: ManualPairForm, name: str, data: Any
 ) -> dict[str, Any]:
     """One person picker: its label, search text, the person chosen and who matches."""
     data = data or {}
@@ -282,7 +283,7 @@ def _picker(
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def manual_pair(request: HttpRequest, pk: int) -> HttpResponse:
+def manual_pair(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Two person pickers (search by name or e-mail, at most 20 shown), the live check, and
     confirm. Without JavaScript, "Search" re-renders the page with the matches."""
     run = get_run_for(request.user, pk)
@@ -324,7 +325,7 @@ def manual_pair(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def manual_pair_search(request: HttpRequest, pk: int) -> HttpResponse:
+def manual_pair_search(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The people of the run matching `<field>_q` for one picker (`field` = first|second),
     with the one chosen kept first (htmx partial; at most 20)."""
     run = get_run_for(request.user, pk)
@@ -338,7 +339,7 @@ def manual_pair_search(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def manual_pair_check(request: HttpRequest, pk: int) -> HttpResponse:
+def manual_pair_check(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The live score, reasons and warnings of a pair being chosen (htmx partial)."""
     run = get_run_for(request.user, pk)
     form = _manual_form(request, run, request.GET)

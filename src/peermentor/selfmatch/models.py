@@ -113,6 +113,9 @@ class MatchRequest(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # Set by the selectors for the person viewing a page; never stored.
+    viewer_side: str | None
+    is_waiting: bool
     # The status the last e-mail notice was sent for: a retried task claims it with a
     # conditional UPDATE and never mails the same news twice.
     notified_status = models.CharField(max_length=20, blank=True)

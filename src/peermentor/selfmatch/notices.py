@@ -26,7 +26,7 @@ from peermentor.selfmatch.models import MatchRequest, RequestStatus
 
 # Who hears of each outcome: the other side of whoever acted. A cancelled request goes to
 # both, because it was nobody's choice.
-NOTICE_TO = {
+NOTICE_TO: dict[str, tuple[str, ...]] = {
     RequestStatus.PENDING: ("recipient",),
     RequestStatus.ACCEPTED: ("requester",),
     RequestStatus.DECLINED: ("requester",),

@@ -17,6 +17,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from peermentor.accounts.models import User
 from peermentor.enrollment.models import Participant
 from peermentor.programs.models import Program
 from peermentor.programs.permissions import can_manage_program, can_view_program, get_program_for
@@ -50,7 +51,7 @@ def _with_people(queryset: QuerySet[MatchRequest]) -> QuerySet[MatchRequest]:
 
 
 # --- recommendations ------------------------------------------------------------------------
-def get_self_match_program(user: Any, pk: Any) -> Program:
+def get_self_match_program(user: User, pk: Any) -> Program:
     """A program that offers self-match and that the user may see (404 otherwise); 403 for
     those who see it but take no part (managers and admins ask nobody)."""
     program = get_program_for(user, pk)
@@ -98,7 +99,7 @@ class RecommendationsPage:
 
 
 def recommendations_page(
-    *, viewer: Any, program: Program, filters: Filters | None = None, top: int = DEFAULT_TOP
+    *, viewer: User, program: Program, filters: Filters | None = None, top: int = DEFAULT_TOP
 ) -> RecommendationsPage:
     """The viewer's recommendations in `program`, with the requests already between them and
     others. People holding the most unanswered requests the program allows are held back
@@ -151,7 +152,7 @@ def participant_in(*, program: Program, pk: Any) -> Participant | None:
 
 
 # --- one request ----------------------------------------------------------------------------
-def viewer_side(viewer: Any, request: MatchRequest) -> str | None:
+def viewer_side(viewer: User, request: MatchRequest) -> str | None:
     """ "requester", "recipient", or None (a manager looking on)."""
     user_id = getattr(viewer, "pk", None)
     if user_id is not None and request.requester.person.user_id == user_id:
@@ -161,7 +162,7 @@ def viewer_side(viewer: Any, request: MatchRequest) -> str | None:
     return None
 
 
-def get_request_for(*, viewer: Any, pk: Any) -> MatchRequest:
+def get_request_for(*, viewer: User, pk: Any) -> MatchRequest:
     """The request if the viewer is one of its two people or manages its program; else 404.
     `viewer_side` is set on it."""
     try:
@@ -184,7 +185,7 @@ class MyRequests:
     counts: dict[str, int]
 
 
-def my_requests(*, viewer: Any, box: str = "incoming", page_number: Any = None) -> MyRequests:
+def my_requests(*, viewer: User, box: str = "incoming", page_number: Any = None) -> MyRequests:
     """The viewer's requests in every program: `incoming` waiting for their answer, `outgoing`
     waiting for others', `past` everything answered, withdrawn, expired or cancelled. Newest
     first; counts of each box in one query."""
@@ -228,16 +229,17 @@ class ProgramRequests:
 
 
 def program_requests(
-    *, viewer: Any, program: Program, status: str = RequestStatus.PENDING, page_number: Any = None
+    *, viewer: User, program: Program, status: str = RequestStatus.PENDING, page_number: Any = None
 ) -> ProgramRequests:
     """For the program's managers: its requests in one status (pending by default, oldest
     first: those waiting longest need a nudge), who asked whom and who must act; no messages.
     Counts by status in one query."""
     # One membership lookup serves both checks (can_view_program asks can_manage_program).
-    program.viewer_is_manager = can_manage_program(viewer, program)
+    is_manager = can_manage_program(viewer, program)
+    program.viewer_is_manager = is_manager  # type: ignore[attr-defined]
     if not can_view_program(viewer, program):
         raise Http404("No such program.")
-    if not program.viewer_is_manager:
+    if not is_manager:
         raise PermissionDenied("Only the program's managers see its requests.")
     if status not in RequestStatus.values:
         status = RequestStatus.PENDING

@@ -12,11 +12,12 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from peermentor.accounts.http import AuthenticatedHttpRequest
 from peermentor.core.errors import ApplicationError
 from peermentor.core.forms import handle_form, show_error
 from peermentor.core.htmx import is_htmx, redirect_back
@@ -36,7 +37,7 @@ from peermentor.selfmatch.models import RequestStatus
 # --- recommendations ------------------------------------------------------------------------
 @login_required
 @require_GET
-def recommendations(request: HttpRequest, pk: int) -> HttpResponse:
+def recommendations(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     program = selectors.get_self_match_program(request.user, pk)
     form = RecommendationFilterForm(request.GET)
     page = selectors.recommendations_page(
@@ -50,7 +51,7 @@ def recommendations(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def request_send(request: HttpRequest, pk: int) -> HttpResponse:
+def request_send(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     program = selectors.get_self_match_program(request.user, pk)
     form = RequestSendForm(request.POST)
     back = reverse("match_recommendations", args=[program.pk])
@@ -58,7 +59,7 @@ def request_send(request: HttpRequest, pk: int) -> HttpResponse:
     sent = None
     recipient = None
     if not form.is_valid():
-        error = "; ".join(message for errors in form.errors.values() for message in errors)
+        error = "; ".join(str(message) for errors in form.errors.values() for message in errors)
     else:
         recipient = selectors.participant_in(program=program, pk=form.cleaned_data["recipient"])
         if recipient is None:
@@ -100,7 +101,7 @@ def request_send(request: HttpRequest, pk: int) -> HttpResponse:
 # --- my requests ----------------------------------------------------------------------------
 @login_required
 @require_GET
-def request_list(request: HttpRequest) -> HttpResponse:
+def request_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     result = selectors.my_requests(
         viewer=request.user,
         box=request.GET.get("box", "incoming"),
@@ -115,7 +116,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def request_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     match_request = selectors.get_request_for(viewer=request.user, pk=pk)
     return render(
         request,
@@ -124,7 +125,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _after_action(request: HttpRequest, pk: int, done: str) -> HttpResponse:
+def _after_action(request: AuthenticatedHttpRequest, pk: int, done: str) -> HttpResponse:
     """htmx: the request's row as it is now; otherwise back where the action came from."""
     if is_htmx(request):
         match_request = selectors.get_request_for(viewer=request.user, pk=pk)
@@ -137,7 +138,7 @@ def _after_action(request: HttpRequest, pk: int, done: str) -> HttpResponse:
     return redirect_back(request, reverse("match_request_detail", args=[pk]))
 
 
-def _refused(request: HttpRequest, pk: int, error: ApplicationError) -> HttpResponse:
+def _refused(request: AuthenticatedHttpRequest, pk: int, error: ApplicationError) -> HttpResponse:
     """The refusal beside the request (htmx: in its row, with 200 so that htmx swaps it)."""
     if is_htmx(request):
         match_request = selectors.get_request_for(viewer=request.user, pk=pk)
@@ -152,7 +153,7 @@ def _refused(request: HttpRequest, pk: int, error: ApplicationError) -> HttpResp
 
 @login_required
 @require_POST
-def request_accept(request: HttpRequest, pk: int) -> HttpResponse:
+def request_accept(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     match_request = selectors.get_request_for(viewer=request.user, pk=pk)
     try:
         match_request = services.request_accept(actor=request.user, request=match_request)
@@ -169,7 +170,7 @@ def request_accept(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def request_decline(request: HttpRequest, pk: int) -> HttpResponse:
+def request_decline(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     match_request = selectors.get_request_for(viewer=request.user, pk=pk)
     if match_request.viewer_side != "recipient":
         raise PermissionDenied("Only the person who was asked can decline this request.")
@@ -202,7 +203,7 @@ def request_decline(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def request_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+def request_withdraw(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     match_request = selectors.get_request_for(viewer=request.user, pk=pk)
     try:
         services.request_withdraw(actor=request.user, request=match_request)
@@ -212,7 +213,7 @@ def request_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _safety_page(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     pk: int,
     *,
     form_class: Any,
@@ -255,7 +256,7 @@ def _safety_page(
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def request_block(request: HttpRequest, pk: int) -> HttpResponse:
+def request_block(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _safety_page(
         request,
         pk,
@@ -275,7 +276,7 @@ def request_block(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def request_report(request: HttpRequest, pk: int) -> HttpResponse:
+def request_report(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _safety_page(
         request,
         pk,
@@ -296,7 +297,7 @@ def request_report(request: HttpRequest, pk: int) -> HttpResponse:
 # --- managers -------------------------------------------------------------------------------
 @login_required
 @require_GET
-def program_requests(request: HttpRequest, pk: int) -> HttpResponse:
+def program_requests(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     program = get_program_for(request.user, pk, write=True)
     result = selectors.program_requests(
         viewer=request.user,
@@ -309,7 +310,7 @@ def program_requests(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def self_match_settings(request: HttpRequest, pk: int) -> HttpResponse:
+def self_match_settings(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     program = get_program_for(request.user, pk, write=True)
     current = services.self_match_settings_for(program)
     initial = {

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import Case, Count, Q, TextField, Value, When
 
+from peermentor.accounts.models import User
 from peermentor.connections.models import (
     CAPACITY_ROLES,
     MET_STATUSES,
@@ -26,7 +27,7 @@ from peermentor.selfmatch.models import (
     RequestStatus,
 )
 
-KIND_BY_FORMAT = {
+KIND_BY_FORMAT: dict[str, str] = {
     Format.PAIRS: ConnectionKind.PAIR,
     Format.SHADOWING: ConnectionKind.SHADOWING,
     Format.BUDDIES: ConnectionKind.BUDDY,
@@ -40,7 +41,7 @@ OPEN_STATUSES = (ProgramStatus.ENROLLING, ProgramStatus.MATCHING, ProgramStatus.
 AUDIT_TARGET = MatchRequest._meta.label_lower
 
 
-def participant_of(user: Any, program: Program) -> Participant | None:
+def participant_of(user: User, program: Program) -> Participant | None:
     """The user's participation in `program`, if any."""
     if not getattr(user, "is_authenticated", False):
         return None
@@ -60,7 +61,7 @@ def _lock_participants(ids: Iterable[int]) -> dict[int, Participant]:
     }
     names = dict(Participant.objects.filter(pk__in=wanted).values_list("pk", "person__full_name"))
     for pk, participant in locked.items():
-        participant.display_name = names.get(pk, "")
+        participant.display_name = names.get(pk, "")  # type: ignore[attr-defined]  # read by _name
     return locked
 
 
@@ -118,7 +119,7 @@ def _pending(queryset: Any, now: dt.datetime) -> Any:
 def _close(
     request: MatchRequest,
     *,
-    actor: Any,
+    actor: User | None,
     status: str,
     now: dt.datetime,
     note: str = "",
@@ -169,7 +170,7 @@ def _require_pending(request: MatchRequest, now: dt.datetime) -> None:
         raise ApplicationError("This request has expired: it can no longer be answered.")
 
 
-def _user_is(actor: Any, participant: Participant) -> bool:
+def _user_is(actor: User, participant: Participant) -> bool:
     return bool(
         getattr(actor, "is_authenticated", False)
         and participant.person.user_id is not None
@@ -179,7 +180,7 @@ def _user_is(actor: Any, participant: Participant) -> bool:
 
 def _cancel_unhonourable(
     *,
-    actor: Any,
+    actor: User,
     participants: Sequence[Participant],
     now: dt.datetime,
     reason_for: Any,
@@ -199,7 +200,7 @@ CANCEL_BATCH = 500
 
 def _cancel_pending_of(
     *,
-    actor: Any,
+    actor: User,
     participants: Sequence[Participant],
     now: dt.datetime,
     reason_for: Any,
@@ -211,12 +212,13 @@ def _cancel_pending_of(
         return []
     ids = [p.pk for p in participants]
     names = {p.pk: _name(p) for p in participants}
+    pending = MatchRequest.objects.select_for_update(of=("self",)).filter(
+        Q(requester_id__in=ids) | Q(recipient_id__in=ids), status=RequestStatus.PENDING
+    )
+    if keep is not None:
+        pending = pending.exclude(pk=keep)
     rows = list(
-        MatchRequest.objects.select_for_update(of=("self",))
-        .filter(Q(requester_id__in=ids) | Q(recipient_id__in=ids), status=RequestStatus.PENDING)
-        .exclude(pk=keep)
-        .order_by("pk")
-        .values_list("pk", "requester_id", "recipient_id", "program_id")
+        pending.order_by("pk").values_list("pk", "requester_id", "recipient_id", "program_id")
     )
     events = []
     reasons: dict[int, str] = {}

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from peermentor.accounts.models import User
 from peermentor.connections import services as connection_services
 from peermentor.connections.models import ConnectionSource
 from peermentor.core.errors import ApplicationError, full_clean
@@ -54,7 +55,7 @@ from peermentor.selfmatch.services.upkeep import self_match_settings_for
 
 @transaction.atomic
 def request_send(
-    *, actor: Any, program: Program, recipient: Participant, message: str = ""
+    *, actor: User, program: Program, recipient: Participant, message: str = ""
 ) -> MatchRequest:
     """Afterwards a pending request from the actor's participation to `recipient` waits for an
     answer until the program's expiry, the recipient is told, and it is audited.
@@ -97,7 +98,7 @@ def request_send(
 
 
 def _check_asking(
-    *, actor: Any, program: Program, recipient: Participant, message: str
+    *, actor: User, program: Program, recipient: Participant, message: str
 ) -> tuple[Participant, str]:
     """What can be checked before locking: the program takes requests, the actor takes part,
     the message fits, and the actor is not asking themselves. Returns the actor's
@@ -245,7 +246,7 @@ def _request_create(
 
 
 @transaction.atomic
-def request_accept(*, actor: Any, request: MatchRequest) -> MatchRequest:
+def request_accept(*, actor: User, request: MatchRequest) -> MatchRequest:
     """Afterwards the request is accepted and the two people are in an active connection made
     through the connections services (under row locks: capacity and one-current-connection hold
     under concurrency), with the request's score and reasons. Every other pending request of
@@ -318,7 +319,7 @@ def request_accept(*, actor: Any, request: MatchRequest) -> MatchRequest:
 
 @transaction.atomic
 def requests_cancel_unhonourable(
-    *, actor: Any, participant_ids: Sequence[int], reason: str = ""
+    *, actor: User, participant_ids: Sequence[int], reason: str = ""
 ) -> int:
     """For other apps that just placed or removed people (a published match run, a withdrawal):
     afterwards no pending request remains for any of `participant_ids` who has no room left or
@@ -352,7 +353,7 @@ def requests_cancel_unhonourable(
 
 
 @transaction.atomic
-def request_decline(*, actor: Any, request: MatchRequest, note: str = "") -> MatchRequest:
+def request_decline(*, actor: User, request: MatchRequest, note: str = "") -> MatchRequest:
     """Afterwards the request is declined (with the recipient's optional note, which the
     requester reads), the requester is told, and it is audited. Only the recipient declines."""
     request, _requester, recipient = _locked_for_answer(request)
@@ -384,7 +385,7 @@ def request_decline(*, actor: Any, request: MatchRequest, note: str = "") -> Mat
 
 
 @transaction.atomic
-def request_withdraw(*, actor: Any, request: MatchRequest) -> MatchRequest:
+def request_withdraw(*, actor: User, request: MatchRequest) -> MatchRequest:
     """Afterwards the request is withdrawn, the recipient no longer sees it waiting, is told,
     and it is audited. Only the requester withdraws, and only while it is pending."""
     request, requester, _recipient = _locked_for_answer(request)

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
+from peermentor.accounts.models import User
 from peermentor.connections import services as connection_services
 from peermentor.core.errors import ApplicationError
 from peermentor.enrollment.models import Participant
@@ -22,7 +23,7 @@ from peermentor.selfmatch.services._common import (
 )
 
 
-def _party(actor: Any, request: MatchRequest) -> tuple[Participant, Participant]:
+def _party(actor: User, request: MatchRequest) -> tuple[Participant, Participant]:
     """(the actor's side, the other side) of a request the actor is part of."""
     if _user_is(actor, request.requester):
         return request.requester, request.recipient
@@ -32,7 +33,7 @@ def _party(actor: Any, request: MatchRequest) -> tuple[Participant, Participant]
 
 
 @transaction.atomic
-def request_block(*, actor: Any, request: MatchRequest, reason: str = "") -> MatchRequest:
+def request_block(*, actor: User, request: MatchRequest, reason: str = "") -> MatchRequest:
     """Afterwards the actor has blocked the other person of the request (never recommended or
     proposed to each other again, in any program) and, if it was pending, the request is
     closed: declined when the actor was asked, withdrawn when the actor asked."""
@@ -53,7 +54,7 @@ def request_block(*, actor: Any, request: MatchRequest, reason: str = "") -> Mat
 
 
 @transaction.atomic
-def request_report(*, actor: Any, request: MatchRequest, text: str) -> Any:
+def request_report(*, actor: User, request: MatchRequest, text: str) -> Any:
     """Afterwards an open safety report about the other person of the request waits for the
     organisation admins. The request itself is unchanged (block to stop it)."""
     request = MatchRequest.objects.select_related("requester__person", "recipient__person").get(

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
+from peermentor.accounts.models import User
 from peermentor.core.errors import full_clean
 from peermentor.core.models import AuditEvent
 from peermentor.core.services import audit_record
@@ -32,7 +32,7 @@ def self_match_settings_for(program: Program) -> SelfMatchSettings:
 @transaction.atomic
 def self_match_settings_update(
     *,
-    actor: Any,
+    actor: User,
     program: Program,
     request_expiry_days: int,
     max_pending_incoming: int,
