@@ -75,7 +75,7 @@ def test_a_manager_starts_a_run_polls_it_reviews_and_publishes(api_as, world, st
     assert published.json()["connection_count"] == 3
     assert published.json()["run"]["published_at"] is not None
     assert Connection.objects.filter(match_run_id=queued["id"], status="active").count() == 3
-    again = assert_error(api.post(run_url(queued["id"], "/publish")), 400)
+    again = assert_error(api.post(run_url(queued["id"], "/publish")), 409)
     assert "published" in again["message"]
 
 
@@ -133,7 +133,8 @@ def test_a_run_needs_someone_ready(api_as, world):
 def test_one_run_at_a_time(api_as, world):
     api = api_as(world.manager)
     assert api.post(runs_url(world.program)).status_code == 201
-    body = assert_error(api.post(runs_url(world.program)), 400)
+    # A conflict with the run's state: 409, as the API's error table says (was 400).
+    body = assert_error(api.post(runs_url(world.program)), 409)
     assert "in progress" in body["message"]
     assert MatchRun.objects.count() == 1
 
@@ -143,14 +144,14 @@ def test_a_queued_run_can_be_cancelled_once(api_as, world):
     run_id = api.post(runs_url(world.program)).json()["id"]
     response = api.post(run_url(run_id, "/cancel"))
     assert response.status_code == 200 and response.json()["status"] == "cancelled"
-    body = assert_error(api.post(run_url(run_id, "/cancel")), 400)
+    body = assert_error(api.post(run_url(run_id, "/cancel")), 409)
     assert "already finished" in body["message"]
 
 
 def test_a_run_that_is_not_finished_cannot_be_published(api_as, world):
     api = api_as(world.manager)
     run_id = api.post(runs_url(world.program)).json()["id"]
-    body = assert_error(api.post(run_url(run_id, "/publish")), 400)
+    body = assert_error(api.post(run_url(run_id, "/publish")), 409)
     assert "finished" in body["message"]
     assert not Connection.objects.exists()
 

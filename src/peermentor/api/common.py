@@ -9,10 +9,14 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Generic, TypeVar
 
+from dataclasses import dataclass
+
 from django.core.paginator import EmptyPage, Paginator
 from django.core.paginator import Page as DjangoPage
 from ninja import Field, Schema
-from pydantic import AfterValidator
+from pydantic import AfterValidator, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from peermentor.core.errors import ApplicationError
 
@@ -36,8 +40,35 @@ def _without_null_characters(value: str) -> str:
     return value
 
 
+@dataclass(frozen=True)
+class SchemaRule:
+    """Says in the OpenAPI schema what the server checks anyway (in a validator or a service),
+    so that a client generating input from the schema is not refused input the schema allows.
+    Only the published schema changes: the server's own checks and messages stay."""
+
+    rules: tuple[tuple[str, Any], ...]
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema.update(dict(self.rules))
+        return schema
+
+
+NO_NULL_CHARACTER = r"^[^\u0000]*$"
+NOT_BLANK = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+
 # Every string a client sends (query or body) is Text.
-Text = Annotated[str, AfterValidator(_without_null_characters)]
+Text = Annotated[
+    str, AfterValidator(_without_null_characters), SchemaRule((("pattern", NO_NULL_CHARACTER),))
+]
+# A string the service refuses when empty or only spaces (a name, a reason).
+RequiredText = Annotated[
+    str,
+    AfterValidator(_without_null_characters),
+    SchemaRule((("pattern", NOT_BLANK), ("minLength", 1))),
+]
 
 
 class ErrorOut(Schema):

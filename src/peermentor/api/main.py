@@ -68,7 +68,30 @@ class ObjectBodyParser(Parser):
         return data
 
 
-api = NinjaAPI(
+class PeermentorAPI(NinjaAPI):
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        """Every body an endpoint takes is required in the schema: the server refuses `null`
+        and a body that is not an object (ObjectBodyParser), whatever the fields' defaults."""
+        schema = super().get_openapi_schema(*args, **kwargs)
+        for item in schema.get("paths", {}).values():
+            for operation in item.values():
+                if isinstance(operation, dict) and "requestBody" in operation:
+                    body = operation["requestBody"]
+                    body["required"] = True
+                    for media in body.get("content", {}).values():
+                        media["schema"] = _not_null(media.get("schema", {}))
+        return schema
+
+
+def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """An optional body (`payload: X | None = None`) is published as X: `null` is refused."""
+    choices = [choice for choice in schema.get("anyOf", []) if choice != {"type": "null"}]
+    if "anyOf" in schema and len(choices) == 1:
+        return {key: value for key, value in schema.items() if key != "anyOf"} | choices[0]
+    return schema
+
+
+api = PeermentorAPI(
     title="Peermentor API",
     version="1",
     description=(

@@ -341,7 +341,9 @@ def match_run_start(
     active = MatchRun.objects.filter(program=program, status__in=ACTIVE_RUN_STATUSES)
     active = active.filter(track=track) if track is not None else active.filter(track__isnull=True)
     if active.exists():
-        raise ApplicationError("A run is already in progress: wait for it or cancel it.")
+        raise ApplicationError(
+            "A run is already in progress: wait for it or cancel it.", status=409
+        )
     fixed: list[list[str]] = []
     forbidden: list[list[str]] = []
     locked: list[dict[str, Any]] = []
@@ -368,7 +370,9 @@ def match_run_start(
         with transaction.atomic():
             run.save()
     except IntegrityError:
-        raise ApplicationError("A run is already in progress: wait for it or cancel it.") from None
+        raise ApplicationError(
+            "A run is already in progress: wait for it or cancel it.", status=409
+        ) from None
     audit_record(
         actor=actor,
         action="match_run.queued",
@@ -390,9 +394,11 @@ def _enqueue_run(run_id: int) -> None:
 
 def _require_reviewable(run: MatchRun) -> None:
     if run.status != RunStatus.SUCCEEDED:
-        raise ApplicationError("Only a finished run can be reviewed.")
+        raise ApplicationError("Only a finished run can be reviewed.", status=409)
     if run.is_published:
-        raise ApplicationError("This run is published: its proposals are connections now.")
+        raise ApplicationError(
+            "This run is published: its proposals are connections now.", status=409
+        )
 
 
 def match_run_rerun(*, actor: User, run: MatchRun) -> MatchRun:
@@ -413,7 +419,7 @@ def match_run_cancel(*, actor: User, run: MatchRun) -> MatchRun:
         status=RunStatus.CANCELLED, finished_at=now, stage="Cancelled"
     )
     if not changed:
-        raise ApplicationError("This run has already finished.")
+        raise ApplicationError("This run has already finished.", status=409)
     audit_record(
         actor=actor,
         action="match_run.cancelled",

@@ -9,7 +9,17 @@ from typing import Any
 from ninja import Field, Query, Router, Schema, Status
 
 from peermentor.accounts.http import AuthenticatedHttpRequest
-from peermentor.api.common import ERRORS, READ_ERRORS, Id, Page, PageQuery, Ref, Text, paginate
+from peermentor.api.common import (
+    ERRORS,
+    READ_ERRORS,
+    Id,
+    Page,
+    PageQuery,
+    Ref,
+    RequiredText,
+    Text,
+    paginate,
+)
 from peermentor.programs import services
 from peermentor.programs.models import Format, Goal, ProgramStatus
 from peermentor.programs.permissions import get_program_for
@@ -155,8 +165,11 @@ class EligibilityIn(Schema):
 
 
 class ProgramCreateIn(Schema):
-    name: Text = Field(max_length=200)
-    goals: list[Goal] = Field(description="At least one; they pre-fill everything else.")
+    name: RequiredText = Field(max_length=200)
+    goals: list[Goal] = Field(
+        description="At least one; they pre-fill everything else.",
+        json_schema_extra={"minItems": 1},
+    )
     format: Format | None = Field(None, description="Defaults to the goals' usual format.")
     description: Text = ""
     sponsor: Text = Field("", max_length=200)
@@ -207,7 +220,7 @@ def program_get(request: AuthenticatedHttpRequest, program_id: int) -> dict[str,
 
 class TransitionIn(Schema):
     to_status: ProgramStatus
-    reason: Text = Field(max_length=2000, description="Why: kept in the program's history.")
+    reason: RequiredText = Field(max_length=2000, description="Why: kept in the program's history.")
 
 
 @router.post(
