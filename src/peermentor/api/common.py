@@ -7,9 +7,8 @@ would be a circular import.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Generic, TypeVar
-
 from dataclasses import dataclass
+from typing import Annotated, Any, Generic, TypeVar
 
 from django.core.paginator import EmptyPage, Paginator
 from django.core.paginator import Page as DjangoPage
