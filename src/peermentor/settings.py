@@ -7,6 +7,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from peermentor.env import env_bool, env_int, env_list, env_str
+from peermentor.sso_env import identity_provider_origins, oidc_apps, saml_apps
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 BASE_DIR = Path(env_str("PEERMENTOR_HOME", str(Path.cwd())))
@@ -44,6 +45,12 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "axes",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.saml",
+    "allauth.mfa",
     "csp",
     "ninja",
     "peermentor.core",
@@ -75,6 +82,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "peermentor.flows.sign_in.MfaEnrolmentMiddleware",
 ]
 
 ROOT_URLCONF = "peermentor.urls"
@@ -122,6 +131,8 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Signs in the accounts that single sign-on and the MFA challenge let in.
+    "allauth.account.auth_backends.AuthenticationBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -149,6 +160,37 @@ PEERMENTOR_TRUSTED_PROXY_COUNT = env_int("PEERMENTOR_TRUSTED_PROXY_COUNT", 0)
 # Password reset links per hour: per e-mail address asked for, and requests per client address.
 PASSWORD_RESET_MAX_PER_EMAIL = env_int("PASSWORD_RESET_MAX_PER_EMAIL", 3)
 PASSWORD_RESET_MAX_PER_ADDRESS = env_int("PASSWORD_RESET_MAX_PER_ADDRESS", 10)
+
+# Sign-in is django-allauth's: the password form (accounts/views.py), OpenID Connect and SAML
+# single sign-on, and MFA. There is no self sign-up: accounts come from invitations and from
+# the directory at a person's first single sign-on (flows/sign_in.py).
+ACCOUNT_ADAPTER = "peermentor.flows.sign_in.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "peermentor.flows.sign_in.DirectorySocialAccountAdapter"
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_LOGOUT_REDIRECT_URL = LOGOUT_REDIRECT_URL
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_STORE_TOKENS = False
+_OIDC_APPS = oidc_apps()
+_SAML_APPS = saml_apps()
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {"APPS": _OIDC_APPS, "OAUTH_PKCE_ENABLED": True},
+    "saml": {"APPS": _SAML_APPS},
+}
+SSO_PROVIDER_ORIGINS = identity_provider_origins(_OIDC_APPS, _SAML_APPS)
+# SSO only: password sign-in (and reset) is off for everyone but the break-glass admin.
+PEERMENTOR_SSO_ONLY = env_bool("PEERMENTOR_SSO_ONLY", default=False)
+PEERMENTOR_BREAK_GLASS_EMAIL = env_str("PEERMENTOR_BREAK_GLASS_EMAIL").strip().lower()
+if PEERMENTOR_SSO_ONLY and not SSO_PROVIDER_ORIGINS and not _TYPE_CHECKING_RUN:
+    raise ImproperlyConfigured("PEERMENTOR_SSO_ONLY needs an OpenID Connect or SAML provider")
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = False
+MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "Peermentor")
+# Passkeys need a secure origin; on http://127.0.0.1 (make run) the browser allows them too.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
@@ -220,7 +262,8 @@ CONTENT_SECURITY_POLICY = {
         "style-src": ["'self'"],
         "script-src": ["'self'"],
         "frame-ancestors": ["'none'"],
-        "form-action": ["'self'"],
+        # The sign-in buttons post here and are redirected to the identity provider.
+        "form-action": ["'self'", *SSO_PROVIDER_ORIGINS],
     }
 }
 

@@ -1,9 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from peermentor.accounts.urls import allauth_urlpatterns
+
 urlpatterns = [
     path("", include("peermentor.core.urls")),
     path("accounts/", include("peermentor.accounts.urls")),
+    path("accounts/", include(allauth_urlpatterns)),
     path("people/", include("peermentor.people.urls")),
     path("programs/", include("peermentor.programs.urls")),
     path("enrollment/", include("peermentor.enrollment.urls")),

@@ -83,3 +83,29 @@ class PasswordResetRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Password reset request at {self.requested_at:%Y-%m-%d %H:%M}"
+
+
+class SignInPolicy(models.Model):
+    """The organisation's sign-in rules: one row (pk 1), edited by organisation admins.
+
+    Single sign-on itself is configured from the environment (docs/integrations.md); what an
+    admin may change at any time lives here."""
+
+    is_mfa_required_for_staff = models.BooleanField(
+        "Require two-factor authentication for administrators and program managers",
+        default=False,
+        help_text=(
+            "Organisation admins and program managers without a second factor are sent to set "
+            "one up when they sign in, and cannot use Peermentor until they have."
+        ),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="accounts_policy_one")]
+
+    def __str__(self) -> str:
+        return "Sign-in policy"

@@ -6,7 +6,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from peermentor.accounts.models import PasswordResetRequest, User
+from peermentor.accounts.models import PasswordResetRequest, SignInPolicy, User
+from peermentor.core.permissions import require
+from peermentor.core.services import audit_record
 
 
 @transaction.atomic
@@ -62,3 +64,26 @@ def password_reset_request_record(
     if for_email >= settings.PASSWORD_RESET_MAX_PER_EMAIL:
         return ResetDecision.EMAIL_LIMITED
     return ResetDecision.SEND
+
+
+@transaction.atomic
+def sign_in_policy_update(*, actor: User, is_mfa_required_for_staff: bool) -> SignInPolicy:
+    """After the call the organisation's sign-in policy holds the given rule, and the audit
+    trail says who changed it. Only organisation admins may."""
+    require(
+        actor.is_active and actor.is_org_admin,
+        "Only organisation admins change the sign-in policy.",
+    )
+    policy, _ = SignInPolicy.objects.select_for_update().get_or_create(pk=1)
+    before = policy.is_mfa_required_for_staff
+    policy.is_mfa_required_for_staff = is_mfa_required_for_staff
+    policy.updated_by = actor
+    policy.save()
+    audit_record(
+        actor=actor,
+        action="sign_in_policy.update",
+        target=policy,
+        from_state="mfa required" if before else "mfa optional",
+        to_state="mfa required" if is_mfa_required_for_staff else "mfa optional",
+    )
+    return policy
