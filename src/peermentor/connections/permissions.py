@@ -7,12 +7,13 @@ Members are read from `connection.members.all()`, so callers prefetch
 from typing import Any
 
 from peermentor.accounts.models import User
+from peermentor.connections.models import Connection, ConnectionMember
 from peermentor.programs.permissions import can_manage_program
 
 __all__ = ["can_manage_program"]
 
 
-def member_for(user: User, connection: Any) -> Any:
+def member_for(user: User, connection: Connection) -> ConnectionMember | None:
     """The viewer's own ConnectionMember row in `connection`, or None."""
     if not getattr(user, "is_authenticated", False):
         return None
@@ -22,26 +23,26 @@ def member_for(user: User, connection: Any) -> Any:
     return None
 
 
-def is_member(user: User, connection: Any) -> bool:
+def is_member(user: User, connection: Connection) -> bool:
     return member_for(user, connection) is not None
 
 
-def can_view_connection(user: User, connection: Any, *, is_manager: bool) -> bool:
+def can_view_connection(user: User, connection: Connection, *, is_manager: bool) -> bool:
     """Members see their connection; the program's managers and org admins see its workflow."""
     return is_manager or is_member(user, connection)
 
 
-def can_end_connection(user: User, connection: Any, *, is_manager: bool) -> bool:
+def can_end_connection(user: User, connection: Connection, *, is_manager: bool) -> bool:
     """Complete or close early: any member (it takes one to stop meeting) or a manager."""
     return is_manager or is_member(user, connection)
 
 
-def can_reflect(user: User, connection: Any) -> bool:
+def can_reflect(user: User, connection: Connection) -> bool:
     """Reflections are the members' own; managers never write or read them."""
     return is_member(user, connection)
 
 
-def can_block_or_report_from(user: User, connection: Any) -> bool:
+def can_block_or_report_from(user: User, connection: Connection) -> bool:
     return is_member(user, connection)
 
 

@@ -3,7 +3,7 @@ two that feed match runs) and runs a fixed number of queries whatever the number
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
@@ -119,7 +119,8 @@ def my_connections(*, viewer: User, page_number: Any = None) -> Page:
     page: Page[Any] = Paginator(queryset, PAGE_SIZE).get_page(page_number)
     rows = []
     for connection in page.object_list:
-        me = member_for(viewer, connection)
+        # The query keeps the viewer's own connections only, so they are a member of each.
+        me = cast(ConnectionMember, member_for(viewer, connection))
         partners = [m for m in connection.members.all() if m is not me]
         rows.append(
             ConnectionRow(

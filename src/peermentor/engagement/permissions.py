@@ -8,7 +8,12 @@ prefetch `members__participant__person` so these run no queries.
 from typing import Any
 
 from peermentor.accounts.models import User
-from peermentor.connections.models import ConnectionKind, ConnectionStatus
+from peermentor.connections.models import (
+    Connection,
+    ConnectionKind,
+    ConnectionMember,
+    ConnectionStatus,
+)
 from peermentor.connections.permissions import member_for
 from peermentor.enrollment.models import ParticipantRole
 from peermentor.programs.permissions import can_manage_program
@@ -23,7 +28,7 @@ WORKSPACE_STATUSES = (
 )
 
 
-def workspace_member(user: User, connection: Any) -> Any:
+def workspace_member(user: User, connection: Connection) -> ConnectionMember | None:
     """The viewer's membership if they may read the workspace, else None.
 
     Members read it while the connection is active (if they are still in it: someone who left
@@ -39,40 +44,42 @@ def workspace_member(user: User, connection: Any) -> Any:
     return member
 
 
-def can_write(member: Any, connection: Any) -> bool:
+def can_write(member: ConnectionMember | None, connection: Connection) -> bool:
     """Members change the workspace (meetings, plan, notes, check-ins) while it is active."""
     return member is not None and member.is_current and connection.status == ConnectionStatus.ACTIVE
 
 
-def is_host(member: Any) -> bool:
+def is_host(member: ConnectionMember | None) -> bool:
     return member is not None and member.role == ParticipantRole.HOST
 
 
-def is_shadow(member: Any) -> bool:
+def is_shadow(member: ConnectionMember | None) -> bool:
     return member is not None and member.role == ParticipantRole.SHADOW
 
 
-def is_facilitator(member: Any) -> bool:
+def is_facilitator(member: ConnectionMember | None) -> bool:
     return member is not None and member.role == ParticipantRole.FACILITATOR
 
 
-def can_set_circle_open(user: User, connection: Any, member: Any) -> bool:
+def can_set_circle_open(
+    user: User, connection: Connection, member: ConnectionMember | None
+) -> bool:
     """Opening a circle to newcomers: the program's managers or the circle's facilitator."""
     if connection.kind != ConnectionKind.CIRCLE:
         return False
     return can_manage_program(user, connection.program) or (
-        is_facilitator(member) and member.is_current
+        member is not None and is_facilitator(member) and member.is_current
     )
 
 
-def can_cancel_session(user: User, member: Any, session: Any) -> bool:
+def can_cancel_session(user: User, member: ConnectionMember | None, session: Any) -> bool:
     """The member who planned the session, or the circle's facilitator."""
     if member is None or not member.is_current:
         return False
     return is_facilitator(member) or session.created_by_id == user.pk
 
 
-def can_remove_resource(member: Any, resource: Any) -> bool:
+def can_remove_resource(member: ConnectionMember | None, resource: Any) -> bool:
     """The member who shared the link, or the circle's facilitator."""
     if member is None or not member.is_current:
         return False

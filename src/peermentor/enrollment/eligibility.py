@@ -7,9 +7,12 @@ invitations. Both share `tenure_cutoff`, so they agree on every edge (31 January
 import calendar
 from collections.abc import Iterable
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import Q
+
+from peermentor.people.models import Department, Person, Site
+from peermentor.programs.models import Program, Track
 
 
 def subtract_months(day: date, months: int) -> date:
@@ -25,7 +28,7 @@ def tenure_cutoff(min_tenure_months: int, *, today: date) -> date:
     return subtract_months(today, min_tenure_months)
 
 
-def _rules(program: Any, track: Any = None) -> list[dict[str, Any]]:
+def _rules(program: Program, track: Track | None = None) -> list[dict[str, Any]]:
     """The rule sets that must all hold: the program's, then the track's own narrowing."""
     rules = [program.eligibility or {}]
     if track is not None and track.eligibility:
@@ -48,7 +51,9 @@ def _min_tenure(rule: dict[str, Any]) -> int:
         return 0
 
 
-def check_eligibility(program: Any, person: Any, track: Any = None, *, today: date) -> list[str]:
+def check_eligibility(
+    program: Program, person: Person, track: Track | None = None, *, today: date
+) -> list[str]:
     """Every reason `person` may not join `program` (in `track`); an empty list means eligible.
 
     Pure: reads only the objects given (load the person with department and site to name them).
@@ -59,11 +64,12 @@ def check_eligibility(program: Any, person: Any, track: Any = None, *, today: da
     for rule in _rules(program, track):
         department_ids = _ids(rule.get("department_ids"))
         if department_ids and person.department_id not in department_ids:
-            name = person.department.name if person.department_id else "none"
+            # Testing the id reads no row; the department is then there.
+            name = cast(Department, person.department).name if person.department_id else "none"
             reasons.append(f"Department ({name}) is not one this program is open to.")
         site_ids = _ids(rule.get("site_ids"))
         if site_ids and person.site_id not in site_ids:
-            name = person.site.name if person.site_id else "none"
+            name = cast(Site, person.site).name if person.site_id else "none"
             reasons.append(f"Site ({name}) is not one this program is open to.")
         levels = _levels(rule.get("levels"))
         if levels and (person.level or "") not in levels:
@@ -80,7 +86,7 @@ def check_eligibility(program: Any, person: Any, track: Any = None, *, today: da
     return list(dict.fromkeys(reasons))
 
 
-def eligible_people_q(program: Any, track: Any = None, *, today: date) -> Q:
+def eligible_people_q(program: Program, track: Track | None = None, *, today: date) -> Q:
     """The same rules as `check_eligibility`, as a filter on people.Person."""
     condition = Q(is_active=True) & (Q(leaving_date__isnull=True) | Q(leaving_date__gt=today))
     for rule in _rules(program, track):

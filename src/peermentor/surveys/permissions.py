@@ -6,16 +6,16 @@ managers and admins included, nobody else ever opens one.
 """
 
 from datetime import date
-from typing import Any
 
 from peermentor.accounts.models import User
+from peermentor.programs.models import Program
 from peermentor.programs.permissions import can_manage_program
 from peermentor.surveys.models import SurveyInvitation, SurveyStatus
 
 __all__ = ["can_answer", "can_manage_program", "can_manage_surveys", "is_invitee"]
 
 
-def can_manage_surveys(user: User, program: Any) -> bool:
+def can_manage_surveys(user: User, program: Program) -> bool:
     """Build, open, close surveys and read their (anonymity-respecting) totals."""
     return can_manage_program(user, program)
 
