@@ -106,9 +106,7 @@ def _moves(state: State, sums: _Sums) -> list[tuple[float, int, int]]:
     size = state.size[alive]
     weight = state.weight[alive]
     base = circle_value(size, weight)
-    joined = circle_value(size + 1, weight[None, :] + sums.sums[:, alive])
-    gain = joined - base[None, :]
-    ok = (sums.conflicts[:, alive] == 0) & (size < state.hi)[None, :]
+    has_room = size < state.hi
     home = state.circle_of
     placed = home >= 0
     safe = np.maximum(home, 0)
@@ -119,13 +117,20 @@ def _moves(state: State, sums: _Sums) -> list[tuple[float, int, int]]:
         - circle_value(state.size[safe], state.weight[safe]),
         PLACE_BONUS,
     )
-    ok &= (~placed | (state.size[safe] > state.lo))[:, None]
-    ok &= alive[None, :] != home[:, None]
-    gain = np.where(ok, gain + leave[:, None], -np.inf)
-    best = np.argmax(gain, axis=1)
-    best_gain = gain[np.arange(state.n), best]
-    people = np.flatnonzero(best_gain > MIN_GAIN)
-    return [(float(best_gain[p]), int(p), -1 - int(alive[best[p]])) for p in people.tolist()]
+    may_leave = ~placed | (state.size[safe] > state.lo)
+    actions: list[tuple[float, int, int]] = []
+    for start in range(0, state.n, ROWS * 4):
+        rows = np.arange(start, min(state.n, start + ROWS * 4))
+        joined = circle_value(size + 1, weight[None, :] + sums.sums[rows][:, alive])
+        gain = joined - base[None, :] + leave[rows, None]
+        ok = (sums.conflicts[rows][:, alive] == 0) & has_room[None, :]
+        ok &= may_leave[rows, None] & (alive[None, :] != home[rows, None])
+        gain = np.where(ok, gain, -np.inf)
+        best = np.argmax(gain, axis=1)
+        best_gain = gain[np.arange(len(rows)), best]
+        for k in np.flatnonzero(best_gain > MIN_GAIN).tolist():
+            actions.append((float(best_gain[k]), int(rows[k]), -1 - int(alive[best[k]])))
+    return actions
 
 
 def _swaps(
