@@ -7,7 +7,7 @@ PORT ?= 8000
 STAMP := $(VENV)/.installed-stamp
 export DJANGO_SETTINGS_MODULE := peermentor.settings
 
-.PHONY: install run test lint fmt bench chromium pango node demo migrate worker clean
+.PHONY: install run test lint fmt bench chromium pango xmlsec1 node demo migrate worker clean
 
 $(STAMP): requirements/lock.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,14 @@ pango:
 		echo "Installing Pango for PDF reports..."; \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0) \
 			|| { echo "ERROR: libpango is required for PDF reports and could not be installed." >&2; exit 1; }; \
+	fi
+
+# The SAML sign-in tests run pysaml2's identity provider, which signs with Debian's xmlsec1.
+xmlsec1:
+	@if ! test -x /usr/bin/xmlsec1; then \
+		echo "Installing xmlsec1 for the SAML sign-in tests..."; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xmlsec1) \
+			|| { echo "ERROR: xmlsec1 is required for the SAML sign-in tests and could not be installed." >&2; exit 1; }; \
 	fi
 
 migrate: install pango
@@ -73,7 +81,7 @@ fmt: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: install node chromium pango lint
+test: install node chromium pango xmlsec1 lint
 	PEERMENTOR_TESTING=1 $(BIN)/python manage.py makemigrations --check --dry-run
 	DEBUG=false $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 

@@ -122,8 +122,13 @@ def saml_apps() -> list[dict[str, Any]]:
                 "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname",
             ],
         },
-        # The IdP must sign what it asserts; an unsigned assertion is refused.
-        "advanced": {"want_assertion_signed": True, "strict": True},
+        # The IdP must sign what it asserts; an unsigned assertion is refused. Host names
+        # without a dot (an intranet's "peermentor", or "localhost") are valid URLs here.
+        "advanced": {
+            "want_assertion_signed": True,
+            "strict": True,
+            "allow_single_label_domains": True,
+        },
     }
     sp_entity_id = env_str("PEERMENTOR_SAML_SP_ENTITY_ID").strip()
     if sp_entity_id:
