@@ -78,7 +78,8 @@ class _Sums:
 
 def polish(state: State, deadline: float) -> float:
     """Apply improving moves and swaps until none is left (see the module docstring); returns
-    the largest gain of a move or swap still available (NaN when the step does not apply)."""
+    the largest gain of a move or swap still available (NaN when the step does not apply or ran
+    out of time before scoring every swap)."""
     if not isinstance(state.oracle, DenseOracle) or state.balance or state.count == 0:
         return float("nan")
     sums = _Sums(state, state.oracle.matrix)
@@ -87,8 +88,13 @@ def polish(state: State, deadline: float) -> float:
     rows = np.arange(state.n, dtype=np.intp)
     largest = 0.0
     for _ in range(MAX_ROUNDS):
-        actions = _moves(state, sums) + _swaps(state, sums, rows, deadline)
+        swaps, complete = _swaps(state, sums, rows, deadline)
+        actions = _moves(state, sums) + swaps
         largest = max((gain for gain, _, _ in actions), default=0.0)
+        if not complete:
+            # Out of time before every swap was scored: what is left is not known.
+            _apply(state, actions)
+            return float("nan")
         if largest <= MIN_GAIN or time.perf_counter() > deadline:
             break
         changed = _apply(state, actions)
@@ -135,8 +141,9 @@ def _moves(state: State, sums: _Sums) -> list[tuple[float, int, int]]:
 
 def _swaps(
     state: State, sums: _Sums, rows: IntArray, deadline: float
-) -> list[tuple[float, int, int]]:
-    """For each of `rows` (placed), the best swap with anyone in another circle: (gain, p, q)."""
+) -> tuple[list[tuple[float, int, int]], bool]:
+    """For each of `rows` (placed), the best swap with anyone in another circle: (gain, p, q);
+    and whether every row was scored before the deadline."""
     home = state.circle_of
     placed = home >= 0
     rows = rows[placed[rows]]
@@ -147,7 +154,7 @@ def _swaps(
     actions: list[tuple[float, int, int]] = []
     for start in range(0, len(rows), ROWS):
         if time.perf_counter() > deadline:
-            break
+            return actions, False
         p = rows[start : start + ROWS]
         a = home[p]
         score = sums.matrix[p]  # (R, n): w_pq, NaN where not allowed
@@ -165,7 +172,7 @@ def _swaps(
         best_gain = gain[np.arange(len(p)), best]
         for k in np.flatnonzero(best_gain > MIN_GAIN).tolist():
             actions.append((float(best_gain[k]), int(p[k]), int(best[k])))
-    return actions
+    return actions, True
 
 
 def _apply(state: State, actions: list[tuple[float, int, int]]) -> list[int]:
