@@ -11,6 +11,22 @@ from typing import Any
 MAX_ROWS = 100_000
 # Blank lines and rows a spreadsheet claims but leaves empty count too; this bounds the work.
 MAX_LINES = 250_000
+# What a file may be, so that a crafted one cannot tie up the server (issue 13): its size as
+# uploaded; columns in the header (an HR export has a few dozen at most); cells read in all
+# (lines times header width); for a workbook, its parts unpacked (a zip holds 400 MB of one
+# repeated letter in 400 KB) and any one text (Excel's own limit for a cell).
+MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_COLUMNS = 200
+MAX_CELLS = 5_000_000
+# (100,000 people fill a sheet of about 40 MB.) openpyxl scans a sheet once more when it does
+# not state its dimension, so the sheet's size bounds that scan too.
+MAX_UNPACKED_BYTES = 128 * 1024 * 1024
+MAX_PART_BYTES = 64 * 1024 * 1024
+MAX_SHARED_STRINGS_BYTES = 32 * 1024 * 1024
+MAX_TEXT_CHARS = 32_767
+# A spreadsheet may declare a million formatted but empty rows: reading stops (with a warning)
+# after this many blank lines in a row rather than walking them all.
+MAX_BLANK_RUN = 1_000
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,13 @@ import csv
 import datetime as dt
 import io
 import re
+import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+from xml.etree import ElementTree
 
 import openpyxl
 from django.core.exceptions import ValidationError
@@ -20,9 +23,17 @@ from peermentor.people.hr_import.columns import (
     COLUMN_NAMES,
     FALSE_WORDS,
     HEADER_ALIASES,
+    MAX_BLANK_RUN,
+    MAX_CELLS,
+    MAX_COLUMNS,
+    MAX_FILE_BYTES,
     MAX_LENGTHS,
     MAX_LINES,
+    MAX_PART_BYTES,
     MAX_ROWS,
+    MAX_SHARED_STRINGS_BYTES,
+    MAX_TEXT_CHARS,
+    MAX_UNPACKED_BYTES,
     REQUIRED_COLUMNS,
     TRUE_WORDS,
     canonical_time_zone,
@@ -45,6 +56,11 @@ def read_export(*, file_name: str, content: bytes) -> ParsedExport:
     Raises ApplicationError (field "file") when the file as a whole cannot be used: unreadable,
     no header, a required column missing, a column twice, no data rows or too many.
     """
+    if len(content) > MAX_FILE_BYTES:
+        raise ApplicationError(
+            f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; split it.",
+            field="file",
+        )
     file_format = _detect_format(file_name, content)
     records = _xlsx_records(content) if file_format == "xlsx" else _csv_records(content)
     try:
@@ -63,13 +79,27 @@ def read_export(*, file_name: str, content: bytes) -> ParsedExport:
     errors: list[dict[str, Any]] = []
     first_line_of_id: dict[str, int] = {}
     first_line_of_email: dict[str, int] = {}
+    blank_run = 0
     for line, values in records:
         if line > MAX_LINES:
             raise ApplicationError(
                 f"The file has more than {MAX_LINES:,} lines; split it.", field="file"
             )
+        if line * len(columns) > MAX_CELLS:
+            raise ApplicationError(
+                f"The file has more than {MAX_CELLS:,} cells (lines times columns); split it.",
+                field="file",
+            )
         if not any(_text(value) for value in values):
+            blank_run += 1
+            if blank_run > MAX_BLANK_RUN:
+                warnings.append(
+                    f"Reading stopped at line {line:,}: more than {MAX_BLANK_RUN:,} blank lines "
+                    "in a row. Rows below them, if any, were not read."
+                )
+                break
             continue
+        blank_run = 0
         if len(rows) >= MAX_ROWS:
             raise ApplicationError(
                 f"The file has more than {MAX_ROWS:,} people; split it.", field="file"
@@ -179,8 +209,57 @@ def _csv_records(content: bytes) -> Iterator[tuple[int, list[Any]]]:
         line = reader.line_num + 1
 
 
+def _check_workbook_parts(content: bytes) -> None:
+    """Refuse a workbook whose parts would unpack to too much, before anything is unpacked:
+    openpyxl reads all shared strings into memory, whatever the sheet uses of them."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            parts = archive.infolist()
+            unpacked = sum(part.file_size for part in parts)
+            shared = [part for part in parts if part.filename.lower().endswith("sharedstrings.xml")]
+            if (
+                unpacked > MAX_UNPACKED_BYTES
+                or any(part.file_size > MAX_PART_BYTES for part in parts)
+                or any(part.file_size > MAX_SHARED_STRINGS_BYTES for part in shared)
+            ):
+                raise ApplicationError(
+                    "The workbook is too large when unpacked "
+                    f"(more than {MAX_UNPACKED_BYTES // (1024 * 1024)} MB, a sheet more than "
+                    f"{MAX_PART_BYTES // (1024 * 1024)} MB or its texts more than "
+                    f"{MAX_SHARED_STRINGS_BYTES // (1024 * 1024)} MB); save it as CSV or "
+                    "split it.",
+                    field="file",
+                )
+            for part in shared:
+                _check_shared_strings(archive.open(part))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error) as error:
+        raise ApplicationError(
+            f"The workbook cannot be read ({type(error).__name__}).", field="file"
+        ) from None
+
+
+def _check_shared_strings(stream: IO[bytes]) -> None:
+    """Every shared text at most MAX_TEXT_CHARS long, read as a stream (one text at a time)."""
+    try:
+        for _event, element in ElementTree.iterparse(stream, events=("end",)):
+            if element.tag.endswith("}t") and len(element.text or "") > MAX_TEXT_CHARS:
+                raise ApplicationError(
+                    f"The workbook has a text longer than {MAX_TEXT_CHARS:,} characters, more "
+                    "than a spreadsheet cell holds.",
+                    field="file",
+                )
+            if element.tag.endswith("}si"):
+                element.clear()
+    except ElementTree.ParseError:
+        raise ApplicationError("The workbook cannot be read (ParseError).", field="file") from None
+
+
 def _xlsx_records(content: bytes) -> Iterator[tuple[int, list[Any]]]:
-    """(row number, cell values) for the workbook's first sheet, as wide as its header."""
+    """(row number, cell values) for the workbook's first sheet, as wide as its header.
+
+    The sheet is streamed (openpyxl's read-only mode): a row at a time, never the whole sheet.
+    """
+    _check_workbook_parts(content)
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as error:
@@ -196,6 +275,8 @@ def _xlsx_records(content: bytes) -> Iterator[tuple[int, list[Any]]]:
             header = next(sheet.iter_rows(min_row=1, max_row=1, values_only=True), ())
             # Some writers declare the sheet 16,384 columns wide; read only what has a header.
             width = max((index + 1 for index, value in enumerate(header) if value), default=1)
+            if width > MAX_COLUMNS:
+                raise ApplicationError(_too_many_columns(width), field="file")
             rows = sheet.iter_rows(min_row=1, max_col=width, values_only=True)
             for number, values in enumerate(rows, start=1):
                 yield number, list(values)
@@ -209,9 +290,18 @@ def _xlsx_records(content: bytes) -> Iterator[tuple[int, list[Any]]]:
         workbook.close()
 
 
+def _too_many_columns(count: int) -> str:
+    return (
+        f"The header has {count:,} columns, more than {MAX_COLUMNS} that an HR export needs; "
+        "remove the columns you do not import."
+    )
+
+
 def _read_header(line: int, header: list[Any]) -> list[str]:
     if line != 1:
         raise ApplicationError("The first line must be the header.", field="file")
+    if len(header) > MAX_COLUMNS:
+        raise ApplicationError(_too_many_columns(len(header)), field="file")
     columns = []
     for value in header:
         name = re.sub(r"[\s\-]+", "_", _text(value).lower())
