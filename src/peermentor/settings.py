@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "peermentor.notifications",
     "peermentor.surveys",
     "peermentor.insights",
+    "peermentor.flows",
     "peermentor.demo",
     "peermentor.api",
 ]
