@@ -2,14 +2,16 @@
 127.0.0.1, tests/sso/oidc_provider.py), configured by the documented environment variables:
 a directory person gets an account at first sign-in, anyone else is refused."""
 
+import pyotp
 import pytest
 from allauth.socialaccount.models import SocialAccount
 from django.urls import reverse
 
 from peermentor.accounts.models import User
+from peermentor.accounts.services import sign_in_policy_update
 from peermentor.core.models import AuditEvent
 from peermentor.sso_env import oidc_apps
-from tests.factories import PersonFactory, UserFactory
+from tests.factories import PersonFactory, ProgramManagerFactory, UserFactory
 from tests.sso.oidc_provider import running_oidc_provider, sign_in_at_provider
 
 pytestmark = pytest.mark.django_db
@@ -120,3 +122,29 @@ def test_a_person_who_left_after_linking_is_refused(client, keycloak):
     response = sign_in_with_oidc(client, "ana@example.org")
     assert response.status_code == 403
     assert not response.context["user"].is_authenticated
+
+
+def test_a_manager_signing_in_by_sso_enrols_a_second_factor_when_the_policy_says_so(
+    client, keycloak, settings
+):
+    settings.MFA_TOTP_TOLERANCE = 1
+    sign_in_policy_update(actor=UserFactory(is_org_admin=True), is_mfa_required_for_staff=True)
+    manager = ProgramManagerFactory(user=UserFactory(email="ana@example.org")).user
+    manager.set_unusable_password()  # signs in only through the identity provider
+    manager.save()
+    PersonFactory(email="ana@example.org", user=manager)
+    response = sign_in_with_oidc(client, "ana@example.org")
+    assert response.redirect_chain[-1][0] == reverse("mfa_index")
+    assert client.get(reverse("home"))["Location"] == reverse("mfa_index")
+    # No password to ask for again: the sign-in a moment ago is enough to add a factor.
+    page = client.get(reverse("mfa_activate_totp"))
+    assert page.status_code == 200
+    code = pyotp.TOTP(page.context["form"].secret).now()
+    assert client.post(reverse("mfa_activate_totp"), {"code": code}).status_code == 302
+    assert client.get(reverse("home")).status_code == 200
+
+    # The next single sign-on asks for the code too.
+    client.logout()
+    challenged = sign_in_with_oidc(client, "ana@example.org")
+    assert challenged.redirect_chain[-1][0] == reverse("mfa_authenticate")
+    assert not challenged.context["user"].is_authenticated

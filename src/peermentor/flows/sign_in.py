@@ -8,10 +8,14 @@ middleware (settings: ACCOUNT_ADAPTER, SOCIALACCOUNT_ADAPTER, MIDDLEWARE).
   nothing else until they have.
 """
 
+import time
 from collections.abc import Callable
 from typing import Any
 
+from allauth.account import app_settings as account_settings
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.internal.flows.login import get_authentication_records
+from allauth.core import context
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.mfa.utils import is_mfa_enabled
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
@@ -126,6 +130,22 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return False
+
+    def is_reauthentication_required(self, *, app: str, **kwargs: Any) -> bool:
+        """Adding a second factor asks for the password again. An account that signs in only
+        through single sign-on has no password to ask for (nor any other way to confirm):
+        for it, a sign-in within the last few minutes counts instead."""
+        required = bool(super().is_reauthentication_required(app=app, **kwargs))
+        request = context.request
+        user = getattr(request, "user", None)
+        if not required or user is None or not user.is_authenticated:
+            return required
+        if user.has_usable_password():
+            return True
+        records = get_authentication_records(request, user)
+        if not records:
+            return True
+        return time.time() - records[-1]["at"] >= account_settings.REAUTHENTICATION_TIMEOUT
 
     def post_login(self, request: HttpRequest, user: Any, **kwargs: Any) -> HttpResponse:
         response = super().post_login(request, user, **kwargs)
