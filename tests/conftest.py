@@ -3,6 +3,8 @@ from pathlib import Path
 
 import pytest
 
+from peermentor.env import env_bool
+
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
 # around it are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -29,6 +31,31 @@ def browser_type_launch_args(browser_type_launch_args):
             "--disable-sync",
         ],
     }
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """Build SQLite test databases from the models instead of running every migration (about
+    20 s per xdist worker). Nothing is lost: `make test` first checks that the migrations
+    match the models (makemigrations --check), and CI migrates on both databases (.ci/run sets
+    PEERMENTOR_TEST_MIGRATE=true for SQLite; PostgreSQL migrates by default). =false skips the
+    migrations on PostgreSQL as well, for quick local runs."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    is_sqlite = database["ENGINE"] == "django.db.backends.sqlite3"
+    if not env_bool("PEERMENTOR_TEST_MIGRATE", default=not is_sqlite):
+        database.setdefault("TEST", {})["MIGRATE"] = False
+
+
+@pytest.fixture
+def migrated_database(django_db_setup):
+    """For a test that runs migrations itself: skipped where the test database was built from
+    the models (local SQLite runs); CI migrates on both databases."""
+    from django.db import connection
+
+    if connection.settings_dict["TEST"].get("MIGRATE", True) is False:
+        pytest.skip("needs a migrated test database: PEERMENTOR_TEST_MIGRATE=true")
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,11 @@ from peermentor.selfmatch import services
 from peermentor.selfmatch.models import MatchRequest, SelfMatchSettings
 from tests.selfmatch.world import self_match_world, send, user_of
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    # Runs migrations back and forth: needs a database that was migrated (CI's runs do).
+    pytest.mark.usefixtures("migrated_database"),
+]
 
 # Where the models still belonged to matches: before the move.
 BEFORE_THE_MOVE = [("matches", "0003_match_requests"), ("selfmatch", None)]
