@@ -10,6 +10,7 @@ have meetings (or circle sessions) are left alone, so a second call adds nothing
 import random
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -269,6 +270,32 @@ def populate(
     held meetings and an upcoming one or a proposal, its plan with the items due so far mostly
     done, shared and private notes and check-ins; circles also get sessions (one past, two
     upcoming) with RSVPs, a few posts and links. Returns how many rows of each were made."""
+    chosen = _without_meetings(program, connections)
+    counts = dict.fromkeys(
+        ["meetings", "plans", "plan_items_done", "notes", "check_ins", "sessions", "posts"], 0
+    )
+    if not chosen:
+        return counts
+    counts["plans"] = plans_instantiate_many(connection_ids=[c.pk for c in chosen])
+    _move_plans_with_start(chosen)
+    rows = _Rows()
+    _fill(program, chosen, rows, rng, now)
+    sessions = _save(rows)
+    _rsvp(chosen, sessions, rng)
+    counts.update(
+        meetings=len(rows.meetings) + len(rows.proposals),
+        plan_items_done=len(rows.done_items),
+        notes=len(rows.notes),
+        check_ins=len(rows.check_ins),
+        sessions=len(sessions),
+        posts=len(rows.circle_parts["posts"]),
+    )
+    return counts
+
+
+def _without_meetings(program: Program, connections: Sequence[Connection]) -> list[Connection]:
+    """The given active, started connections of `program` that have no meetings or sessions
+    yet, with their members."""
     ids = [c.pk for c in connections]
     busy = set(
         Meeting.objects.filter(connection_id__in=ids).values_list("connection_id", flat=True)
@@ -276,7 +303,7 @@ def populate(
     busy |= set(
         CircleSession.objects.filter(connection_id__in=ids).values_list("connection_id", flat=True)
     )
-    chosen = list(
+    return list(
         Connection.objects.filter(
             pk__in=[pk for pk in ids if pk not in busy],
             program=program,
@@ -287,93 +314,128 @@ def populate(
         .prefetch_related("members__participant__person__user")
         .order_by("pk")
     )
-    counts = dict.fromkeys(
-        ["meetings", "plans", "plan_items_done", "notes", "check_ins", "sessions", "posts"], 0
+
+
+@dataclass
+class _Rows:
+    """The unsaved rows `populate` makes, saved together by `_save`."""
+
+    meetings: list[Meeting] = field(default_factory=list)
+    proposals: list[tuple[Meeting, list[datetime]]] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    check_ins: list[CheckIn] = field(default_factory=list)
+    done_items: list[PlanItem] = field(default_factory=list)
+    circle_parts: dict[str, list[Any]] = field(
+        default_factory=lambda: {"circle": [], "sessions": [], "posts": [], "resources": []}
     )
-    if not chosen:
-        return counts
-    counts["plans"] = plans_instantiate_many(connection_ids=[c.pk for c in chosen])
-    _move_plans_with_start(chosen)
+
+
+def _fill(
+    program: Program,
+    chosen: list[Connection],
+    rows: _Rows,
+    rng: random.Random,
+    now: datetime,
+) -> None:
+    """Each connection's meetings (or circle rows), done plan items, notes and check-ins."""
     items_by_connection: dict[int, list[PlanItem]] = {}
     for item in PlanItem.objects.filter(plan__connection__in=chosen).select_related("plan"):
         items_by_connection.setdefault(item.plan.connection_id, []).append(item)
-
     first, every = check_in_rhythm(program)
-    meetings: list[Meeting] = []
-    proposals: list[tuple[Meeting, list[datetime]]] = []
-    notes: list[Note] = []
-    check_ins: list[CheckIn] = []
-    done_items: list[PlanItem] = []
-    circle_parts: dict[str, list[Any]] = {
-        "circle": [],
-        "sessions": [],
-        "posts": [],
-        "resources": [],
-    }
     for connection in chosen:
         members = _people(connection)
         if not members:
             continue
         if connection.kind == ConnectionKind.CIRCLE:
-            for key, rows in _circle_rows(connection, members, rng, now).items():
-                circle_parts[key].extend(rows)
+            for key, made in _circle_rows(connection, members, rng, now).items():
+                rows.circle_parts[key].extend(made)
         else:
-            rows, asked = _meetings_for(connection, members, rng, now)
-            meetings.extend(rows)
-            proposals.extend(asked)
-        done_items.extend(
+            made, asked = _meetings_for(connection, members, rng, now)
+            rows.meetings.extend(made)
+            rows.proposals.extend(asked)
+        rows.done_items.extend(
             _complete_due_items(items_by_connection.get(connection.pk, []), members, rng, now)
         )
-        for body in rng.sample(SHARED_NOTES, rng.randint(1, 2)):
-            notes.append(
-                Note(
-                    connection=connection,
-                    author=rng.choice(members).participant,
-                    visibility=NoteVisibility.SHARED,
-                    body=body,
-                )
+        rows.notes.extend(_notes(connection, members, rng))
+        rows.check_ins.extend(_check_ins(connection, members, rng, now, first=first, every=every))
+
+
+def _notes(connection: Connection, members: list[Any], rng: random.Random) -> list[Note]:
+    """One or two shared notes, and a private one half the time."""
+    notes = [
+        Note(
+            connection=connection,
+            author=rng.choice(members).participant,
+            visibility=NoteVisibility.SHARED,
+            body=body,
+        )
+        for body in rng.sample(SHARED_NOTES, rng.randint(1, 2))
+    ]
+    if rng.random() < 0.5:
+        notes.append(
+            Note(
+                connection=connection,
+                author=rng.choice(members).participant,
+                visibility=NoteVisibility.PRIVATE,
+                body=rng.choice(PRIVATE_NOTES),
             )
-        if rng.random() < 0.5:
-            notes.append(
-                Note(
-                    connection=connection,
-                    author=rng.choice(members).participant,
-                    visibility=NoteVisibility.PRIVATE,
-                    body=rng.choice(PRIVATE_NOTES),
-                )
-            )
-        started_on = day_of(connection.started_at or now)
-        current, _ = check_in_period(started_on, day_of(now), first=first, every=every)
-        for period in range(1, current + 1):
-            due_on = started_on + timedelta(days=first + every * (period - 1))
-            for member in members:
-                if rng.random() < 0.75:
-                    check_ins.append(
-                        CheckIn(
-                            connection=connection,
-                            participant=member.participant,
-                            period=period,
-                            due_on=due_on,
-                            rating=rng.choice(RATINGS),
-                            comment=rng.choice(PULSE_COMMENTS),
-                        )
+        )
+    return notes
+
+
+def _check_ins(
+    connection: Connection,
+    members: list[Any],
+    rng: random.Random,
+    now: datetime,
+    *,
+    first: int,
+    every: int,
+) -> list[CheckIn]:
+    """Three in four members' check-ins for each period due so far."""
+    check_ins = []
+    started_on = day_of(connection.started_at or now)
+    current, _ = check_in_period(started_on, day_of(now), first=first, every=every)
+    for period in range(1, current + 1):
+        due_on = started_on + timedelta(days=first + every * (period - 1))
+        for member in members:
+            if rng.random() < 0.75:
+                check_ins.append(
+                    CheckIn(
+                        connection=connection,
+                        participant=member.participant,
+                        period=period,
+                        due_on=due_on,
+                        rating=rng.choice(RATINGS),
+                        comment=rng.choice(PULSE_COMMENTS),
                     )
-    Meeting.objects.bulk_create(meetings)
-    for meeting, _ in proposals:
+                )
+    return check_ins
+
+
+def _save(rows: _Rows) -> list[CircleSession]:
+    """Insert every row made; the circle sessions come back with their ids."""
+    Meeting.objects.bulk_create(rows.meetings)
+    for meeting, _ in rows.proposals:
         meeting.save()
     MeetingOption.objects.bulk_create(
-        [MeetingOption(meeting=m, starts_at=at) for m, options in proposals for at in options]
+        [MeetingOption(meeting=m, starts_at=at) for m, options in rows.proposals for at in options]
     )
     PlanItem.objects.bulk_update(
-        done_items,
+        rows.done_items,
         ["is_done", "done_at", "done_by", "reflection", "reflected_at", "feedback", "feedback_at"],
     )
-    Note.objects.bulk_create(notes)
-    CheckIn.objects.bulk_create(check_ins)
-    Circle.objects.bulk_create(circle_parts["circle"], ignore_conflicts=True)
-    sessions = CircleSession.objects.bulk_create(circle_parts["sessions"])
-    CirclePost.objects.bulk_create(circle_parts["posts"])
-    CircleResource.objects.bulk_create(circle_parts["resources"])
+    Note.objects.bulk_create(rows.notes)
+    CheckIn.objects.bulk_create(rows.check_ins)
+    Circle.objects.bulk_create(rows.circle_parts["circle"], ignore_conflicts=True)
+    sessions = CircleSession.objects.bulk_create(rows.circle_parts["sessions"])
+    CirclePost.objects.bulk_create(rows.circle_parts["posts"])
+    CircleResource.objects.bulk_create(rows.circle_parts["resources"])
+    return sessions
+
+
+def _rsvp(chosen: list[Connection], sessions: list[CircleSession], rng: random.Random) -> None:
+    """Seven in ten circle members say they come to each session."""
     rsvps = []
     members_of = {c.pk: _people(c) for c in chosen}
     for session in sessions:
@@ -385,12 +447,3 @@ def populate(
                 session.attending_count += 1
     SessionRsvp.objects.bulk_create(rsvps)
     CircleSession.objects.bulk_update(sessions, ["attending_count"])
-    counts.update(
-        meetings=len(meetings) + len(proposals),
-        plan_items_done=len(done_items),
-        notes=len(notes),
-        check_ins=len(check_ins),
-        sessions=len(sessions),
-        posts=len(circle_parts["posts"]),
-    )
-    return counts

@@ -374,20 +374,71 @@ def build_engine_input(
     # A role the format does not use could never become a connection: leave such people out.
     rows = [row for row in rows if row.role in MATCHED_ROLES[program.format]]
 
+    zones = {row.pk: row.time_zone or row.site_zone or "UTC" for row in rows}
+    answers = _answer_texts(participant_ids, zones, at)
+    needed_columns = set(_policy_columns(engine_policy))
+    people, id_map = _engine_people(
+        rows,
+        sides=sides,
+        facts=facts,
+        respect_room=respect_room,
+        answers=answers,
+        zones=zones,
+        needed_columns=needed_columns,
+        at=at,
+    )
+    context_ids: list[str] = []
+    if include_context and engine_policy_needs_managers(engine_policy):
+        in_input = {row.person_id for row in id_map.values()}
+        bridges = _bridging_managers(in_input, _manager_tree())
+        context = _context_people(bridges, needed_columns=needed_columns, sides=sides)
+        people.extend(context)
+        context_ids = [person.id for person in context]
+
+    return EngineInput(
+        people,
+        engine_policy,
+        id_map,
+        context_ids=tuple(context_ids),
+        facilitators=[
+            (row, places)
+            for row in facilitators
+            if (places := _facilitator_places(row, facts)) > 0 and program.has_facilitator
+        ],
+        policy_mapping=policy_mapping,
+    )
+
+
+def _answer_texts(
+    participant_ids: Any, zones: dict[int, str], at: dt.datetime
+) -> dict[int, dict[str, str]]:
+    """Each kept participant's answers as engine text, by lower-case question key."""
     answers: dict[int, dict[str, str]] = defaultdict(dict)
     answer_rows = Answer.objects.filter(participant_id__in=participant_ids).values_list(
         "participant_id", "question__key", "question__kind", "value", "time_zone"
     )
-    zones = {row.pk: row.time_zone or row.site_zone or "UTC" for row in rows}
     for participant_id, key, kind, value, zone_name in answer_rows:
         if participant_id in zones:
             answers[participant_id][key.lower()] = answer_text(
                 kind, value, zone_name or zones[participant_id], at
             )
+    return answers
 
-    needed_columns = set(_policy_columns(engine_policy))
+
+def _engine_people(
+    rows: list[ParticipantRow],
+    *,
+    sides: tuple[str, str] | None,
+    facts: _ConnectionFacts,
+    respect_room: bool,
+    answers: dict[int, dict[str, str]],
+    zones: dict[int, str],
+    needed_columns: set[str],
+    at: dt.datetime,
+) -> tuple[list[Person], dict[str, ParticipantRow]]:
+    """An engine Person for each participant with room (see build_engine_input), and the map
+    from engine id back to the participant."""
     offsets: dict[str, str] = {}
-
     people: list[Person] = []
     id_map: dict[str, ParticipantRow] = {}
     for row in rows:
@@ -426,12 +477,15 @@ def build_engine_input(
             attributes["capacity"] = str(capacity if row.role == sides[0] else 1)
         people.append(Person(id=engine_id, attributes=attributes))
         id_map[engine_id] = row
+    return people, id_map
 
-    context_ids: list[str] = []
-    bridges: dict[int, int | None] = {}
-    if include_context and engine_policy_needs_managers(engine_policy):
-        in_input = {row.person_id for row in id_map.values()}
-        bridges = _bridging_managers(in_input, _manager_tree())
+
+def _context_people(
+    bridges: dict[int, int | None], *, needed_columns: set[str], sides: tuple[str, str] | None
+) -> list[Person]:
+    """The managers who link people of the input through the reporting line, as context
+    people (never matched) so the engine can follow the line."""
+    people = []
     for manager_id, their_manager in sorted(bridges.items()):
         attributes = dict.fromkeys(needed_columns, "")
         attributes["manager_id"] = "" if their_manager is None else str(their_manager)
@@ -439,20 +493,7 @@ def build_engine_input(
         if sides is not None:
             attributes["role"] = ""
         people.append(Person(id=str(manager_id), attributes=attributes))
-        context_ids.append(str(manager_id))
-
-    return EngineInput(
-        people,
-        engine_policy,
-        id_map,
-        context_ids=tuple(context_ids),
-        facilitators=[
-            (row, places)
-            for row in facilitators
-            if (places := _facilitator_places(row, facts)) > 0 and program.has_facilitator
-        ],
-        policy_mapping=policy_mapping,
-    )
+    return people
 
 
 def _facilitator_places(participant: ParticipantRow, facts: _ConnectionFacts) -> int:

@@ -230,8 +230,6 @@ def manual_pair_check(
 ) -> PairCheck:
     """Score, reasons and warnings for pairing `first` with `second` in `run` (circles:
     `first` joining the circle `second` is in). `refusal` says why it cannot be done at all."""
-    from peermentor.matching.api import build_scorer
-
     program = run.program
     require(can_manage_matching(viewer, program), MANAGERS_ONLY)
     check = PairCheck(first=first, second=second, ordered=[first, second])
@@ -244,51 +242,83 @@ def manual_pair_check(
     if first.pk == second.pk:
         check.refusal = "Choose two different people."
         return check
-
     sides = BIPARTITE_SIDES.get(program.format)
-    members: list[Participant] = [first, second]
+    members: list[Participant] | None = [first, second]
     if sides is not None:
-        roles = {first.role, second.role}
-        if roles != set(sides):
-            side_names = [ParticipantRole(side).label.lower() for side in sides]
-            check.refusal = f"Choose one {side_names[0]} and one {side_names[1]}."
-            return check
-        check.ordered = [first, second] if first.role == sides[0] else [second, first]
-        members = check.ordered
-        host = check.ordered[0]
-        taken = (
-            ProposalMember.objects.filter(run=run, participant=host, proposal__is_excluded=False)
-            .exclude(proposal__members__participant=check.ordered[1])
-            .count()
-        )
-        if taken >= host.capacity:
-            check.refusal = (
-                f"{host.person.full_name} has no free place (takes {host.capacity} at a time)."
-            )
-            return check
+        members = _order_sides(check, run, sides)
     elif program.format == Format.CIRCLES:
-        membership = (
-            ProposalMember.objects.filter(run=run, participant=second)
+        members = _circle_joined(check, run, program)
+    if members is not None:
+        _score_by_hand(check, run, program, members, directed=sides is not None)
+    return check
+
+
+def _order_sides(
+    check: PairCheck, run: MatchRun, sides: tuple[str, str]
+) -> list[Participant] | None:
+    """The pair in side order (host first), or None with `check.refusal` set when their roles
+    are not one of each side or the host has no free place in the run."""
+    first, second = check.first, check.second
+    roles = {first.role, second.role}
+    if roles != set(sides):
+        side_names = [ParticipantRole(side).label.lower() for side in sides]
+        check.refusal = f"Choose one {side_names[0]} and one {side_names[1]}."
+        return None
+    check.ordered = [first, second] if first.role == sides[0] else [second, first]
+    host = check.ordered[0]
+    taken = (
+        ProposalMember.objects.filter(run=run, participant=host, proposal__is_excluded=False)
+        .exclude(proposal__members__participant=check.ordered[1])
+        .count()
+    )
+    if taken >= host.capacity:
+        check.refusal = (
+            f"{host.person.full_name} has no free place (takes {host.capacity} at a time)."
+        )
+        return None
+    return check.ordered
+
+
+def _circle_joined(check: PairCheck, run: MatchRun, program: Program) -> list[Participant] | None:
+    """`first` with the other members of the circle `second` is in (`check.circle`), or None
+    with `check.refusal` set when there is no such circle or it is full."""
+    first, second = check.first, check.second
+    membership = (
+        ProposalMember.objects.filter(run=run, participant=second)
+        .exclude(role=ParticipantRole.FACILITATOR)
+        .select_related("proposal")
+        .first()
+    )
+    if membership is None:
+        check.refusal = f"{second.person.full_name} is not in a circle of this run."
+        return None
+    check.circle = membership.proposal
+    circle_members = list(
+        Participant.objects.filter(
+            pk__in=ProposalMember.objects.filter(proposal=check.circle)
             .exclude(role=ParticipantRole.FACILITATOR)
-            .select_related("proposal")
-            .first()
-        )
-        if membership is None:
-            check.refusal = f"{second.person.full_name} is not in a circle of this run."
-            return check
-        check.circle = membership.proposal
-        circle_members = list(
-            Participant.objects.filter(
-                pk__in=ProposalMember.objects.filter(proposal=check.circle)
-                .exclude(role=ParticipantRole.FACILITATOR)
-                .exclude(participant=first)
-                .values("participant_id")
-            ).select_related("person")
-        )
-        if len(circle_members) >= program.group_size_max:
-            check.refusal = f"That circle already has {program.group_size_max} people."
-            return check
-        members = [first, *circle_members]
+            .exclude(participant=first)
+            .values("participant_id")
+        ).select_related("person")
+    )
+    if len(circle_members) >= program.group_size_max:
+        check.refusal = f"That circle already has {program.group_size_max} people."
+        return None
+    return [first, *circle_members]
+
+
+def _score_by_hand(
+    check: PairCheck,
+    run: MatchRun,
+    program: Program,
+    members: list[Participant],
+    *,
+    directed: bool,
+) -> None:
+    """Score the first member with each other one under the run's settings, as the engine
+    would: `check.score` (their mean), the best pair's reasons, and a warning per rule broken;
+    or `check.refusal` when the settings no longer work or someone has no room."""
+    from peermentor.matching.api import build_scorer
 
     try:
         engine_input = build_engine_input(
@@ -296,11 +326,11 @@ def manual_pair_check(
         )
     except InputError as error:
         check.refusal = f"The run's settings can no longer be used: {error.detail}"
-        return check
+        return
     for participant in members:
         if str(participant.person_id) not in engine_input.id_map:
             check.refusal = f"{participant.person.full_name} already has a current connection."
-            return check
+            return
     forbidden = tuple(
         (pair[0], pair[1]) for pair in run.parameters.get("forbidden", []) if len(pair) == 2
     )
@@ -310,7 +340,6 @@ def manual_pair_check(
         locks=Locks(context=engine_input.context_ids, forbidden=forbidden),
     )
     labels = _rule_labels(program)
-    directed = sides is not None
     anchor = scorer.index(str(members[0].person_id))
     partners = [scorer.index(str(p.person_id)) for p in members[1:]]
     scores = []
@@ -333,4 +362,3 @@ def manual_pair_check(
         )
     best = max(range(len(partners)), key=lambda k: scores[k]) if partners else 0
     check.reasons = _reasons(scorer, anchor, partners[best], directed=directed) if partners else ""
-    return check

@@ -242,7 +242,22 @@ def nudges_collect(*, now: datetime | None = None) -> list[NotificationSpec]:
     found = _find(programs, now=now)
     members = _members(found)
     notes: list[NotificationSpec] = []
+    notes.extend(_stalled_nudges(found, members, this_week))
+    notes.extend(_plan_behind_nudges(found, members, this_week))
+    notes.extend(_ending_nudges(found, members))
+    notes.extend(_meeting_waiting_nudges(found, members))
+    notes.extend(_proposal_waiting_nudges(found, members, this_week))
+    notes.extend(_check_in_nudges(found, members))
+    notes.extend(_match_request_nudges(programs, now=now, this_week=this_week))
+    notes.extend(_help_network_nudges(programs, now=now, this_week=this_week))
+    return notes
 
+
+def _stalled_nudges(
+    found: _Found, members: dict[int, list[Member]], this_week: str
+) -> list[NotificationSpec]:
+    """Each member of a connection that stalled, once a week while it stays so."""
+    notes: list[NotificationSpec] = []
     for pk, started_at, last_met_at in found.stalled:
         kind = found.kinds[pk]
         since = (
@@ -261,6 +276,14 @@ def nudges_collect(*, now: datetime | None = None) -> list[NotificationSpec]:
                     dedupe_key=f"stalled:{pk}:{this_week}",
                 )
             )
+    return notes
+
+
+def _plan_behind_nudges(
+    found: _Found, members: dict[int, list[Member]], this_week: str
+) -> list[NotificationSpec]:
+    """Each member of a connection whose plan has items past due, once a week."""
+    notes: list[NotificationSpec] = []
     for pk, overdue in found.behind:
         kind = found.kinds[pk]
         items = "1 plan item is" if overdue == 1 else f"{overdue} plan items are"
@@ -275,6 +298,12 @@ def nudges_collect(*, now: datetime | None = None) -> list[NotificationSpec]:
                     dedupe_key=f"plan:{pk}:{this_week}",
                 )
             )
+    return notes
+
+
+def _ending_nudges(found: _Found, members: dict[int, list[Member]]) -> list[NotificationSpec]:
+    """Each member of a connection ending soon, once per planned end."""
+    notes: list[NotificationSpec] = []
     for pk, planned_end_on in found.ending:
         kind = found.kinds[pk]
         for member, others in _for_each_member(members[pk]):
@@ -291,6 +320,14 @@ def nudges_collect(*, now: datetime | None = None) -> list[NotificationSpec]:
                     dedupe_key=f"ending:{pk}:{planned_end_on.isoformat()}",
                 )
             )
+    return notes
+
+
+def _meeting_waiting_nudges(
+    found: _Found, members: dict[int, list[Member]]
+) -> list[NotificationSpec]:
+    """Those who must answer a meeting's proposed times, once per meeting."""
+    notes: list[NotificationSpec] = []
     for meeting_pk, connection_id, proposer_id, proposer_name in found.meetings:
         for member, _others in _for_each_member(members[connection_id], skip_user_id=proposer_id):
             notes.append(
@@ -303,6 +340,14 @@ def nudges_collect(*, now: datetime | None = None) -> list[NotificationSpec]:
                     dedupe_key=f"meeting_waiting:{meeting_pk}",
                 )
             )
+    return notes
+
+
+def _proposal_waiting_nudges(
+    found: _Found, members: dict[int, list[Member]], this_week: str
+) -> list[NotificationSpec]:
+    """Those who must answer a proposal someone made of them, once a week."""
+    notes: list[NotificationSpec] = []
     for pk, source, created_by_id in found.proposals:
         people = members[pk]
         asking = [m for m in people if m.user_id is not None and m.user_id == created_by_id]
@@ -322,6 +367,12 @@ def nudges_collect(*, now: datetime | None = None) -> list[NotificationSpec]:
                     dedupe_key=f"proposal_waiting:{pk}:{this_week}",
                 )
             )
+    return notes
+
+
+def _check_in_nudges(found: _Found, members: dict[int, list[Member]]) -> list[NotificationSpec]:
+    """The member whose check-in is due, once per due date."""
+    notes: list[NotificationSpec] = []
     for connection_id, participant_id, due_on in found.check_ins:
         kind = found.kinds[connection_id]
         people = members[connection_id]
@@ -338,8 +389,6 @@ def nudges_collect(*, now: datetime | None = None) -> list[NotificationSpec]:
                     dedupe_key=f"check_in:{connection_id}:{participant_id}:{due_on.isoformat()}",
                 )
             )
-    notes.extend(_match_request_nudges(programs, now=now, this_week=this_week))
-    notes.extend(_help_network_nudges(programs, now=now, this_week=this_week))
     return notes
 
 

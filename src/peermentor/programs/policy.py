@@ -117,13 +117,21 @@ def validate_policy(policy: Any, *, question_kinds: Mapping[str, str]) -> None:
     Every attribute named must be a directory attribute or one of the program's question keys,
     with a value shape the criterion can use (numbers for `near` and `max_gap`).
     """
-
-    def fail(message: str) -> NoReturn:
-        raise ApplicationError(message, field="matching_policy")
-
     if not isinstance(policy, Mapping):
-        fail("The matching policy must be an object.")
+        _fail("The matching policy must be an object.")
     known = attribute_kinds(question_kinds)
+    engine_format = _check_settings(policy)
+    _check_format_shape(policy, engine_format)
+    _check_criteria(policy, known)
+    _check_constraints(policy, known)
+
+
+def _fail(message: str) -> NoReturn:
+    raise ApplicationError(message, field="matching_policy")
+
+
+def _check_settings(policy: Mapping[str, Any]) -> str:
+    """The policy's engine format, once its settings are known names with usable values."""
     unknown_keys = set(policy) - {
         "format",
         "objective",
@@ -135,16 +143,20 @@ def validate_policy(policy: Any, *, question_kinds: Mapping[str, str]) -> None:
         "balance",
     }
     if unknown_keys:
-        fail(f"Unknown policy setting: {', '.join(sorted(unknown_keys))}.")
+        _fail(f"Unknown policy setting: {', '.join(sorted(unknown_keys))}.")
     engine_format = policy.get("format", "pairs")
     if engine_format not in ENGINE_FORMATS:
-        fail(f"Format must be one of {', '.join(ENGINE_FORMATS)}, not {engine_format!r}.")
+        _fail(f"Format must be one of {', '.join(ENGINE_FORMATS)}, not {engine_format!r}.")
     if policy.get("objective", "quality") not in OBJECTIVES:
-        fail(f"Objective must be one of {', '.join(OBJECTIVES)}.")
+        _fail(f"Objective must be one of {', '.join(OBJECTIVES)}.")
     min_score = _number(policy.get("min_score", 0.0))
     if min_score is None or not 0 <= min_score <= 1:
-        fail("The minimum score must be a number from 0 to 1.")
+        _fail("The minimum score must be a number from 0 to 1.")
+    return str(engine_format)
 
+
+def _check_format_shape(policy: Mapping[str, Any], engine_format: str) -> None:
+    """Sides for a bipartite policy only, a group size for a circles policy only."""
     sides = policy.get("sides")
     if engine_format == "bipartite":
         if not (
@@ -153,9 +165,9 @@ def validate_policy(policy: Any, *, question_kinds: Mapping[str, str]) -> None:
             and sides.get("field") == "role"
             and sides["a"] != sides["b"]
         ):
-            fail('A bipartite policy needs sides = {field = "role", a = ..., b = ...}.')
+            _fail('A bipartite policy needs sides = {field = "role", a = ..., b = ...}.')
     elif sides is not None:
-        fail("Only a bipartite policy has sides.")
+        _fail("Only a bipartite policy has sides.")
     group_size = policy.get("group_size")
     if engine_format == "circles":
         if not (
@@ -164,54 +176,62 @@ def validate_policy(policy: Any, *, question_kinds: Mapping[str, str]) -> None:
             and all(isinstance(n, int) and not isinstance(n, bool) for n in group_size)
             and 2 <= group_size[0] <= group_size[1]
         ):
-            fail("A circles policy needs group_size = [smallest, largest] with 2 <= smallest.")
+            _fail("A circles policy needs group_size = [smallest, largest] with 2 <= smallest.")
     elif group_size is not None:
-        fail("Only a circles policy has a group size.")
+        _fail("Only a circles policy has a group size.")
 
-    def check_field(rule: Mapping[str, Any], part: str, *, kinds: Iterable[str]) -> None:
-        name = rule.get(part)
-        if not isinstance(name, str) or not name:
-            fail(f"A {rule.get('kind')} rule needs a {part}.")
-        if name not in known:
-            fail(f"{name!r} is neither a profile question of this program nor a directory field.")
-        if known[name] not in kinds:
-            fail(f"{name!r} holds {known[name]} values; a {rule.get('kind')} rule can't use it.")
 
+def _check_field(
+    rule: Mapping[str, Any], part: str, *, kinds: Iterable[str], known: Mapping[str, str]
+) -> None:
+    """The attribute a rule names in `part` exists and holds values of one of `kinds`."""
+    name = rule.get(part)
+    if not isinstance(name, str) or not name:
+        _fail(f"A {rule.get('kind')} rule needs a {part}.")
+    if name not in known:
+        _fail(f"{name!r} is neither a profile question of this program nor a directory field.")
+    if known[name] not in kinds:
+        _fail(f"{name!r} holds {known[name]} values; a {rule.get('kind')} rule can't use it.")
+
+
+def _check_criteria(policy: Mapping[str, Any], known: Mapping[str, str]) -> None:
     criteria = policy.get("criterion", [])
     if not isinstance(criteria, list):
-        fail("Criteria must be a list.")
+        _fail("Criteria must be a list.")
     for rule in criteria:
         if not isinstance(rule, Mapping) or rule.get("kind") not in CRITERION_KINDS:
-            fail(f"Each criterion needs a kind: one of {', '.join(CRITERION_KINDS)}.")
+            _fail(f"Each criterion needs a kind: one of {', '.join(CRITERION_KINDS)}.")
         weight = _number(rule.get("weight", 1))
         if weight is None or weight <= 0:
-            fail("Every criterion needs a weight above 0.")
+            _fail("Every criterion needs a weight above 0.")
         if rule["kind"] == "complement":
-            check_field(rule, "offer", kinds=("multi", "text"))
-            check_field(rule, "want", kinds=("multi", "text"))
+            _check_field(rule, "offer", kinds=("multi", "text"), known=known)
+            _check_field(rule, "want", kinds=("multi", "text"), known=known)
         elif rule["kind"] == "near":
-            check_field(rule, "field", kinds=("number",))
+            _check_field(rule, "field", kinds=("number",), known=known)
             scale = _number(rule.get("scale"))
             if scale is None or scale <= 0:
-                fail("A near criterion needs a scale above 0.")
+                _fail("A near criterion needs a scale above 0.")
         else:
-            check_field(rule, "field", kinds=("text", "multi", "number"))
+            _check_field(rule, "field", kinds=("text", "multi", "number"), known=known)
 
+
+def _check_constraints(policy: Mapping[str, Any], known: Mapping[str, str]) -> None:
     constraints = policy.get("constraint", [])
     if not isinstance(constraints, list):
-        fail("Constraints must be a list.")
+        _fail("Constraints must be a list.")
     for rule in constraints:
         if not isinstance(rule, Mapping) or rule.get("kind") not in CONSTRAINT_KINDS:
-            fail(f"Each constraint needs a kind: one of {', '.join(CONSTRAINT_KINDS)}.")
+            _fail(f"Each constraint needs a kind: one of {', '.join(CONSTRAINT_KINDS)}.")
         if rule["kind"] == "not_in_reporting_line":
             continue
         if rule["kind"] == "max_gap":
-            check_field(rule, "field", kinds=("number",))
+            _check_field(rule, "field", kinds=("number",), known=known)
             gap = _number(rule.get("max"))
             if gap is None or gap < 0:
-                fail("A max_gap constraint needs a max of 0 or more.")
+                _fail("A max_gap constraint needs a max of 0 or more.")
         else:
-            check_field(rule, "field", kinds=("text", "multi", "number"))
+            _check_field(rule, "field", kinds=("text", "multi", "number"), known=known)
 
 
 def describe_rule(rule: Mapping[str, Any], labels: Mapping[str, str]) -> str:

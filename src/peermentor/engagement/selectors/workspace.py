@@ -334,8 +334,45 @@ def workspace(
         .order_by("question__position", "id")
     )
     profiles, availability = _profiles(me, partners, answers, now)
-    my_zone = zone_name_for(user=viewer, person=me.participant.person)
+    upcoming, past = _meeting_rows(connection, viewer=viewer, writable=writable, now=now)
+    plan, items = _plan(connection)
+    shared_notes, my_notes = _notes(connection, me)
+    people_availability = [
+        availability[m.participant_id] for m in visible if m.participant_id in availability
+    ]
+    suggestions = (
+        suggest_times(people_availability, now=now)
+        if writable and connection.kind != ConnectionKind.CIRCLE
+        else []
+    )
+    result = Workspace(
+        connection=connection,
+        me=me,
+        partners=profiles,
+        is_writable=writable,
+        my_zone=zone_name_for(user=viewer, person=me.participant.person),
+        upcoming=upcoming,
+        past=past,
+        plan=plan,
+        plan_rows=_plan_rows(items, me, writable),
+        shared_notes=shared_notes,
+        my_notes=my_notes,
+        check_in=_check_in_state(connection, me, writable),
+        suggestions=suggestions,
+        without_availability=[
+            m.participant.person.full_name for m in visible if m.participant_id not in availability
+        ],
+        sessions=_upcoming_sessions(connection, now),
+    )
+    result.next_steps = _next_steps(result, now)
+    return result
 
+
+def _meeting_rows(
+    connection: Connection, *, viewer: Any, writable: bool, now: datetime
+) -> tuple[list[Any], list[Any]]:
+    """Upcoming meetings (proposed or scheduled), and past ones: those awaiting an outcome,
+    then the latest closed."""
     open_meetings = list(
         Meeting.objects.filter(
             connection=connection,
@@ -360,7 +397,10 @@ def workspace(
         meeting_row(meeting, viewer=viewer, writable=writable, now=now)
         for meeting in closed_meetings
     )
+    return upcoming, past
 
+
+def _plan(connection: Connection) -> tuple[Plan | None, list[PlanItem]]:
     plan = Plan.objects.filter(connection=connection).first()
     items = (
         list(
@@ -369,13 +409,29 @@ def workspace(
         if plan
         else []
     )
+    return plan, items
+
+
+def _notes(connection: Connection, me: ConnectionMember) -> tuple[list[Note], list[Note]]:
+    """The latest shared notes, and the viewer's own latest private ones (never anyone
+    else's)."""
     notes = list(
         Note.objects.filter(connection=connection)
         .filter(Q(visibility=NoteVisibility.SHARED) | Q(author_id=me.participant_id))
         .select_related("author__person")
         .order_by("-created_at", "-id")[: 2 * NOTES_SHOWN]
     )
-    sessions = (
+    shared = [n for n in notes if n.visibility == NoteVisibility.SHARED][:NOTES_SHOWN]
+    mine = [
+        n
+        for n in notes
+        if n.visibility == NoteVisibility.PRIVATE and n.author_id == me.participant_id
+    ][:NOTES_SHOWN]
+    return shared, mine
+
+
+def _upcoming_sessions(connection: Connection, now: datetime) -> list[CircleSession]:
+    return (
         list(
             CircleSession.objects.filter(
                 connection=connection, starts_at__gte=now, is_cancelled=False
@@ -384,39 +440,6 @@ def workspace(
         if connection.kind == ConnectionKind.CIRCLE
         else []
     )
-    people_availability = [
-        availability[m.participant_id] for m in visible if m.participant_id in availability
-    ]
-    suggestions = (
-        suggest_times(people_availability, now=now)
-        if writable and connection.kind != ConnectionKind.CIRCLE
-        else []
-    )
-    result = Workspace(
-        connection=connection,
-        me=me,
-        partners=profiles,
-        is_writable=writable,
-        my_zone=my_zone,
-        upcoming=upcoming,
-        past=past,
-        plan=plan,
-        plan_rows=_plan_rows(items, me, writable),
-        shared_notes=[n for n in notes if n.visibility == NoteVisibility.SHARED][:NOTES_SHOWN],
-        my_notes=[
-            n
-            for n in notes
-            if n.visibility == NoteVisibility.PRIVATE and n.author_id == me.participant_id
-        ][:NOTES_SHOWN],
-        check_in=_check_in_state(connection, me, writable),
-        suggestions=suggestions,
-        without_availability=[
-            m.participant.person.full_name for m in visible if m.participant_id not in availability
-        ],
-        sessions=sessions,
-    )
-    result.next_steps = _next_steps(result, now)
-    return result
 
 
 def meeting_form_context(

@@ -359,79 +359,16 @@ def meetings_cancel_for_ended(
     """
     now = now or timezone.now()
     wanted = sorted(set(connection_ids))
-    upcoming = Q(status=MeetingStatus.PROPOSED) | Q(
-        status=MeetingStatus.SCHEDULED, starts_at__gt=now
-    )
     events: list[AuditEvent] = []
     notices: list[list[int]] = []
     for start in range(0, len(wanted), CHUNK_SIZE):
         chunk = wanted[start : start + CHUNK_SIZE]
-        rows = list(
-            Meeting.objects.select_for_update(of=("self",))
-            .filter(upcoming, connection_id__in=chunk)
-            .order_by("pk")
-            .values_list(
-                "pk",
-                "status",
-                "sequence",
-                "connection_id",
-                "connection__program_id",
-                "connection__status",
-            )
+        chunk_events, chunk_notices = _cancel_upcoming_meetings(
+            chunk, actor=actor, reason=reason, now=now
         )
-        # One UPDATE per (what it was, how the connection ended): at most six per chunk.
-        groups: dict[tuple[str, str], list[int]] = {}
-        for pk, status, sequence, connection_id, program_id, connection_status in rows:
-            text = _ended_reason(connection_status, reason)
-            groups.setdefault((status, text), []).append(pk)
-            was_scheduled = status == MeetingStatus.SCHEDULED
-            if was_scheduled:
-                notices.append([pk, sequence + 1])
-            events.append(
-                audit_event(
-                    actor=actor,
-                    action="meeting.cancelled",
-                    target_type=Meeting,
-                    target_id=pk,
-                    program_id=program_id,
-                    from_state=status,
-                    to_state=MeetingStatus.CANCELLED,
-                    reason=text,
-                    data={"connection_id": connection_id, "connection_ended": True},
-                )
-            )
-        for (status, text), pks in groups.items():
-            changes: dict[str, Any] = {
-                "status": MeetingStatus.CANCELLED,
-                "cancelled_at": now,
-                "cancel_reason": text,
-                "updated_at": now,
-            }
-            if status == MeetingStatus.SCHEDULED:
-                changes["sequence"] = F("sequence") + 1
-            Meeting.objects.filter(pk__in=pks).update(**changes)
-        sessions = list(
-            CircleSession.objects.select_for_update(of=("self",))
-            .filter(connection_id__in=chunk, is_cancelled=False, starts_at__gt=now)
-            .order_by("pk")
-            .values_list("pk", "connection_id", "connection__program_id", "connection__status")
-        )
-        if sessions:
-            CircleSession.objects.filter(pk__in=[row[0] for row in sessions]).update(
-                is_cancelled=True, sequence=F("sequence") + 1, updated_at=now
-            )
-        events.extend(
-            audit_event(
-                actor=actor,
-                action="circle_session.cancelled",
-                target_type=CircleSession,
-                target_id=pk,
-                program_id=program_id,
-                reason=_ended_reason(connection_status, reason),
-                data={"connection_id": connection_id, "connection_ended": True},
-            )
-            for pk, connection_id, program_id, connection_status in sessions
-        )
+        events.extend(chunk_events)
+        notices.extend(chunk_notices)
+        events.extend(_cancel_upcoming_sessions(chunk, actor=actor, reason=reason, now=now))
     AuditEvent.objects.bulk_create(events, batch_size=CHUNK_SIZE)
     if notices:
         from peermentor.engagement.tasks import send_meeting_cancellations
@@ -441,6 +378,93 @@ def meetings_cancel_for_ended(
                 send_meeting_cancellations, versions=notices[start : start + EMAIL_BATCH_SIZE]
             )
     return len(events)
+
+
+def _cancel_upcoming_meetings(
+    connection_ids: Sequence[int], *, actor: Any, reason: str, now: datetime
+) -> tuple[list[AuditEvent], list[list[int]]]:
+    """Cancel the connections' proposals and meetings scheduled after `now`, under lock. Returns
+    their unsaved audit rows and the [meeting id, new sequence] of each that was scheduled
+    (its members are sent a cancellation)."""
+    upcoming = Q(status=MeetingStatus.PROPOSED) | Q(
+        status=MeetingStatus.SCHEDULED, starts_at__gt=now
+    )
+    rows = list(
+        Meeting.objects.select_for_update(of=("self",))
+        .filter(upcoming, connection_id__in=connection_ids)
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "status",
+            "sequence",
+            "connection_id",
+            "connection__program_id",
+            "connection__status",
+        )
+    )
+    events: list[AuditEvent] = []
+    notices: list[list[int]] = []
+    # One UPDATE per (what it was, how the connection ended): at most six per chunk.
+    groups: dict[tuple[str, str], list[int]] = {}
+    for pk, status, sequence, connection_id, program_id, connection_status in rows:
+        text = _ended_reason(connection_status, reason)
+        groups.setdefault((status, text), []).append(pk)
+        was_scheduled = status == MeetingStatus.SCHEDULED
+        if was_scheduled:
+            notices.append([pk, sequence + 1])
+        events.append(
+            audit_event(
+                actor=actor,
+                action="meeting.cancelled",
+                target_type=Meeting,
+                target_id=pk,
+                program_id=program_id,
+                from_state=status,
+                to_state=MeetingStatus.CANCELLED,
+                reason=text,
+                data={"connection_id": connection_id, "connection_ended": True},
+            )
+        )
+    for (status, text), pks in groups.items():
+        changes: dict[str, Any] = {
+            "status": MeetingStatus.CANCELLED,
+            "cancelled_at": now,
+            "cancel_reason": text,
+            "updated_at": now,
+        }
+        if status == MeetingStatus.SCHEDULED:
+            changes["sequence"] = F("sequence") + 1
+        Meeting.objects.filter(pk__in=pks).update(**changes)
+    return events, notices
+
+
+def _cancel_upcoming_sessions(
+    connection_ids: Sequence[int], *, actor: Any, reason: str, now: datetime
+) -> list[AuditEvent]:
+    """Cancel the connections' circle sessions after `now`, under lock; their unsaved audit
+    rows."""
+    sessions = list(
+        CircleSession.objects.select_for_update(of=("self",))
+        .filter(connection_id__in=connection_ids, is_cancelled=False, starts_at__gt=now)
+        .order_by("pk")
+        .values_list("pk", "connection_id", "connection__program_id", "connection__status")
+    )
+    if sessions:
+        CircleSession.objects.filter(pk__in=[row[0] for row in sessions]).update(
+            is_cancelled=True, sequence=F("sequence") + 1, updated_at=now
+        )
+    return [
+        audit_event(
+            actor=actor,
+            action="circle_session.cancelled",
+            target_type=CircleSession,
+            target_id=pk,
+            program_id=program_id,
+            reason=_ended_reason(connection_status, reason),
+            data={"connection_id": connection_id, "connection_ended": True},
+        )
+        for pk, connection_id, program_id, connection_status in sessions
+    ]
 
 
 @transaction.atomic

@@ -1,5 +1,6 @@
 """Joining and leaving a program: enrol (self or invited), approval, decline, withdrawal."""
 
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -81,21 +82,7 @@ def participant_enroll(
     is by invitation and the person is not invited, the person is ineligible, or already in.
     """
     person = _person_of(actor)
-    today = timezone.localdate()
-    closed = enrollment_closed_reason(program, today=today)
-    if closed:
-        raise ApplicationError(closed)
-    invitation = (
-        Invitation.objects.select_related("track").filter(program=program, person=person).first()
-    )
-    if not program.is_self_enrollment_open and invitation is None:
-        raise ApplicationError("This program is by invitation only.", status=403)
-    track = _track_for(program, track, invitation)
-    role = _role_for(program, role)
-    reasons = check_eligibility(program, person, track, today=today)
-    if reasons:
-        raise ApplicationError("You cannot join this program: " + " ".join(reasons), status=403)
-
+    invitation, track, role = _admission(program, person, track, role)
     status = (
         ParticipantStatus.PENDING_APPROVAL
         if program.needs_manager_approval
@@ -111,45 +98,12 @@ def participant_enroll(
     )
     from_state = ""
     if participant is not None:
-        if participant.status in ACTIVE_STATUSES:
-            raise ApplicationError("You are already enrolled in this program.", status=409)
-        if participant.status == ParticipantStatus.DECLINED:
-            raise ApplicationError(
-                "Your enrollment in this program was not approved. "
-                "Ask the program manager if you think this is a mistake.",
-                status=409,
-            )
         from_state = participant.status
-        participant.status = status
-        participant.role = role
-        participant.track = track
-        participant.capacity = capacity
-        participant.enrolled_at = now
-        participant.withdrawn_at = None
-        participant.withdrawal_reason = ""
-        participant.approved_by = None
-        participant.approved_at = None
-        participant.ready_at = None
-        full_clean(participant, validate_unique=False)
-        participant.save()
+        _reenroll(participant, status=status, role=role, track=track, capacity=capacity, now=now)
     else:
-        participant = Participant(
-            program=program,
-            person=person,
-            track=track,
-            role=role,
-            status=status,
-            capacity=capacity,
+        participant = _first_enrollment(
+            program=program, person=person, status=status, role=role, track=track, capacity=capacity
         )
-        full_clean(participant, validate_unique=False, validate_constraints=False)
-        try:
-            with transaction.atomic():
-                participant.save()
-        except IntegrityError:
-            # A second request raced this one past the lookup above.
-            raise ApplicationError(
-                "You are already enrolled in this program.", status=409
-            ) from None
     if invitation is not None and invitation.accepted_at is None:
         invitation.accepted_at = now
         invitation.save(update_fields=["accepted_at"])
@@ -163,6 +117,89 @@ def participant_enroll(
         data={"role": role, "track_id": track.pk if track else None},
     )
     return participant_refresh_readiness(participant, actor=actor)
+
+
+def _admission(
+    program: Program, person: Person, track: Track | None, role: str | None
+) -> tuple[Invitation | None, Track | None, str]:
+    """The person's invitation and the track and role they join with, or an ApplicationError
+    when enrollment is closed, the program is by invitation and they are not invited, or they
+    are not eligible."""
+    today = timezone.localdate()
+    closed = enrollment_closed_reason(program, today=today)
+    if closed:
+        raise ApplicationError(closed)
+    invitation = (
+        Invitation.objects.select_related("track").filter(program=program, person=person).first()
+    )
+    if not program.is_self_enrollment_open and invitation is None:
+        raise ApplicationError("This program is by invitation only.", status=403)
+    track = _track_for(program, track, invitation)
+    role = _role_for(program, role)
+    reasons = check_eligibility(program, person, track, today=today)
+    if reasons:
+        raise ApplicationError("You cannot join this program: " + " ".join(reasons), status=403)
+    return invitation, track, role
+
+
+def _reenroll(
+    participant: Participant,
+    *,
+    status: str,
+    role: str,
+    track: Track | None,
+    capacity: int,
+    now: datetime,
+) -> None:
+    """Reactivate a withdrawn participation (answers and training kept); refuse one that is
+    active or was declined."""
+    if participant.status in ACTIVE_STATUSES:
+        raise ApplicationError("You are already enrolled in this program.", status=409)
+    if participant.status == ParticipantStatus.DECLINED:
+        raise ApplicationError(
+            "Your enrollment in this program was not approved. "
+            "Ask the program manager if you think this is a mistake.",
+            status=409,
+        )
+    participant.status = status
+    participant.role = role
+    participant.track = track
+    participant.capacity = capacity
+    participant.enrolled_at = now
+    participant.withdrawn_at = None
+    participant.withdrawal_reason = ""
+    participant.approved_by = None
+    participant.approved_at = None
+    participant.ready_at = None
+    full_clean(participant, validate_unique=False)
+    participant.save()
+
+
+def _first_enrollment(
+    *,
+    program: Program,
+    person: Person,
+    status: str,
+    role: str,
+    track: Track | None,
+    capacity: int,
+) -> Participant:
+    participant = Participant(
+        program=program,
+        person=person,
+        track=track,
+        role=role,
+        status=status,
+        capacity=capacity,
+    )
+    full_clean(participant, validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            participant.save()
+    except IntegrityError:
+        # A second request raced this one past the lookup above.
+        raise ApplicationError("You are already enrolled in this program.", status=409) from None
+    return participant
 
 
 @transaction.atomic

@@ -51,14 +51,13 @@ def invitations_send(
     After the call one Invitation per such person exists (an expired, unanswered one is renewed
     in place), and the e-mails go out from background tasks in batches once the transaction
     commits. Returns how many were invited and skipped."""
-    if not permissions.can_manage_program(actor, program):
-        raise PermissionDenied("Only this program's managers can invite people.")
-    if program.status != ProgramStatus.ENROLLING:
-        raise ApplicationError("Open enrollment before sending invitations.", status=409)
-    if track is not None and track.program_id != program.pk:
-        raise ApplicationError("Choose one of this program's tracks.", field="track")
-    if (people_filter is None) == (person_ids is None):
-        raise ApplicationError("Choose people either by a directory filter or one by one.")
+    _check_invitable(
+        actor=actor,
+        program=program,
+        track=track,
+        people_filter=people_filter,
+        person_ids=person_ids,
+    )
     audience = invitation_audience(
         program=program,
         track=track,
@@ -81,19 +80,9 @@ def invitations_send(
         Invitation.objects.filter(pk__in=renewed[start : start + 500]).update(
             sent_at=timezone.now(), emailed_at=None, invited_by=actor, track=track
         )
-    try:
-        with transaction.atomic():
-            invitations = Invitation.objects.bulk_create(
-                [
-                    Invitation(program=program, person_id=pk, track=track, invited_by=actor)
-                    for pk in new_person_pks
-                ],
-                batch_size=500,
-            )
-    except IntegrityError:
-        raise ApplicationError(
-            "Someone else is inviting people to this program right now; try again.", status=409
-        ) from None
+    invitations = _create_invitations(
+        actor=actor, program=program, track=track, person_pks=new_person_pks
+    )
     report = InvitationReport(
         invited=len(invitations) + len(renewed),
         already=audience.already,
@@ -115,14 +104,54 @@ def invitations_send(
             "person_ids": person_ids,
         },
     )
+    _email_after_commit(renewed + [invitation.pk for invitation in invitations])
+    return report
+
+
+def _check_invitable(
+    *,
+    actor: Any,
+    program: Program,
+    track: Track | None,
+    people_filter: Mapping[str, Any] | None,
+    person_ids: list[int] | None,
+) -> None:
+    if not permissions.can_manage_program(actor, program):
+        raise PermissionDenied("Only this program's managers can invite people.")
+    if program.status != ProgramStatus.ENROLLING:
+        raise ApplicationError("Open enrollment before sending invitations.", status=409)
+    if track is not None and track.program_id != program.pk:
+        raise ApplicationError("Choose one of this program's tracks.", field="track")
+    if (people_filter is None) == (person_ids is None):
+        raise ApplicationError("Choose people either by a directory filter or one by one.")
+
+
+def _create_invitations(
+    *, actor: Any, program: Program, track: Track | None, person_pks: list[int]
+) -> list[Invitation]:
+    try:
+        with transaction.atomic():
+            return Invitation.objects.bulk_create(
+                [
+                    Invitation(program=program, person_id=pk, track=track, invited_by=actor)
+                    for pk in person_pks
+                ],
+                batch_size=500,
+            )
+    except IntegrityError:
+        raise ApplicationError(
+            "Someone else is inviting people to this program right now; try again.", status=409
+        ) from None
+
+
+def _email_after_commit(invitation_pks: list[int]) -> None:
+    """E-mail the invitations from background tasks, in batches, once the transaction commits."""
     from peermentor.enrollment.tasks import send_invitation_emails
 
-    pks = renewed + [invitation.pk for invitation in invitations]
-    for start in range(0, len(pks), EMAIL_BATCH_SIZE):
+    for start in range(0, len(invitation_pks), EMAIL_BATCH_SIZE):
         enqueue_on_commit(
-            send_invitation_emails, invitation_ids=pks[start : start + EMAIL_BATCH_SIZE]
+            send_invitation_emails, invitation_ids=invitation_pks[start : start + EMAIL_BATCH_SIZE]
         )
-    return report
 
 
 def _invitation_email(invitation: Invitation) -> Email:

@@ -141,60 +141,12 @@ def plan_import(*, rows: Iterable[dict[str, Any]], columns: Iterable[str]) -> Pl
     for row in rows:
         if row["external_id"] and row["external_id"] not in by_external_id:
             by_external_id[row["external_id"]] = row
-
-    def fail(row: dict[str, Any], column: str, message: str) -> None:
-        plan.errors.append(row_error(row["line"], column, message, row["external_id"]))
-
-    for external_id, row in by_external_id.items():
-        current = existing.get(external_id)
-        owner = email_owner.get(row["email"]) if row["email"] else None
-        if owner and owner != external_id and owner not in by_external_id:
-            fail(
-                row,
-                "email",
-                f"{row['email']} belongs to {existing[owner]['full_name']} ({owner}), "
-                "who is not in this file.",
-            )
-        manager = row["manager_id"] or None
-        if "manager_id" in present:
-            if manager == external_id:
-                fail(row, "manager_id", "A person cannot be their own manager.")
-            elif manager and manager not in by_external_id and manager not in existing:
-                fail(
-                    row,
-                    "manager_id",
-                    f"No person with external id {manager} in this file or the directory.",
-                )
-            # A self-reference is reported once above, not again as a cycle of one.
-            plan.managers[external_id] = None if manager == external_id else manager
-
-        wanted = _wanted_values(row, current, present, site_by_key, plan)
-        # Only one of the two dates is in the row: the other one comes from the directory.
-        if (
-            wanted["hire_date"]
-            and wanted["leaving_date"]
-            and wanted["leaving_date"] < wanted["hire_date"]
-            and not (row["hire_date"] and row["leaving_date"])
-        ):
-            fail(
-                row,
-                "leaving_date",
-                f"The leaving date would be before the hire date ({wanted['hire_date']}).",
-            )
-        if current is None:
-            plan.creates.append(PlannedCreate(row=row, values=wanted))
-            continue
-        changes = {
-            name: value
-            for name, value in wanted.items()
-            if name != "manager" and current[name] != value
-        }
-        if "manager_id" in present and current["manager"] != manager:
-            changes["manager"] = manager
-        if changes:
-            plan.updates.append(PlannedUpdate(pk=current["pk"], row=row, changes=changes))
-        else:
-            plan.unchanged += 1
+    for row in by_external_id.values():
+        _check_email(plan, row, email_owner, by_external_id)
+        manager = _check_manager(plan, row, present, by_external_id)
+        wanted = _wanted_values(row, existing.get(row["external_id"]), present, site_by_key, plan)
+        _check_dates(plan, row, wanted)
+        _record_change(plan, row, existing.get(row["external_id"]), wanted, present, manager)
 
     plan.missing_active_pks = [
         person["pk"]
@@ -208,6 +160,92 @@ def plan_import(*, rows: Iterable[dict[str, Any]], columns: Iterable[str]) -> Pl
     }
     plan.errors = sort_errors(plan.errors)
     return plan
+
+
+def _fail(plan: Plan, row: dict[str, Any], column: str, message: str) -> None:
+    plan.errors.append(row_error(row["line"], column, message, row["external_id"]))
+
+
+def _check_email(
+    plan: Plan,
+    row: dict[str, Any],
+    email_owner: dict[str, str],
+    by_external_id: dict[str, dict[str, Any]],
+) -> None:
+    """An e-mail address may move between people of the file, not take one from outside it."""
+    external_id = row["external_id"]
+    owner = email_owner.get(row["email"]) if row["email"] else None
+    if owner and owner != external_id and owner not in by_external_id:
+        _fail(
+            plan,
+            row,
+            "email",
+            f"{row['email']} belongs to {plan.existing[owner]['full_name']} ({owner}), "
+            "who is not in this file.",
+        )
+
+
+def _check_manager(
+    plan: Plan, row: dict[str, Any], present: set[str], by_external_id: dict[str, dict[str, Any]]
+) -> str | None:
+    """The row's manager (external id), noted in `plan.managers` when the file has the column;
+    a manager who is the person or found nowhere is an error."""
+    external_id = row["external_id"]
+    manager = row["manager_id"] or None
+    if "manager_id" in present:
+        if manager == external_id:
+            _fail(plan, row, "manager_id", "A person cannot be their own manager.")
+        elif manager and manager not in by_external_id and manager not in plan.existing:
+            _fail(
+                plan,
+                row,
+                "manager_id",
+                f"No person with external id {manager} in this file or the directory.",
+            )
+        # A self-reference is reported once above, not again as a cycle of one.
+        plan.managers[external_id] = None if manager == external_id else manager
+    return manager
+
+
+def _check_dates(plan: Plan, row: dict[str, Any], wanted: dict[str, Any]) -> None:
+    # Only one of the two dates is in the row: the other one comes from the directory.
+    if (
+        wanted["hire_date"]
+        and wanted["leaving_date"]
+        and wanted["leaving_date"] < wanted["hire_date"]
+        and not (row["hire_date"] and row["leaving_date"])
+    ):
+        _fail(
+            plan,
+            row,
+            "leaving_date",
+            f"The leaving date would be before the hire date ({wanted['hire_date']}).",
+        )
+
+
+def _record_change(
+    plan: Plan,
+    row: dict[str, Any],
+    current: dict[str, Any] | None,
+    wanted: dict[str, Any],
+    present: set[str],
+    manager: str | None,
+) -> None:
+    """The row as a person to create, an update of what differs, or one more unchanged."""
+    if current is None:
+        plan.creates.append(PlannedCreate(row=row, values=wanted))
+        return
+    changes = {
+        name: value
+        for name, value in wanted.items()
+        if name != "manager" and current[name] != value
+    }
+    if "manager_id" in present and current["manager"] != manager:
+        changes["manager"] = manager
+    if changes:
+        plan.updates.append(PlannedUpdate(pk=current["pk"], row=row, changes=changes))
+    else:
+        plan.unchanged += 1
 
 
 def check_export(

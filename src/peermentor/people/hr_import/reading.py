@@ -105,47 +105,15 @@ def read_export(*, file_name: str, content: bytes) -> ParsedExport:
                 f"The file has more than {MAX_ROWS:,} people; split it.", field="file"
             )
         if file_format == "csv" and len(values) > len(columns):
-            extra = [value for value in values[len(columns) :] if _text(value)]
-            if extra:
-                errors.append(
-                    row_error(
-                        line,
-                        "",
-                        f"The row has {len(values)} values but the header has {len(columns)} "
-                        "columns; a value containing a comma must be in double quotes.",
-                        _text(values[known["external_id"]]),
-                    )
-                )
+            too_many = _too_many_values(line, values, columns, known)
+            if too_many:
+                errors.append(too_many)
                 continue
         raw = {
             name: values[index] if index < len(values) else None for name, index in known.items()
         }
         row, row_errors = _clean_row(line, raw)
-        external_id, email = row["external_id"], row["email"]
-        if external_id:
-            if external_id in first_line_of_id:
-                row_errors.append(
-                    row_error(
-                        line,
-                        "external_id",
-                        f"{external_id} is already used on line {first_line_of_id[external_id]}.",
-                        external_id,
-                    )
-                )
-            else:
-                first_line_of_id[external_id] = line
-        if email:
-            if email in first_line_of_email:
-                row_errors.append(
-                    row_error(
-                        line,
-                        "email",
-                        f"{email} is already used on line {first_line_of_email[email]}.",
-                        external_id,
-                    )
-                )
-            else:
-                first_line_of_email[email] = line
+        row_errors.extend(_repeated(line, row, first_line_of_id, first_line_of_email))
         rows.append(row)
         errors.extend(row_errors)
     if not rows and not errors:
@@ -157,6 +125,59 @@ def read_export(*, file_name: str, content: bytes) -> ParsedExport:
         errors=errors,
         warnings=warnings,
     )
+
+
+def _too_many_values(
+    line: int, values: list[Any], columns: list[str], known: dict[str, int]
+) -> dict[str, Any] | None:
+    """The error for a CSV row with values beyond the header's columns (an unquoted comma)."""
+    extra = [value for value in values[len(columns) :] if _text(value)]
+    if not extra:
+        return None
+    return row_error(
+        line,
+        "",
+        f"The row has {len(values)} values but the header has {len(columns)} "
+        "columns; a value containing a comma must be in double quotes.",
+        _text(values[known["external_id"]]),
+    )
+
+
+def _repeated(
+    line: int,
+    row: dict[str, Any],
+    first_line_of_id: dict[str, int],
+    first_line_of_email: dict[str, int],
+) -> list[dict[str, Any]]:
+    """Errors for an external id or e-mail address an earlier line already used; otherwise
+    notes this line as the first to use them."""
+    errors = []
+    external_id, email = row["external_id"], row["email"]
+    if external_id:
+        if external_id in first_line_of_id:
+            errors.append(
+                row_error(
+                    line,
+                    "external_id",
+                    f"{external_id} is already used on line {first_line_of_id[external_id]}.",
+                    external_id,
+                )
+            )
+        else:
+            first_line_of_id[external_id] = line
+    if email:
+        if email in first_line_of_email:
+            errors.append(
+                row_error(
+                    line,
+                    "email",
+                    f"{email} is already used on line {first_line_of_email[email]}.",
+                    external_id,
+                )
+            )
+        else:
+            first_line_of_email[email] = line
+    return errors
 
 
 def _detect_format(file_name: str, content: bytes) -> str:
