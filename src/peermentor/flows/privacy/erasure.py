@@ -83,7 +83,7 @@ def person_erase(*, actor: User | None, person: Person, reason: str) -> Person:
         raise ApplicationError(
             "Say why (a request from the person, a retention rule...).", field="reason"
         )
-    person = Person.objects.select_for_update().select_related("user").get(pk=person.pk)
+    person = Person.objects.select_for_update(of=("self",)).select_related("user").get(pk=person.pk)
     if people_privacy.is_erased(person):
         raise ApplicationError("This person has already been erased.")
     if connections_privacy.has_current_connections(person=person):
