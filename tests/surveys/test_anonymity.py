@@ -19,7 +19,12 @@ from peermentor.surveys.selectors import (
     satisfaction_summary,
     survey_results,
 )
-from peermentor.surveys.services import survey_add_from_template, survey_answer, survey_open
+from peermentor.surveys.services import (
+    survey_add_from_template,
+    survey_answer,
+    survey_close,
+    survey_open,
+)
 from tests.factories import (
     DepartmentFactory,
     ParticipantFactory,
@@ -122,6 +127,8 @@ def test_breakdown_hides_small_groups_and_shows_exactly_threshold(
     respondents(make_respondent, survey, 5, department=legal, satisfaction=4)
     respondents(make_respondent, survey, 5, department=it, satisfaction=2)
     respondents(make_respondent, survey, 2, department=DepartmentFactory(name="HR"), satisfaction=1)
+    # Closed, so every answer counts (while open, results move in batches of the threshold).
+    survey_close(actor=personas.manager, survey=survey)
     results = survey_results(viewer=personas.manager, survey=survey, breakdown="department")
     groups = {group.label: group for group in result_of(results, "satisfaction").groups}
     assert groups["HR"].is_suppressed and groups["HR"].stats is None
@@ -171,6 +178,7 @@ def test_free_text_shown_without_names_only_from_the_threshold(personas, survey,
     # Four people wrote something: below the threshold, though five answered the survey.
     assert comment.is_suppressed and comment.texts == []
     answer_as(make_respondent(survey, department=finance), comment="Text 9")
+    survey_close(actor=personas.manager, survey=survey)  # releases the last, smaller batch
     comment = result_of(survey_results(viewer=personas.manager, survey=survey), "comment")
     # Sorted alphabetically: the order says nothing about who wrote what, or when.
     assert comment.texts == ["Text 1", "Text 2", "Text 3", "Text 4", "Text 9"]
@@ -314,6 +322,9 @@ def test_pre_post_change_pairs_only_people_who_answered_both(personas, make_resp
     assert change.has_surveys and change.is_suppressed
     assert all(dimension.mean_change is None for dimension in change.dimensions)
     both(scale, {**scale, "confidence": 5, "network": 1})
+    # Closed, so every answer counts (while open, results move in batches of the threshold).
+    survey_close(actor=personas.manager, survey=before)
+    survey_close(actor=personas.manager, survey=after)
     change = assessment_change(viewer=personas.manager, program=program)
     assert not change.is_suppressed and change.pairs == 5
     dimensions = {dimension.key: dimension for dimension in change.dimensions}
@@ -337,3 +348,73 @@ def test_overview_across_programs_leaves_out_programs_the_viewer_does_not_manage
     everything = programs_survey_overview(viewer=personas.admin, programs=programs)
     assert everything[personas.other_program.pk].satisfaction.is_suppressed
     assert programs_survey_overview(viewer=personas.participant, programs=programs) == {}
+
+
+# --- anonymity over time ----------------------------------------------------------------------
+def _page(client, survey):
+    response = client.get(reverse("survey_results", args=[survey.pk]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _visible(results):
+    return [(item.people, item.stats, item.texts) for item in results.questions]
+
+
+def test_one_more_answer_does_not_change_what_the_manager_sees(
+    client, personas, survey, make_respondent
+):
+    finance = DepartmentFactory(name="Finance")
+    respondents(make_respondent, survey, 5, department=finance, satisfaction=4, recommend=9)
+    before = survey_results(viewer=personas.manager, survey=survey)
+    assert not before.is_suppressed and before.people == 5
+    # She answers: her rating, her score and her words must not be readable from a difference.
+    answer_as(
+        make_respondent(survey, department=finance),
+        satisfaction=1,
+        recommend=0,
+        comment="Only she would write this.",
+    )
+    after = survey_results(viewer=personas.manager, survey=survey)
+    assert _visible(after) == _visible(before)
+    assert after.people == 5 and after.waiting_people == 1
+    assert after.response_rate.answered == 6  # that someone answered is workflow data
+    client.force_login(personas.manager)
+    assert "Only she would write this." not in _page(client, survey)
+
+
+def test_results_move_in_batches_of_the_threshold_and_all_at_close(
+    personas, survey, make_respondent
+):
+    from peermentor.surveys.services import survey_close
+
+    finance = DepartmentFactory(name="Finance")
+    respondents(make_respondent, survey, 9, department=finance)
+    assert survey_results(viewer=personas.manager, survey=survey).people == 5
+    respondents(make_respondent, survey, 1, department=finance, comment="The tenth.")
+    tenth = survey_results(viewer=personas.manager, survey=survey)
+    assert tenth.people == 10 and tenth.waiting_people == 0
+    assert "The tenth." in result_of(tenth, "comment").texts
+    respondents(make_respondent, survey, 1, department=finance, comment="The eleventh.")
+    assert (
+        "The eleventh."
+        not in result_of(survey_results(viewer=personas.manager, survey=survey), "comment").texts
+    )
+    survey_close(actor=personas.manager, survey=survey)
+    survey.refresh_from_db()
+    closed = survey_results(viewer=personas.manager, survey=survey)
+    assert closed.people == 11 and "The eleventh." in result_of(closed, "comment").texts
+
+
+def test_the_admin_shows_nobody_when_a_person_answered(
+    admin_client, personas, survey, make_respondent
+):
+    invitation = make_respondent(survey, department=DepartmentFactory(name="Finance"))
+    answer_as(invitation)
+    listing = admin_client.get(reverse("admin:surveys_surveyinvitation_changelist"))
+    assert listing.status_code == 200
+    assert "answered" not in listing.content.decode().lower()
+    page = admin_client.get(
+        reverse("admin:surveys_surveyinvitation_change", args=[invitation.pk])
+    ).content.decode()
+    assert "Answered at" not in page and "answered_at" not in page

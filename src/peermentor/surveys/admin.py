@@ -48,7 +48,10 @@ class SurveyAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(SurveyInvitation)
 class SurveyInvitationAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["survey", "participant", "occurrence_key", "due_on", "closes_on", "answered_at"]
+    # Not when anyone answered (answered_at): next to the results it would tell whose answer
+    # moved them. Only the person sees their own.
+    list_display = ["survey", "participant", "occurrence_key", "due_on", "closes_on"]
+    exclude = ["answered_at"]
     list_filter = ["survey__program"]
     list_select_related = ["survey", "participant__person"]
     raw_id_fields = ["participant", "connection"]
@@ -70,10 +73,11 @@ class NamedResponseAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """Responses to surveys that are not anonymous, where people were told their name goes with
     their answers."""
 
-    list_display = ["survey", "participant", "submitted_at", "updated_at"]
+    # No answer times here either (submitted_at, updated_at): see SurveyInvitationAdmin.
+    list_display = ["survey", "participant"]
     list_select_related = ["survey", "participant__person"]
-    fields = ["survey", "participant", "submitted_at", "updated_at"]
-    readonly_fields = ["survey", "participant", "submitted_at", "updated_at"]
+    fields = ["survey", "participant"]
+    readonly_fields = ["survey", "participant"]
     inlines = [NamedAnswerInline]
     show_full_result_count = False
 

@@ -331,6 +331,10 @@ class SurveyResponse(models.Model):
     month = models.DateField(help_text="First day of the month the invitation fell due.")
     submitted_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(null=True, blank=True)
+    # Counted in the survey's results. Responses are released in batches of the program's
+    # anonymity threshold, or all when the survey closes, so that results never move by one
+    # answer (aggregates.py, rule 5).
+    is_released = models.BooleanField(default=False)
 
     class Meta:
         indexes = [

@@ -12,6 +12,12 @@ The rules (docs/surveys.md explains them for people):
 3. Free-text answers are shown only when the question was answered by at least the threshold,
    sorted alphabetically (so their order says nothing), never with a name and never per group.
 4. Nothing here returns a response or answer row, or anything that identifies its author.
+5. Results move only in steps that cannot isolate one answer: every figure counts released
+   responses only (`SurveyResponse.is_released`). A survey's waiting responses are released
+   together once they come from at least the threshold of people
+   (`services.answering.responses_release_batch`), and all of them when it closes
+   (`survey_close`). Comparing the results before and after one person answers shows no
+   change, so it does not reveal her rating, her score or her words.
 
 Every selector checks that the viewer manages the program (PermissionDenied otherwise) and runs
 a constant number of queries, whatever the number of responses.

@@ -58,7 +58,9 @@ def programs_survey_overview(
     if not allowed:
         return {}
     by_program = "survey__program_id"
-    base = SurveyAnswer.objects.filter(survey__program_id__in=list(allowed), number__isnull=False)
+    base = SurveyAnswer.objects.filter(
+        survey__program_id__in=list(allowed), number__isnull=False, response__is_released=True
+    )
     satisfaction, _ = _tally(
         base.filter(question__key=SATISFACTION_KEY, question__kind=QuestionKind.RATING),
         by=by_program,

@@ -63,6 +63,8 @@ class SurveyResults:
     breakdown_label: str
     questions: list[QuestionResult]
     response_rate: ResponseRate
+    # People who answered since the results last moved; they count from the next batch on.
+    waiting_people: int = 0
 
 
 def survey_results(*, viewer: User, survey: Survey, breakdown: str | None = None) -> SurveyResults:
@@ -74,9 +76,11 @@ def survey_results(*, viewer: User, survey: Survey, breakdown: str | None = None
     threshold = program.anonymity_threshold
     note = suppression_note(threshold)
     questions = list(survey.questions.all())
-    people = SurveyResponse.objects.filter(survey_id=survey.pk).aggregate(
-        people=Count("person_number", distinct=True)
-    )["people"]
+    counts = SurveyResponse.objects.filter(survey_id=survey.pk).aggregate(
+        people=Count("person_number", distinct=True, filter=Q(is_released=True)),
+        waiting=Count("person_number", distinct=True, filter=Q(is_released=False)),
+    )
+    people, waiting_people = counts["people"], counts["waiting"]
     rate = _response_rate(SurveyInvitation.objects.filter(survey_id=survey.pk))
     breakdown_label = BREAKDOWNS[breakdown][3] if breakdown else ""
     if people < threshold:
@@ -90,8 +94,9 @@ def survey_results(*, viewer: User, survey: Survey, breakdown: str | None = None
             breakdown_label=breakdown_label,
             questions=[QuestionResult(q, True, note, None, None, [], []) for q in questions],
             response_rate=rate,
+            waiting_people=waiting_people,
         )
-    answers = SurveyAnswer.objects.filter(survey_id=survey.pk)
+    answers = SurveyAnswer.objects.filter(survey_id=survey.pk, response__is_released=True)
     tallies, labels = _tally(answers, by="question_id", breakdown=breakdown)
     texts = _readable_texts(answers, questions, tallies, threshold)
     results = [
@@ -110,6 +115,7 @@ def survey_results(*, viewer: User, survey: Survey, breakdown: str | None = None
         breakdown_label=breakdown_label,
         questions=results,
         response_rate=rate,
+        waiting_people=waiting_people,
     )
 
 

@@ -69,7 +69,7 @@ def _program_answers(
     since: date | None,
     until: date | None,
 ) -> QuerySet[SurveyAnswer]:
-    answers = SurveyAnswer.objects.filter(survey__program_id=program.pk)
+    answers = SurveyAnswer.objects.filter(survey__program_id=program.pk, response__is_released=True)
     if track_id is not None:
         answers = answers.filter(track_id=track_id)
     # Anonymous responses keep only the month they fell due: a period selects whole months.
@@ -208,6 +208,7 @@ def assessment_change(
         survey__purpose__in=before_after,
         question__key__in=list(ASSESSMENT_DIMENSIONS),
         number__isnull=False,
+        response__is_released=True,
     )
     if track_id is not None:
         answers = answers.filter(track_id=track_id)

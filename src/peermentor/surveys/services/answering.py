@@ -19,6 +19,7 @@ from peermentor.surveys.models import (
     NUMBER_RANGE,
     TEXT_ANSWER_MAX_LENGTH,
     QuestionKind,
+    Survey,
     SurveyAnswer,
     SurveyInvitation,
     SurveyQuestion,
@@ -115,6 +116,17 @@ def new_response(invitation: SurveyInvitation, *, now: Any) -> SurveyResponse:
     return response
 
 
+def responses_release_batch(*, survey: Survey) -> int:
+    """Release the survey's waiting responses to its results once they come from at least the
+    program's anonymity threshold of people (then all of them, together), so that the results
+    move in steps no single answer can be told apart in. Returns how many were released."""
+    waiting = SurveyResponse.objects.filter(survey_id=survey.pk, is_released=False)
+    people = waiting.values("person_number").distinct().count()
+    if people < survey.program.anonymity_threshold:
+        return 0
+    return waiting.update(is_released=True)
+
+
 def answers_store(response: SurveyResponse, rows: list[SurveyAnswer]) -> None:
     """Insert `rows` (from clean_answer) as the answers of the saved `response`, each with the
     response's survey, person number and breakdown fields copied on."""
@@ -191,6 +203,7 @@ def survey_answer(
         if update_fields:
             response.save(update_fields=update_fields)
     answers_store(response, rows)
+    responses_release_batch(survey=survey)
     if invitation.answered_at is None:
         invitation.answered_at = now
         invitation.save(update_fields=["answered_at"])

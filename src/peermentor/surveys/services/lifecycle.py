@@ -24,6 +24,7 @@ from peermentor.surveys.models import (
     SurveyInvitation,
     SurveyPurpose,
     SurveyQuestion,
+    SurveyResponse,
     SurveySchedule,
     SurveyStatus,
 )
@@ -286,6 +287,8 @@ def survey_close(*, actor: User, survey: Survey, reason: str = "") -> Survey:
     survey.status = SurveyStatus.CLOSED
     survey.closed_at = timezone.now()
     survey.save(update_fields=["status", "closed_at", "updated_at"])
+    # Closing releases the last batch, however small: no answer can follow it to tell apart.
+    SurveyResponse.objects.filter(survey_id=survey.pk, is_released=False).update(is_released=True)
     audit_record(
         actor=actor,
         action="survey.closed",
