@@ -9,7 +9,7 @@ from django.db import transaction
 from django.test import RequestFactory
 
 from peermentor.core.errors import ApplicationError, application_error, full_clean
-from peermentor.core.forms import handle_form, show_error
+from peermentor.core.forms import handle_form, run_action, show_error
 from peermentor.core.htmx import is_htmx, next_url, redirect_back
 from peermentor.core.permissions import require
 from peermentor.core.tasks import enqueue_on_commit
@@ -115,6 +115,16 @@ def test_handle_form_shows_the_service_error_on_the_form():
     assert handle_form(request, form, refuse, success="Saved.", next_url="/") is None
     assert form.errors["name"] == ["Taken."]
     assert list(get_messages(request)) == []
+
+
+def test_run_action_says_how_it_went_and_goes_back():
+    def refuse():
+        raise ValidationError(["Too late.", "Closed."])
+
+    request = _request("post")
+    assert run_action(request, lambda: None, success="Done.", next_url="/a/")["Location"] == "/a/"
+    assert run_action(request, refuse, success="Done.", next_url="/b/")["Location"] == "/b/"
+    assert [str(m) for m in get_messages(request)] == ["Done.", "Too late. Closed."]
 
 
 # --- htmx and going back --------------------------------------------------------------------

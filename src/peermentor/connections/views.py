@@ -31,7 +31,7 @@ from peermentor.connections.forms import (
 )
 from peermentor.connections.models import ConnectionStatus, ReportStatus
 from peermentor.core.errors import ApplicationError
-from peermentor.core.forms import handle_form
+from peermentor.core.forms import handle_form, run_action
 from peermentor.core.htmx import is_htmx
 from peermentor.programs.permissions import get_program_for
 
@@ -307,13 +307,12 @@ def connection_activate(request: AuthenticatedHttpRequest, pk: int) -> HttpRespo
     detail = selectors.connection_detail(viewer=request.user, pk=pk)
     if not detail.is_manager:
         raise PermissionDenied("Only the program's managers start connections.")
-    try:
-        services.connection_activate(actor=request.user, connection=detail.connection)
-    except ApplicationError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, "Connection started.")
-    return redirect("connection_detail", pk=pk)
+    return run_action(
+        request,
+        lambda: services.connection_activate(actor=request.user, connection=detail.connection),
+        success="Connection started.",
+        next_url=reverse("connection_detail", args=[pk]),
+    )
 
 
 @login_required
@@ -322,15 +321,14 @@ def connection_cancel(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
     detail = selectors.connection_detail(viewer=request.user, pk=pk)
     if not detail.is_manager:
         raise PermissionDenied("Only the program's managers drop proposals.")
-    try:
-        services.connection_cancel(
+    return run_action(
+        request,
+        lambda: services.connection_cancel(
             actor=request.user, connection=detail.connection, reason=request.POST.get("reason", "")
-        )
-    except ApplicationError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, "Proposal dropped. Its members can be matched again.")
-    return redirect("connection_detail", pk=pk)
+        ),
+        success="Proposal dropped. Its members can be matched again.",
+        next_url=reverse("connection_detail", args=[pk]),
+    )
 
 
 # --- safety reports -----------------------------------------------------------------------------

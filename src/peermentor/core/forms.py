@@ -58,3 +58,24 @@ def handle_form(
         return None
     messages.success(request, success(result) if callable(success) else success)
     return redirect(next_url(result) if callable(next_url) else next_url)
+
+
+def error_message(error: Exception) -> str:
+    """What a service's error says, for a message on the next page."""
+    if isinstance(error, ApplicationError):
+        return error.message
+    return " ".join(getattr(error, "messages", [str(error)]))
+
+
+def run_action(
+    request: HttpRequest, call: Callable[[], Any], *, success: str, next_url: str
+) -> HttpResponse:
+    """A one-button POST: run `call`, say how it went (the service's error, or `success`),
+    and redirect to `next_url`."""
+    try:
+        call()
+    except FORM_ERRORS as error:
+        messages.error(request, error_message(error))
+    else:
+        messages.success(request, success)
+    return redirect(next_url)

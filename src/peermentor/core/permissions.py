@@ -3,7 +3,7 @@
 from django.core.exceptions import PermissionDenied
 
 
-def require(condition: bool, message: str) -> None:
+def require(condition: bool, message: str = "") -> None:
     """Refuse with `message` unless `condition` holds."""
     if not condition:
         raise PermissionDenied(message)

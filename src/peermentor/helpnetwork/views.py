@@ -4,19 +4,18 @@ Outsiders get 404 from the selectors; people who may see but not do get 403 (the
 raise PermissionDenied); a request the service refuses comes back as a message or a field error.
 """
 
-from collections.abc import Callable
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from peermentor.accounts.http import AuthenticatedHttpRequest
 from peermentor.core.errors import ApplicationError
+from peermentor.core.forms import run_action, show_error
+from peermentor.core.htmx import is_htmx
 from peermentor.helpnetwork import selectors, services
 from peermentor.helpnetwork.forms import (
     AnswerForm,
@@ -26,22 +25,6 @@ from peermentor.helpnetwork.forms import (
     OfferForm,
     ThankForm,
 )
-
-
-def _show(form: Any, error: ApplicationError) -> None:
-    form.add_error(error.field if error.field in form.fields else None, error.message)
-
-
-def _act(
-    request: HttpRequest, call: Callable[[], Any], *, success: str, next_url: str
-) -> HttpResponse:
-    try:
-        call()
-    except ApplicationError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, success)
-    return redirect(next_url)
 
 
 def _ask_url(pk: int) -> str:
@@ -72,7 +55,7 @@ def help_ask_create(request: AuthenticatedHttpRequest, program_pk: int) -> HttpR
                 expires_in_days=form.cleaned_data["expires_in_days"],
             )
         except ApplicationError as error:
-            _show(form, error)
+            show_error(form, error)
         else:
             messages.success(request, "Your ask is open. Invite people from the suggestions.")
             return redirect(_ask_url(ask.pk))
@@ -88,11 +71,7 @@ def help_asks(request: AuthenticatedHttpRequest, program_pk: int) -> HttpRespons
         skill_id=request.GET.get("skill"),
         page_number=request.GET.get("page"),
     )
-    template = (
-        "helpnetwork/_ask_rows.html"
-        if request.headers.get("HX-Request")
-        else "helpnetwork/asks.html"
-    )
+    template = "helpnetwork/_ask_rows.html" if is_htmx(request) else "helpnetwork/asks.html"
     return render(request, template, {"result": result})
 
 
@@ -115,7 +94,7 @@ def help_offer_create(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
     if not form.is_valid():
         messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
         return redirect(_ask_url(access.ask.pk))
-    return _act(
+    return run_action(
         request,
         lambda: services.help_offer_create(
             actor=request.user, ask=access.ask, message=form.cleaned_data["message"]
@@ -140,7 +119,7 @@ def help_ask_invite(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     if helper is None:
         messages.error(request, "Choose someone from the suggestions.")
         return redirect(_ask_url(access.ask.pk))
-    return _act(
+    return run_action(
         request,
         lambda: services.help_ask_invite(actor=request.user, ask=access.ask, helper=helper),
         success=f"{helper.person.full_name} is invited to look at your ask.",
@@ -161,7 +140,7 @@ def help_ask_close(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                 actor=request.user, ask=access.ask, reason=form.cleaned_data["reason"]
             )
         except ApplicationError as error:
-            _show(form, error)
+            show_error(form, error)
         else:
             messages.success(request, "The ask is closed.")
             return redirect(_ask_url(access.ask.pk))
@@ -172,7 +151,7 @@ def help_ask_close(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def help_offer_withdraw(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     access = selectors.get_offer_for(viewer=request.user, pk=pk)
-    return _act(
+    return run_action(
         request,
         lambda: services.help_offer_withdraw(actor=request.user, offer=access.offer),
         success="Your offer is withdrawn.",
@@ -209,7 +188,7 @@ def help_ask_thank(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                 actor=request.user, ask=access.ask, message=form.cleaned_data["message"]
             )
         except ApplicationError as error:
-            _show(form, error)
+            show_error(form, error)
         else:
             messages.success(request, "Your thank-you is sent.")
             return redirect(_ask_url(access.ask.pk))
@@ -220,7 +199,7 @@ def help_ask_thank(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def help_ongoing_propose(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     access = selectors.get_ask_for(viewer=request.user, pk=pk)
-    return _act(
+    return run_action(
         request,
         lambda: services.help_ongoing_propose(actor=request.user, ask=access.ask),
         success="Asked. You will hear when they answer.",

@@ -13,7 +13,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from peermentor.accounts.http import AuthenticatedHttpRequest
 from peermentor.accounts.models import User
 from peermentor.core.errors import ApplicationError
-from peermentor.core.htmx import redirect_back
+from peermentor.core.forms import handle_form
+from peermentor.core.htmx import is_htmx, redirect_back
 from peermentor.notifications import selectors, services
 from peermentor.notifications.forms import NudgeSettingsForm, PreferencesForm
 from peermentor.notifications.models import DigestFrequency, NotificationKind
@@ -47,7 +48,7 @@ def notification_badge(request: HttpRequest) -> HttpResponse:
 def notification_read(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     notification = selectors.get_notification_for(viewer=request.user, pk=pk)
     services.notification_mark_read(actor=request.user, notification=notification)
-    if request.headers.get("HX-Request"):
+    if is_htmx(request):
         return render(request, "notifications/_notification.html", {"item": notification})
     return redirect_back(request, reverse("notification_centre"))
 
@@ -83,19 +84,18 @@ def notification_preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
         ],
     }
     form = PreferencesForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.notification_preference_update(
-                actor=request.user,
-                digest_frequency=form.cleaned_data["digest_frequency"],
-                email_kinds=form.cleaned_data["email_kinds"],
-            )
-        except ApplicationError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
-        else:
-            messages.success(request, "Your notification preferences are saved.")
-            return redirect("notification_preferences")
-    return render(
+    done = handle_form(
+        request,
+        form,
+        lambda data: services.notification_preference_update(
+            actor=request.user,
+            digest_frequency=data["digest_frequency"],
+            email_kinds=data["email_kinds"],
+        ),
+        success="Your notification preferences are saved.",
+        next_url=reverse("notification_preferences"),
+    )
+    return done or render(
         request,
         "notifications/preferences.html",
         {"form": form, "preference": preference, "is_off": preference.digest_frequency == "off"},
@@ -138,12 +138,13 @@ def nudge_settings(request: AuthenticatedHttpRequest, program_pk: int) -> HttpRe
         "waiting_after_days": current.waiting_after_days,
     }
     form = NudgeSettingsForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.nudge_settings_update(actor=request.user, program=program, **form.cleaned_data)
-        except ApplicationError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
-        else:
-            messages.success(request, "Reminder settings saved.")
-            return redirect("nudge_settings", program_pk=program.pk)
-    return render(request, "notifications/nudge_settings.html", {"form": form, "program": program})
+    done = handle_form(
+        request,
+        form,
+        lambda data: services.nudge_settings_update(actor=request.user, program=program, **data),
+        success="Reminder settings saved.",
+        next_url=reverse("nudge_settings", kwargs={"program_pk": program.pk}),
+    )
+    return done or render(
+        request, "notifications/nudge_settings.html", {"form": form, "program": program}
+    )

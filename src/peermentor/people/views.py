@@ -1,6 +1,5 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -9,6 +8,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from peermentor.accounts.http import AuthenticatedHttpRequest
 from peermentor.core.errors import ApplicationError
 from peermentor.core.pagination import paginate
+from peermentor.core.permissions import require
 from peermentor.people import selectors, services
 from peermentor.people.exports import errors_csv, template_csv
 from peermentor.people.forms import DirectoryFilterForm, ImportApplyForm, ImportUploadForm
@@ -18,16 +18,10 @@ from peermentor.people.permissions import can_browse_directory, can_import_peopl
 ERRORS_PER_PAGE = 100
 
 
-def _require(allowed: bool) -> None:
-    # Signed-in users without the role get 403; anonymous ones were sent to sign in already.
-    if not allowed:
-        raise PermissionDenied
-
-
 @require_GET
 @login_required
 def person_list(request: AuthenticatedHttpRequest) -> HttpResponse:
-    _require(can_browse_directory(request.user))
+    require(can_browse_directory(request.user))
     form = DirectoryFilterForm(request.GET or None, levels=selectors.level_options())
     people = selectors.person_list(viewer=request.user, **form.filters())
     query = request.GET.copy()
@@ -42,7 +36,7 @@ def person_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def person_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    _require(can_browse_directory(request.user))
+    require(can_browse_directory(request.user))
     detail = selectors.person_detail(viewer=request.user, pk=pk)
     return render(request, "people/person_detail.html", {"detail": detail, "person": detail.person})
 
@@ -50,7 +44,7 @@ def person_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 def people_import(request: AuthenticatedHttpRequest) -> HttpResponse:
-    _require(can_import_people(request.user))
+    require(can_import_people(request.user))
     # An empty POST is still a submission: bind the form so it reports the missing file.
     is_post = request.method == "POST"
     form = ImportUploadForm(request.POST if is_post else None, request.FILES if is_post else None)
@@ -79,7 +73,7 @@ def people_import(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 def import_preview(request: AuthenticatedHttpRequest, batch_pk: int) -> HttpResponse:
-    _require(can_import_people(request.user))
+    require(can_import_people(request.user))
     batch = selectors.import_batch_get(viewer=request.user, pk=batch_pk)
     form = ImportApplyForm(request.POST if request.method == "POST" else None)
     errors = batch.errors
@@ -116,7 +110,7 @@ def import_preview(request: AuthenticatedHttpRequest, batch_pk: int) -> HttpResp
 @require_GET
 @login_required
 def import_errors(request: AuthenticatedHttpRequest, batch_pk: int) -> HttpResponse:
-    _require(can_import_people(request.user))
+    require(can_import_people(request.user))
     batch = selectors.import_batch_get(viewer=request.user, pk=batch_pk)
     response = HttpResponse(errors_csv(batch.errors), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-{batch.pk}-problems.csv"'
@@ -126,7 +120,7 @@ def import_errors(request: AuthenticatedHttpRequest, batch_pk: int) -> HttpRespo
 @require_GET
 @login_required
 def import_template(request: AuthenticatedHttpRequest) -> HttpResponse:
-    _require(can_import_people(request.user))
+    require(can_import_people(request.user))
     response = HttpResponse(template_csv(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="peermentor-people-template.csv"'
     return response

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from peermentor.accounts.http import AuthenticatedHttpRequest
 from peermentor.core.errors import ApplicationError
-from peermentor.core.forms import handle_form
+from peermentor.core.forms import handle_form, run_action
 from peermentor.core.htmx import is_htmx
 from peermentor.core.pagination import paginate
 from peermentor.programs import services
@@ -352,13 +352,12 @@ def program_managers(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
 def program_manager_remove(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     program = get_program_for(request.user, pk, write=True)
     email = request.POST.get("email", "")
-    try:
-        services.program_manager_remove(actor=request.user, program=program, email=email)
-    except ApplicationError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, f"{email} no longer manages this program.")
-    return redirect("program_managers", pk=program.pk)
+    return run_action(
+        request,
+        lambda: services.program_manager_remove(actor=request.user, program=program, email=email),
+        success=f"{email} no longer manages this program.",
+        next_url=reverse("program_managers", args=[program.pk]),
+    )
 
 
 # --- profile questions ----------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""Reads for the survey pages, and (re-exported from aggregates.py) the anonymity-respecting
-totals that dashboards and the program report use.
+"""Reads for the survey pages, and (re-exported from the aggregates package) the
+anonymity-respecting totals that dashboards and the program report use.
 
 Managers reach surveys through `get_survey_for`; participants reach their invitations through
 `get_invitation_for`, which answers 404 to everyone but the invited person (managers and admins

@@ -5,18 +5,17 @@ people who see the program but do not manage it 403). Participants' pages fetch 
 `get_invitation_for`, which answers 404 to everyone but the invited person.
 """
 
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from peermentor.accounts.http import AuthenticatedHttpRequest
-from peermentor.core.forms import FORM_ERRORS, handle_form
+from peermentor.core.forms import FORM_ERRORS, error_message, handle_form, run_action
 from peermentor.programs.permissions import get_program_for
 from peermentor.surveys import selectors, services
 from peermentor.surveys.forms import (
@@ -210,19 +209,6 @@ def survey_question_edit(
     )
 
 
-def _act(request: HttpRequest, survey: Any, action: Any, success: str) -> HttpResponse:
-    try:
-        action()
-    except FORM_ERRORS as error:
-        messages.error(
-            request,
-            getattr(error, "message", None) or " ".join(cast(ValidationError, error).messages),
-        )
-    else:
-        messages.success(request, success)
-    return redirect("survey_builder", pk=survey.pk)
-
-
 @login_required
 @require_POST
 def survey_question_delete(
@@ -230,11 +216,11 @@ def survey_question_delete(
 ) -> HttpResponse:
     survey = selectors.get_survey_for(viewer=request.user, pk=pk)
     question = selectors.get_question_for(survey=survey, pk=question_pk)
-    return _act(
+    return run_action(
         request,
-        survey,
         lambda: services.survey_question_delete(actor=request.user, question=question),
-        "Question removed.",
+        success="Question removed.",
+        next_url=reverse("survey_builder", args=[survey.pk]),
     )
 
 
@@ -247,13 +233,13 @@ def survey_question_move(
     question = selectors.get_question_for(survey=survey, pk=question_pk)
     form = MoveForm(request.POST)
     direction = form.cleaned_data["direction"] if form.is_valid() else ""
-    return _act(
+    return run_action(
         request,
-        survey,
         lambda: services.survey_question_move(
             actor=request.user, question=question, direction=direction
         ),
-        "Question moved.",
+        success="Question moved.",
+        next_url=reverse("survey_builder", args=[survey.pk]),
     )
 
 
@@ -261,11 +247,13 @@ def survey_question_move(
 @require_POST
 def survey_open(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     survey = selectors.get_survey_for(viewer=request.user, pk=pk)
-    return _act(
+    return run_action(
         request,
-        survey,
         lambda: services.survey_open(actor=request.user, survey=survey),
-        "Survey open: people are asked as it falls due for them (the schedule runs hourly).",
+        success=(
+            "Survey open: people are asked as it falls due for them (the schedule runs hourly)."
+        ),
+        next_url=reverse("survey_builder", args=[survey.pk]),
     )
 
 
@@ -275,11 +263,11 @@ def survey_close(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     survey = selectors.get_survey_for(viewer=request.user, pk=pk)
     form = CloseForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
-    return _act(
+    return run_action(
         request,
-        survey,
         lambda: services.survey_close(actor=request.user, survey=survey, reason=reason),
-        "Survey closed: nobody else is asked, and answers can no longer change.",
+        success="Survey closed: nobody else is asked, and answers can no longer change.",
+        next_url=reverse("survey_builder", args=[survey.pk]),
     )
 
 
@@ -290,10 +278,7 @@ def survey_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     try:
         services.survey_delete(actor=request.user, survey=survey)
     except FORM_ERRORS as error:
-        messages.error(
-            request,
-            getattr(error, "message", None) or " ".join(cast(ValidationError, error).messages),
-        )
+        messages.error(request, error_message(error))
         return redirect("survey_builder", pk=survey.pk)
     messages.success(request, "Draft survey deleted.")
     return redirect("survey_list", program_pk=survey.program_id)

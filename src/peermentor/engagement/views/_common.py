@@ -1,6 +1,5 @@
 """Helpers the engagement views share: the generic form page, read-only refusal, redirects."""
 
-from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -10,7 +9,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from peermentor.core.errors import ApplicationError
 from peermentor.engagement.permissions import can_write
 
 
@@ -54,19 +52,6 @@ def form_page(
             **(context or {}),
         },
     )
-
-
-def run_action(
-    request: HttpRequest, call: Callable[[], Any], *, success: str, next_url: str
-) -> HttpResponse:
-    """A one-button POST: run it, say how it went, go back."""
-    try:
-        call()
-    except ApplicationError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, success)
-    return redirect(next_url)
 
 
 def invalid_action(request: HttpRequest, form: forms.Form, next_url: str) -> HttpResponse:

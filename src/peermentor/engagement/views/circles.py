@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from peermentor.accounts.http import AuthenticatedHttpRequest
 from peermentor.core.errors import ApplicationError
-from peermentor.core.forms import handle_form
+from peermentor.core.forms import handle_form, run_action
 from peermentor.engagement import ics, selectors, services
 from peermentor.engagement.forms import OpennessForm, PostForm, ResourceForm, RsvpForm, SessionForm
 from peermentor.engagement.permissions import can_set_circle_open
@@ -19,7 +19,6 @@ from peermentor.engagement.views._common import (
     form_page,
     invalid_action,
     require_writable,
-    run_action,
 )
 from peermentor.programs.permissions import get_program_for
 

@@ -7,10 +7,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from peermentor.accounts.http import AuthenticatedHttpRequest
-from peermentor.core.forms import handle_form
+from peermentor.core.forms import handle_form, run_action
 from peermentor.engagement import selectors, services
 from peermentor.engagement.forms import CheckInSettingsForm, TemplateItemForm
-from peermentor.engagement.views._common import form_page, run_action
+from peermentor.engagement.views._common import form_page
 from peermentor.programs.permissions import get_program_for
 
 

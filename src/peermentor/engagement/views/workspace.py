@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from peermentor.accounts.http import AuthenticatedHttpRequest
 from peermentor.connections.models import ConnectionKind
-from peermentor.core.forms import handle_form
+from peermentor.core.forms import handle_form, run_action
 from peermentor.engagement import ics, selectors, services
 from peermentor.engagement.forms import (
     AssignmentForm,
@@ -33,7 +33,6 @@ from peermentor.engagement.views._common import (
     form_page,
     invalid_action,
     require_writable,
-    run_action,
     workspace_url,
 )
 

@@ -1,4 +1,4 @@
-"""Survey figures come from the surveys app's own aggregate selectors (surveys/aggregates.py),
+"""Survey figures come from the surveys app's own aggregate selectors (surveys/aggregates/),
 which count people, apply the program's anonymity threshold and hide small groups where the
 answers live (issue 7: admins never see anonymous individual answers). Insights never reads a
 survey answer itself. Should the surveys app be missing, every function here returns None and
