@@ -241,6 +241,7 @@ def _measure(people: int) -> dict[str, Any]:
     from django.db import transaction
 
     from peermentor.connections.models import Connection
+    from peermentor.flows import publish
     from peermentor.matches import services
     from peermentor.matches.models import MatchRun
 
@@ -259,7 +260,7 @@ def _measure(people: int) -> dict[str, Any]:
         raise SystemExit(f"the run {status}: {run.error_message}")
 
     started = time.perf_counter()
-    count = services.match_run_publish(actor=admin, run=run)
+    count = publish.match_run_publish(actor=admin, run=run)
     publish_seconds = time.perf_counter() - started
     return {
         "people": people,

@@ -5,6 +5,7 @@ from peermentor.accounts.urls import allauth_urlpatterns
 
 urlpatterns = [
     path("", include("peermentor.core.urls")),
+    path("", include("peermentor.flows.urls")),
     path("accounts/", include("peermentor.accounts.urls")),
     path("accounts/", include(allauth_urlpatterns)),
     path("people/", include("peermentor.people.urls")),

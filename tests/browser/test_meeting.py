@@ -8,7 +8,8 @@ import pytest
 from django.utils import timezone
 from icalendar import Calendar
 
-from peermentor.connections.services import connection_activate, connection_propose
+from peermentor.connections.services import connection_propose
+from peermentor.engagement.services import connection_activate
 from tests.browser.axe import assert_accessible
 from tests.factories import (
     PASSWORD,

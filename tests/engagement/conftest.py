@@ -1,6 +1,7 @@
 import pytest
 
-from peermentor.connections.services import connection_activate, connection_propose
+from peermentor.connections.services import connection_propose
+from peermentor.engagement.services import connection_activate
 from tests.factories import (
     DepartmentFactory,
     PersonFactory,

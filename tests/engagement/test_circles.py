@@ -149,7 +149,7 @@ def test_leave_frees_the_seat_and_withdraws_rsvps(circle, joiner):
 
 
 def test_withdrawing_from_the_program_frees_the_circle_seat_and_rsvps(circle, joiner):
-    from peermentor.connections.services import participant_connections_end
+    from peermentor.engagement.services import participant_connections_end
 
     circle_set_open(actor=circle.facilitator_user, connection=circle, is_open=True)
     circle_join(actor=joiner.person.user, connection=circle)

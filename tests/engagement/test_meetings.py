@@ -11,15 +11,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from icalendar import Calendar
 
-from peermentor.connections.services import (
-    connection_close_early,
-    connection_complete,
-    participant_connections_end,
-)
 from peermentor.core.errors import ApplicationError
 from peermentor.core.models import AuditEvent
 from peermentor.engagement.models import CircleSession, Meeting, MeetingNotice, MeetingStatus
 from peermentor.engagement.services import (
+    connection_close_early,
+    connection_complete,
     meeting_accept,
     meeting_cancel,
     meeting_decline,
@@ -28,6 +25,7 @@ from peermentor.engagement.services import (
     meeting_propose,
     meeting_reschedule,
     meetings_cancel_for_ended,
+    participant_connections_end,
 )
 
 pytestmark = pytest.mark.django_db

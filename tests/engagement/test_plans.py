@@ -9,7 +9,6 @@ from django.db import connection as db_connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from peermentor.connections.services import connection_close_early
 from peermentor.core.errors import ApplicationError
 from peermentor.core.models import AuditEvent
 from peermentor.engagement.defaults import DEFAULT_TEMPLATES
@@ -18,6 +17,7 @@ from peermentor.engagement.services import (
     assignment_create,
     assignment_feedback,
     assignment_reflect,
+    connection_close_early,
     plan_instantiate,
     plan_item_add,
     plan_item_move,
@@ -159,7 +159,7 @@ def test_instantiate_many_makes_missing_plans_in_one_go(personas, connect, make_
 
 
 def test_connections_have_their_plan_as_soon_as_they_start(personas, connect, make_participant):
-    from peermentor.connections.services import connection_activate
+    from peermentor.engagement.services import connection_activate
 
     pair = connect([(make_participant(), "peer"), (make_participant(), "peer")], active=False)
     assert not Plan.objects.exists()
@@ -172,11 +172,8 @@ def test_connections_have_their_plan_as_soon_as_they_start(personas, connect, ma
 
 
 def test_publishing_makes_every_plan_in_a_constant_number_of_queries(personas, make_participant):
-    from peermentor.connections.services import (
-        ProposalSpec,
-        connections_activate_many,
-        connections_propose_many,
-    )
+    from peermentor.connections.services import ProposalSpec, connections_propose_many
+    from peermentor.engagement.services import connections_activate_many
 
     def publish(run_id, count):
         connections_propose_many(

@@ -8,18 +8,18 @@ from django.utils import timezone
 from icalendar import Calendar
 
 from peermentor.core.errors import ApplicationError
+from peermentor.core.timezones import (
+    Availability,
+    local_to_utc,
+    suggest_times,
+    zone_name_for,
+)
 from peermentor.engagement import ics
 from peermentor.engagement.services import (
     meeting_accept,
     meeting_cancel,
     meeting_propose,
     meeting_reschedule,
-)
-from peermentor.engagement.timezones import (
-    Availability,
-    local_to_utc,
-    suggest_times,
-    zone_name_for,
 )
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")

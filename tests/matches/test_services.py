@@ -7,7 +7,8 @@ from django.utils import timezone
 from peermentor.connections.models import Connection, ConnectionMember
 from peermentor.core.errors import ApplicationError
 from peermentor.core.models import AuditEvent
-from peermentor.matches import services
+from peermentor.flows import publish
+from peermentor.matches import execution, services
 from peermentor.matches.models import MatchRun, Proposal, ProposalMember, UnmatchedEntry
 from tests.factories import ParticipantFactory, UserFactory
 from tests.matches.conftest import MatchingWorld
@@ -73,7 +74,7 @@ def test_a_failed_run_says_why_and_writes_nothing(world, run_now, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("solver exploded")
 
-    monkeypatch.setattr(services, "engine_match", broken)
+    monkeypatch.setattr(execution, "engine_match", broken)
     run = run_now(world)
     assert run.status == "failed"
     assert "solver exploded" in run.error_message
@@ -106,8 +107,8 @@ def test_cancelling_a_running_run_stops_the_engine_and_writes_nothing(world, run
         seen.append("not stopped")
         return real_engine(people, policy, locks=locks, seed=seed, progress=progress)
 
-    monkeypatch.setattr(services, "engine_match", cancelled_midway)
-    monkeypatch.setattr(services, "PROGRESS_INTERVAL_SECONDS", 0)
+    monkeypatch.setattr(execution, "engine_match", cancelled_midway)
+    monkeypatch.setattr(execution, "PROGRESS_INTERVAL_SECONDS", 0)
     run = run_now(world)
     assert run.status == "cancelled"
     assert seen == []
@@ -247,7 +248,7 @@ def test_publish_creates_active_connections_and_notifies_everyone(
     excluded = Proposal.objects.filter(run=run).first()
     services.proposal_set_excluded(actor=world.manager, proposal=excluded, is_excluded=True)
     with django_capture_on_commit_callbacks(execute=True):
-        count = services.match_run_publish(actor=world.manager, run=run)
+        count = publish.match_run_publish(actor=world.manager, run=run)
     assert count == 2
     connections = Connection.objects.filter(match_run_id=run.pk)
     assert connections.count() == 2
@@ -261,7 +262,7 @@ def test_publish_creates_active_connections_and_notifies_everyone(
     assert "You have been matched" in message.subject
     assert "/connections/" in message.body
     with pytest.raises(ApplicationError, match="published"):
-        services.match_run_publish(actor=world.manager, run=run)
+        publish.match_run_publish(actor=world.manager, run=run)
 
 
 def test_publish_is_all_or_nothing(world, run_now, mailoutbox):
@@ -279,7 +280,7 @@ def test_publish_is_all_or_nothing(world, run_now, mailoutbox):
         source="manual",
     )
     with pytest.raises(ApplicationError, match="Nothing was published"):
-        services.match_run_publish(actor=world.manager, run=run)
+        publish.match_run_publish(actor=world.manager, run=run)
     assert not Connection.objects.filter(match_run_id=run.pk).exists()
     run.refresh_from_db()
     assert not run.is_published
@@ -289,7 +290,7 @@ def test_publish_is_all_or_nothing(world, run_now, mailoutbox):
 def test_publish_is_refused_to_non_managers(world, run_now):
     run = run_now(world)
     with pytest.raises(PermissionDenied):
-        services.match_run_publish(actor=world.participants[0].person.user, run=run)
+        publish.match_run_publish(actor=world.participants[0].person.user, run=run)
 
 
 def test_publish_withdraws_the_self_match_requests_it_made_impossible(
@@ -311,7 +312,7 @@ def test_publish_withdraws_the_self_match_requests_it_made_impossible(
     mailoutbox.clear()
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.match_run_publish(actor=world.manager, run=run) == 2
+        assert publish.match_run_publish(actor=world.manager, run=run) == 2
 
     for request in (to_placed, between_placed, between_free):
         request.refresh_from_db()
@@ -374,7 +375,7 @@ def test_withdrawing_impossible_requests_takes_the_same_queries_for_one_or_many(
 
 def test_notifications_are_sent_once_per_member(world, run_now, mailoutbox):
     run = run_now(world)
-    services.match_run_publish(actor=world.manager, run=run)
+    publish.match_run_publish(actor=world.manager, run=run)
     ids = list(ProposalMember.objects.filter(run=run).values_list("id", flat=True))
     assert services.match_notifications_send(run_id=run.pk, member_ids=ids) == 6
     assert services.match_notifications_send(run_id=run.pk, member_ids=ids) == 0
@@ -399,7 +400,7 @@ def test_shadowing_hosts_take_shadows_up_to_capacity_and_publish(run_now, mailou
         per_host[roles["host"]] = per_host.get(roles["host"], 0) + 1
     assert per_host[host.pk] <= 2 and per_host.get(other_host.pk, 0) <= 1
     assert UnmatchedEntry.objects.filter(run=run).count() == 1
-    assert services.match_run_publish(actor=world.manager, run=run) == 3
+    assert publish.match_run_publish(actor=world.manager, run=run) == 3
     assert set(Connection.objects.values_list("kind", flat=True)) == {"shadowing"}
     assert shadows
 
@@ -412,7 +413,7 @@ def test_buddies_are_bipartite(run_now, db):
     world.save_policy(constraint=[])
     run = run_now(world)
     assert run.proposal_count == 2
-    assert services.match_run_publish(actor=world.manager, run=run) == 2
+    assert publish.match_run_publish(actor=world.manager, run=run) == 2
     assert set(Connection.objects.values_list("kind", flat=True)) == {"buddy"}
 
 
@@ -440,7 +441,7 @@ def test_circles_get_facilitators_in_turn(run_now, db):
     assert with_facilitator == 2
     for facilitator in facilitators:
         assert ProposalMember.objects.filter(participant=facilitator).count() == 1
-    assert services.match_run_publish(actor=world.manager, run=run) == 3
+    assert publish.match_run_publish(actor=world.manager, run=run) == 3
     assert set(Connection.objects.values_list("kind", flat=True)) == {"circle"}
 
 
@@ -458,7 +459,7 @@ def test_a_facilitator_with_capacity_leads_that_many_circles(run_now, db):
     run = run_now(world)
     assert Proposal.objects.filter(run=run).count() == 3
     assert ProposalMember.objects.filter(participant=facilitator).count() == 2
-    assert services.match_run_publish(actor=world.manager, run=run) == 3
+    assert publish.match_run_publish(actor=world.manager, run=run) == 3
     led = Connection.objects.filter(members__participant=facilitator, status="active")
     assert led.count() == 2
 

@@ -4,7 +4,8 @@ import pytest
 from django.utils import timezone
 
 from peermentor.connections.models import Connection
-from peermentor.connections.services import connection_activate, connection_propose
+from peermentor.connections.services import connection_propose
+from peermentor.engagement.services import connection_activate
 from tests.factories import DepartmentFactory, PersonFactory, ReadyParticipantFactory, UserFactory
 
 # Every nudge test runs "now" at 10:00 UTC: after the digest hour for people in UTC and London.

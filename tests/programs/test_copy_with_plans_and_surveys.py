@@ -4,7 +4,7 @@ import pytest
 
 from peermentor.engagement.models import PlanTemplate
 from peermentor.engagement.services import plan_templates_ensure_defaults
-from peermentor.programs.services import program_copy
+from peermentor.flows.program_copy import program_copy
 from peermentor.surveys.models import Survey
 from tests.factories import SurveyFactory, SurveyQuestionFactory
 

@@ -15,6 +15,7 @@ from tests.factories import (
     TrainingModuleFactory,
     UserFactory,
 )
+from tests.urlnames import app_url_names
 
 pytestmark = pytest.mark.django_db
 
@@ -277,7 +278,7 @@ def test_action_urls_refuse_get(client, personas):
 
 
 def test_every_url_is_listed():
-    names = {pattern.name for pattern in program_urls.urlpatterns}
+    names = app_url_names(program_urls, "programs/")
     assert names == {endpoint[0] for endpoint in ENDPOINTS}
     assert all(name.startswith("program_") for name in names)
     assert get_resolver()  # the URLconf loads

@@ -8,6 +8,8 @@ from django.db import IntegrityError, transaction
 
 from peermentor.core.errors import ApplicationError
 from peermentor.core.models import AuditEvent
+from peermentor.flows import program_copy as program_copy_flow
+from peermentor.flows import program_setup
 from peermentor.programs import services
 from peermentor.programs.models import (
     Format,
@@ -365,7 +367,7 @@ def test_copy_makes_the_next_cohort_as_a_draft_with_everything_but_people(progra
         ending_soon_days=3,
         waiting_after_days=2,
     )
-    copied = services.program_copy(actor=manager, program=program)
+    copied = program_copy_flow.program_copy(actor=manager, program=program)
     assert copied.pk != program.pk
     assert copied.name == "Skills Exchange (next cohort)"
     assert copied.status == DRAFT
@@ -401,13 +403,13 @@ def test_copy_makes_the_next_cohort_as_a_draft_with_everything_but_people(progra
 
 
 def test_copy_takes_a_name_and_is_refused_to_outsiders(program, admin):
-    copied = services.program_copy(actor=admin, program=program, name="Cohort 2")
+    copied = program_copy_flow.program_copy(actor=admin, program=program, name="Cohort 2")
     assert copied.name == "Cohort 2"
     # A source on the default self-match settings gives a copy on the defaults: nothing saved.
     assert not SelfMatchSettings.objects.filter(program=copied).exists()
     outsider = UserFactory()
     with pytest.raises(PermissionDenied):
-        services.program_copy(actor=outsider, program=program)
+        program_copy_flow.program_copy(actor=outsider, program=program)
     assert Program.objects.count() == 2
 
 
@@ -781,18 +783,18 @@ def test_required_training_and_questions_decide_who_stays_ready(admin):
     program = ProgramFactory(status=ENROLLING)  # no questions, no training: ready at once
     participant = participant_refresh_readiness(ParticipantFactory(program=program))
     assert participant.ready_at is not None
-    services.training_module_create(
+    program_setup.training_module_create(
         actor=admin, program=program, title="Extra", body="Read.", is_required=False
     )
     participant.refresh_from_db()
     assert participant.ready_at is not None, "an optional module changes nothing"
-    module = services.training_module_create(actor=admin, program=program, title="T", body="B")
+    module = program_setup.training_module_create(actor=admin, program=program, title="T", body="B")
     participant.refresh_from_db()
     assert participant.ready_at is None and not participant.is_training_complete
-    services.training_module_delete(actor=admin, module=module)
+    program_setup.training_module_delete(actor=admin, module=module)
     participant.refresh_from_db()
     assert participant.ready_at is not None
-    services.question_create(
+    program_setup.question_create(
         actor=admin, program=program, key="team", label="Team?", kind=QuestionKind.TEXT
     )
     participant.refresh_from_db()

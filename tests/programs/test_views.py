@@ -1,7 +1,6 @@
 """What people see and do on the program pages and the admin/manager home page."""
 
 import datetime
-import sys
 
 import pytest
 from django.db import connection
@@ -402,14 +401,6 @@ def test_participants_get_the_enrollment_home(client, personas):
     response = client.get(reverse("home"))
     assert response.status_code == 200
     assert "What needs you now" not in text(response)
-    assert "Skills Exchange" in text(response)
-
-
-def test_participant_home_falls_back_without_enrollment_selectors(client, personas, monkeypatch):
-    monkeypatch.setitem(sys.modules, "peermentor.enrollment.selectors", None)
-    client.force_login(personas.participant)
-    response = client.get(reverse("home"))
-    assert response.templates[0].name == "core/home_participant.html"
     assert "Skills Exchange" in text(response)
 
 

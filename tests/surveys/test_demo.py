@@ -5,11 +5,8 @@ import pytest
 from django.utils import timezone
 
 from peermentor.connections.models import Connection
-from peermentor.connections.services import (
-    connection_activate,
-    connection_complete,
-    connection_propose,
-)
+from peermentor.connections.services import connection_propose
+from peermentor.engagement.services import connection_activate, connection_complete
 from peermentor.surveys.demo import populate
 from peermentor.surveys.models import SurveyInvitation, SurveyResponse
 from peermentor.surveys.selectors import (

@@ -7,11 +7,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from peermentor.connections.models import Connection
-from peermentor.connections.services import (
-    connection_activate,
-    connection_complete,
-    connection_propose,
-)
+from peermentor.connections.services import connection_propose
+from peermentor.engagement.services import connection_activate, connection_complete
 from peermentor.notifications.models import Notification
 from peermentor.surveys.models import SurveyInvitation
 from peermentor.surveys.schedules import surveys_send_due

@@ -1,5 +1,5 @@
 """Connections over the API: my connections, one connection, a program's connections for its
-managers, and closing a connection early. Members and the program's managers see a
+managers (closing one early is a flow: flows/api.py). Members and the program's managers see a
 connection; everyone else gets 404 (`get_connection_for`)."""
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from typing import Any
 from ninja import Field, Query, Router, Schema
 
 from peermentor.accounts.http import AuthenticatedHttpRequest
-from peermentor.api.common import (
-    ERRORS,
+from peermentor.connections import selectors
+from peermentor.connections.models import ConnectionKind, ConnectionStatus, EndReason
+from peermentor.core.api import (
     READ_ERRORS,
     FixedPageQuery,
     Id,
@@ -21,8 +22,6 @@ from peermentor.api.common import (
     page_body,
     require_page,
 )
-from peermentor.connections import selectors, services
-from peermentor.connections.models import ConnectionKind, ConnectionStatus, EndReason
 from peermentor.enrollment.models import ParticipantRole
 from peermentor.programs.permissions import get_program_for
 
@@ -188,7 +187,7 @@ class ConnectionDetailOut(ConnectionOut):
     next_step: str
 
 
-def _detail_body(detail: selectors.ConnectionDetail) -> Any:
+def detail_body(detail: selectors.ConnectionDetail) -> Any:
     # The schema reads attributes; the selector's extras ride on the connection itself.
     connection: Any = detail.connection
     connection.is_manager = detail.is_manager
@@ -204,37 +203,4 @@ def _detail_body(detail: selectors.ConnectionDetail) -> Any:
     summary="One connection (its members and the program's managers)",
 )
 def connection_get(request: AuthenticatedHttpRequest, connection_id: int) -> Any:
-    return _detail_body(selectors.connection_detail(viewer=request.user, pk=connection_id))
-
-
-class CloseEarlyIn(Schema):
-    reason_code: EndReason = Field(
-        description="Why: no_time, not_a_good_fit, left_organisation, goals_met or other."
-    )
-    reason_text: Text = Field(
-        "", max_length=2000, description='In a few words; needed with "other".'
-    )
-
-
-@router.post(
-    "/{connection_id}/close",
-    response={200: ConnectionDetailOut, **ERRORS},
-    summary="Close an active connection early, with a reason (members or managers)",
-    description=(
-        "Ends the connection for every member and frees them to be matched again; the reason "
-        "is kept in its history. Only an active connection can close (409 otherwise)."
-    ),
-)
-def connection_close(
-    request: AuthenticatedHttpRequest, connection_id: int, payload: CloseEarlyIn
-) -> Any:
-    connection, _me, _is_manager = selectors.get_connection_for(
-        viewer=request.user, pk=connection_id
-    )
-    services.connection_close_early(
-        actor=request.user,
-        connection=connection,
-        reason_code=payload.reason_code.value,
-        reason_text=payload.reason_text,
-    )
-    return _detail_body(selectors.connection_detail(viewer=request.user, pk=connection_id))
+    return detail_body(selectors.connection_detail(viewer=request.user, pk=connection_id))

@@ -9,12 +9,8 @@ urlpatterns = [
     path("programs/<int:program_pk>/", views.program_connections, name="program_connections"),
     path("<int:pk>/", views.connection_detail, name="connection_detail"),
     path("<int:pk>/history/", views.connection_history, name="connection_history"),
-    path("<int:pk>/complete/", views.connection_complete, name="connection_complete"),
-    path("<int:pk>/close/", views.connection_close, name="connection_close"),
     path("<int:pk>/extend/", views.connection_extend, name="connection_extend"),
     path("<int:pk>/reflect/", views.connection_reflect, name="connection_reflect"),
     path("<int:pk>/block/", views.connection_block, name="connection_block"),
     path("<int:pk>/report/", views.connection_report, name="connection_report"),
-    path("<int:pk>/activate/", views.connection_activate, name="connection_activate"),
-    path("<int:pk>/cancel/", views.connection_cancel, name="connection_cancel"),
 ]

@@ -21,8 +21,6 @@ from peermentor.accounts.http import AuthenticatedHttpRequest
 from peermentor.connections import selectors, services
 from peermentor.connections.forms import (
     BlockForm,
-    CloseEarlyForm,
-    CompleteForm,
     ConnectionFilterForm,
     ExtendForm,
     ReflectionForm,
@@ -31,7 +29,7 @@ from peermentor.connections.forms import (
 )
 from peermentor.connections.models import ConnectionStatus, ReportStatus
 from peermentor.core.errors import ApplicationError
-from peermentor.core.forms import handle_form, run_action
+from peermentor.core.forms import handle_form
 from peermentor.core.htmx import is_htmx
 from peermentor.programs.permissions import get_program_for
 
@@ -110,59 +108,6 @@ def _refuse_if_not_active(request: HttpRequest, detail: selectors.ConnectionDeta
         )
         return redirect("connection_detail", pk=detail.connection.pk)
     return None
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def connection_complete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    detail = selectors.connection_detail(viewer=request.user, pk=pk)
-    if refusal := _refuse_if_not_active(request, detail):
-        return refusal
-    form = CompleteForm(request.POST or None)
-    done = handle_form(
-        request,
-        form,
-        lambda data: services.connection_complete(
-            actor=request.user, connection=detail.connection, **data
-        ),
-        success="Connection completed. Each member can now reflect on it.",
-        next_url=reverse("connection_detail", args=[pk]),
-    )
-    return done or _form_page(
-        request,
-        detail,
-        form,
-        title="Complete this connection",
-        intro="Mark the connection as finished. Each member is then invited to reflect.",
-        submit="Complete",
-    )
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def connection_close(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    detail = selectors.connection_detail(viewer=request.user, pk=pk)
-    if refusal := _refuse_if_not_active(request, detail):
-        return refusal
-    form = CloseEarlyForm(request.POST or None)
-    done = handle_form(
-        request,
-        form,
-        lambda data: services.connection_close_early(
-            actor=request.user, connection=detail.connection, **data
-        ),
-        success="Connection closed. You can be matched again, and reflect on it.",
-        next_url=reverse("connection_detail", args=[pk]),
-    )
-    return done or _form_page(
-        request,
-        detail,
-        form,
-        title="Close this connection early",
-        intro="Closing ends the connection for every member. The reason is kept in its history.",
-        submit="Close early",
-        is_danger=True,
-    )
 
 
 @login_required
@@ -298,36 +243,6 @@ def connection_report(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
         title="Report a concern",
         intro="Tell the program team about behaviour that worried you.",
         submit="Send report",
-    )
-
-
-@login_required
-@require_POST
-def connection_activate(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    detail = selectors.connection_detail(viewer=request.user, pk=pk)
-    if not detail.is_manager:
-        raise PermissionDenied("Only the program's managers start connections.")
-    return run_action(
-        request,
-        lambda: services.connection_activate(actor=request.user, connection=detail.connection),
-        success="Connection started.",
-        next_url=reverse("connection_detail", args=[pk]),
-    )
-
-
-@login_required
-@require_POST
-def connection_cancel(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    detail = selectors.connection_detail(viewer=request.user, pk=pk)
-    if not detail.is_manager:
-        raise PermissionDenied("Only the program's managers drop proposals.")
-    return run_action(
-        request,
-        lambda: services.connection_cancel(
-            actor=request.user, connection=detail.connection, reason=request.POST.get("reason", "")
-        ),
-        success="Proposal dropped. Its members can be matched again.",
-        next_url=reverse("connection_detail", args=[pk]),
     )
 
 

@@ -13,13 +13,18 @@ from django.utils import timezone
 
 from peermentor.accounts.models import User
 from peermentor.connections.models import Connection, ConnectionStatus
-from peermentor.connections.services import connection_complete, reflection_submit
+from peermentor.connections.services import reflection_submit
 from peermentor.demo.programs import ProgramSpec, enroll_ready, start_program
+from peermentor.engagement.demo import past_meetings
+from peermentor.engagement.demo import populate as populate_engagement
+from peermentor.engagement.services import connection_complete
 from peermentor.enrollment.models import Participant
-from peermentor.matches.services import match_run_execute, match_run_publish, match_run_start
+from peermentor.flows.publish import match_run_publish
+from peermentor.matches.services import match_run_execute, match_run_start
 from peermentor.people.models import Person
 from peermentor.programs.models import Program, ProgramStatus
 from peermentor.programs.services import program_transition
+from peermentor.surveys.demo import populate as populate_surveys
 
 SEED = 11
 
@@ -90,8 +95,6 @@ def _backdate(program: Program, *, started: date, ends: date, now: datetime) -> 
 def build_running_program(
     *, admin: User, pool: list[Person], ana: Person, manager: Person, today: date, skills: list[str]
 ) -> Program:
-    from peermentor.engagement.demo import populate as populate_engagement
-
     rng = random.Random(SEED)
     program = start_program(SPRING_PAIRS, admin=admin, manager=manager, today=today)
     for person in [ana, *rng.sample(pool, k=39)]:
@@ -108,9 +111,6 @@ def build_running_program(
 def build_closed_program(
     *, admin: User, pool: list[Person], manager: Person, today: date, skills: list[str]
 ) -> Program:
-    from peermentor.engagement.demo import past_meetings
-    from peermentor.surveys.demo import populate as populate_surveys
-
     rng = random.Random(SEED + 1)
     program = start_program(BUDDIES_2025, admin=admin, manager=manager, today=today)
     buddies, newcomers = pool[: len(pool) // 2], pool[len(pool) // 2 :]

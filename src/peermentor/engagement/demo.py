@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import F
 
 from peermentor.connections.models import Connection, ConnectionKind, ConnectionStatus
+from peermentor.core.timezones import day_of, local_to_utc, zone_name_for
 from peermentor.engagement.health import check_in_period
 from peermentor.engagement.models import (
     CheckIn,
@@ -37,7 +38,6 @@ from peermentor.engagement.models import (
 from peermentor.engagement.services.check_ins import check_in_rhythm
 from peermentor.engagement.services.meetings import MEETING_TITLES
 from peermentor.engagement.services.plans import plans_instantiate_many
-from peermentor.engagement.timezones import day_of, local_to_utc, zone_name_for
 from peermentor.enrollment.models import ParticipantRole
 from peermentor.programs.models import Program
 

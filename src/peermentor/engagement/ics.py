@@ -16,8 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar, Event, vCalAddress
 
+from peermentor.core.timezones import zone
 from peermentor.engagement.models import CircleSession, InvitationMethod, Meeting, MeetingStatus
-from peermentor.engagement.timezones import zone
 
 PRODID = "-//Peermentor//Peermentor engagement//EN"
 UID_DOMAIN = "peermentor"

@@ -11,7 +11,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from peermentor.accounts.http import AuthenticatedHttpRequest
 from peermentor.accounts.models import User
-from peermentor.api.common import ERRORS, READ_ERRORS, Id, Page, PageQuery, Ref, Text, paginate
+from peermentor.core.api import ERRORS, READ_ERRORS, Id, Page, PageQuery, Ref, Text, paginate
 from peermentor.core.errors import ApplicationError
 from peermentor.enrollment import selectors, services
 from peermentor.enrollment.models import Participant, ParticipantRole, ParticipantStatus

@@ -28,6 +28,7 @@ from peermentor.helpnetwork.models import (
     OfferStatus,
 )
 from peermentor.helpnetwork.permissions import can_take_part, can_view_ask, is_help_program
+from peermentor.matches.recommend_help import recommend_helpers
 from peermentor.people.models import Skill
 from peermentor.programs.models import Format, ProfileQuestion, Program, QuestionKind
 from peermentor.programs.permissions import can_manage_program, get_program_for
@@ -144,7 +145,6 @@ class Suggestion:
 def recommendations(*, ask: HelpAsk, top: int = 10) -> list[Suggestion]:
     """Peers who offered the ask's skill and have room, best first by the engine: outside the
     asker's team and site first, never someone blocked or met before."""
-    from peermentor.matches.recommend_help import recommend_helpers
 
     keys = offer_question_keys(ask.program)
     if not keys:

@@ -23,10 +23,13 @@ from typing import Any, NamedTuple
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
+from peermentor.connections.models import CAPACITY_ROLES, ConnectionMember
+from peermentor.connections.selectors import blocked_pairs, past_pairs
 from peermentor.enrollment.models import Answer, Participant, ParticipantRole, ParticipantStatus
 from peermentor.matching.model import InputError, Person, Policy
-from peermentor.matching.profiles import policy_from_mapping
+from peermentor.matching.profiles import policy_columns, policy_from_mapping
 from peermentor.people.models import Person as DirectoryPerson
+from peermentor.programs.defaults import default_policy
 from peermentor.programs.models import Format, Program, Track
 
 # Keys the engine's policy reader does not know; dropped before it sees the policy.
@@ -86,7 +89,6 @@ class EngineInput:
 
 # --- policy -----------------------------------------------------------------------------------
 def default_policy_for(program: Program) -> dict[str, Any]:
-    from peermentor.programs.defaults import default_policy
 
     return default_policy(
         list(program.goals or []),
@@ -237,8 +239,6 @@ def _connection_facts(
     participant_ids: Any, person_ids: list[int], *, include_past: bool
 ) -> _ConnectionFacts:
     """Current places, blocks and past partners, in three queries."""
-    from peermentor.connections.models import ConnectionMember
-    from peermentor.connections.selectors import blocked_pairs, past_pairs
 
     facts = _ConnectionFacts()
     current = (
@@ -499,7 +499,6 @@ def _context_people(
 def _facilitator_places(participant: ParticipantRow, facts: _ConnectionFacts) -> int:
     """How many more circles a facilitator can take: their capacity if connections give
     facilitators capacity slots, else one current circle at a time."""
-    from peermentor.connections.models import CAPACITY_ROLES
 
     limit = participant.capacity if ParticipantRole.FACILITATOR in CAPACITY_ROLES else 1
     return limit - facts.current_count.get(participant.pk, 0)
@@ -510,7 +509,6 @@ def engine_policy_needs_managers(policy: Policy) -> bool:
 
 
 def _policy_columns(policy: Policy) -> list[str]:
-    from peermentor.matching.profiles import policy_columns
 
     return policy_columns(policy)
 

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from ninja import Field, Query, Router, Schema, Status
 
 from peermentor.accounts.http import AuthenticatedHttpRequest
-from peermentor.api.common import (
+from peermentor.core.api import (
     ERRORS,
     READ_ERRORS,
     Id,
@@ -240,23 +240,3 @@ def unmatched_list(
 ) -> dict[str, Any]:
     run = get_run_for(request.user, run_id)
     return paginate(selectors.unmatched_list(viewer=request.user, run=run), page)
-
-
-class PublishOut(Schema):
-    connection_count: int = Field(description="Connections the proposals became.")
-    run: RunOut
-
-
-@router.post(
-    "/runs/{run_id}/publish",
-    response={200: PublishOut, **ERRORS},
-    summary="Publish a finished run: every proposal not excluded becomes a connection",
-    description=(
-        "All or nothing, in one transaction; the people are told by e-mail afterwards. "
-        "If anyone can no longer be placed, nothing is published and the message names them."
-    ),
-)
-def run_publish(request: AuthenticatedHttpRequest, run_id: int) -> dict[str, Any]:
-    run = get_run_for(request.user, run_id)
-    count = services.match_run_publish(actor=request.user, run=run)
-    return {"connection_count": count, "run": get_run_for(request.user, run_id)}

@@ -10,6 +10,7 @@ from django.forms import formset_factory
 
 from peermentor.enrollment.models import Participant
 from peermentor.programs.models import Program, Track
+from peermentor.programs.policy import DIRECTORY_ATTRIBUTES, QUESTION_KIND_ATTRIBUTE
 
 CRITERION_KINDS = [
     ("", "—"),
@@ -34,7 +35,6 @@ OBJECTIVES = [
 
 def attribute_options(program: Program) -> list[tuple[str, str, str]]:
     """(name, label, value kind) of every attribute a rule may use: questions, then directory."""
-    from peermentor.programs.policy import DIRECTORY_ATTRIBUTES, QUESTION_KIND_ATTRIBUTE
 
     options = [
         (key, f"{label} (question)", QUESTION_KIND_ATTRIBUTE.get(kind, "text"))

@@ -13,9 +13,12 @@ from peermentor.enrollment.models import Participant, ParticipantRole
 from peermentor.matches.adapter import BIPARTITE_SIDES, build_engine_input
 from peermentor.matches.models import MatchRun, Proposal, ProposalMember, UnmatchedEntry
 from peermentor.matches.permissions import can_manage_matching
+from peermentor.matching.api import build_scorer
+from peermentor.matching.explain import reasons
 from peermentor.matching.model import Constraint, InputError, Locks
 from peermentor.people.models import Department
 from peermentor.programs.models import Format, Program
+from peermentor.programs.policy import DIRECTORY_ATTRIBUTES, describe_rule
 
 MANAGERS_ONLY = "Only the program's managers can see match runs."
 
@@ -204,7 +207,6 @@ class PairCheck:
 
 
 def _rule_labels(program: Program) -> dict[str, str]:
-    from peermentor.programs.policy import DIRECTORY_ATTRIBUTES
 
     labels = {name: label.lower() for name, (label, _kind) in DIRECTORY_ATTRIBUTES.items()}
     for key, label in program.questions.values_list("key", "label"):
@@ -213,14 +215,12 @@ def _rule_labels(program: Program) -> dict[str, str]:
 
 
 def _describe(constraint: Constraint, labels: dict[str, str]) -> str:
-    from peermentor.programs.policy import describe_rule
 
     rule = {"kind": constraint.kind, "field": constraint.field, "max": constraint.max}
     return "Breaks the rule: " + describe_rule(rule, labels) + "."
 
 
 def _reasons(scorer: Any, i: int, j: int, *, directed: bool) -> str:
-    from peermentor.matching.explain import reasons
 
     return str(reasons(scorer, i, j, directed=directed))
 
@@ -318,7 +318,6 @@ def _score_by_hand(
     """Score the first member with each other one under the run's settings, as the engine
     would: `check.score` (their mean), the best pair's reasons, and a warning per rule broken;
     or `check.refusal` when the settings no longer work or someone has no room."""
-    from peermentor.matching.api import build_scorer
 
     try:
         engine_input = build_engine_input(

@@ -9,7 +9,6 @@ urlpatterns = [
     path("runs/<int:pk>/status/", views.run_status, name="match_run_status"),
     path("runs/<int:pk>/cancel/", views.run_cancel, name="match_run_cancel"),
     path("runs/<int:pk>/rerun/", views.run_rerun, name="match_run_rerun"),
-    path("runs/<int:pk>/publish/", views.run_publish, name="match_run_publish"),
     path("runs/<int:pk>/unmatched/", views.run_unmatched, name="match_run_unmatched"),
     path("runs/<int:pk>/manual/", views.manual_pair, name="match_manual_pair"),
     path("runs/<int:pk>/manual/check/", views.manual_pair_check, name="match_manual_pair_check"),

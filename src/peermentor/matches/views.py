@@ -178,24 +178,6 @@ def run_rerun(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
-def run_publish(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    run = get_run_for(request.user, pk)
-    if request.method == "POST":
-        try:
-            count = services.match_run_publish(actor=request.user, run=run)
-        except ApplicationError as error:
-            messages.error(request, error.message)
-        else:
-            messages.success(
-                request, f"Published {count} connections; everyone in them is being told."
-            )
-            return redirect("match_run_detail", pk=run.pk)
-    counts = selectors.run_counts(viewer=request.user, run=run)
-    return render(request, "matches/run_publish.html", {"run": run, "counts": counts})
-
-
-@login_required
 @require_GET
 def run_unmatched(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     run = get_run_for(request.user, pk)

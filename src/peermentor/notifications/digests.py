@@ -22,7 +22,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import transaction
@@ -31,6 +31,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from peermentor.core.timezones import zone
 from peermentor.notifications.email import Email, emails_deliver, emails_queue
 from peermentor.notifications.models import Digest as DigestRow
 from peermentor.notifications.models import (
@@ -63,15 +64,9 @@ class _Person(NamedTuple):
     muted: frozenset[str]
 
 
-def _zone(name: str) -> Any:
-    from peermentor.engagement.timezones import zone
-
-    return zone(name)
-
-
 def period_key(frequency: str, now: datetime, zone_name: str) -> str | None:
     """The person's current digest period, or None while it is too early in their day."""
-    local = now.astimezone(_zone(zone_name))
+    local = now.astimezone(zone(zone_name))
     if local.hour < DIGEST_LOCAL_HOUR:
         return None
     if frequency == DigestFrequency.WEEKLY:

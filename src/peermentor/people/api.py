@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from ninja import Field, Query, Router, Schema, Status
 
 from peermentor.accounts.http import AuthenticatedHttpRequest
-from peermentor.api.common import (
+from peermentor.core.api import (
     ERRORS,
     READ_ERRORS,
     ErrorOut,

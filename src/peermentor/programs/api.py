@@ -9,7 +9,7 @@ from typing import Any
 from ninja import Field, Query, Router, Schema, Status
 
 from peermentor.accounts.http import AuthenticatedHttpRequest
-from peermentor.api.common import (
+from peermentor.core.api import (
     ERRORS,
     READ_ERRORS,
     Id,

@@ -53,9 +53,8 @@ def is_participant_of(user: User, program: Program) -> bool:
     annotated = getattr(program, "viewer_is_participant", None)
     if annotated is not None:
         return bool(annotated)
-    from peermentor.enrollment.models import Participant
-
-    return Participant.objects.filter(program_id=program.pk, person__user_id=user.pk).exists()
+    # Participants belong to enrollment (above programs): reached through the relation only.
+    return program.participants.filter(person__user_id=user.pk).exists()
 
 
 def is_open_for_enrollment(program: Program) -> bool:

@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from peermentor.accounts.models import User
 from peermentor.core.models import AuditEvent
-from peermentor.enrollment.models import Participant
 from peermentor.programs.defaults import FORMAT_DESCRIPTIONS, GOAL_DESCRIPTIONS
 from peermentor.programs.models import (
     Goal,
@@ -29,6 +28,7 @@ from peermentor.programs.permissions import (
     is_participant_of,
 )
 from peermentor.programs.policy import DIRECTORY_ATTRIBUTES, describe_rule
+from peermentor.programs.transitions import allowed_transitions
 
 
 class ProgramAnnotations(TypedDict, total=False):
@@ -54,12 +54,16 @@ HOME_PROGRAM_LIMIT = 50
 
 def _participant_count(**filters: Any) -> Coalesce:
     """Participants of the outer program matching `filters`, as a correlated subquery: the
-    database counts only for the rows a page shows, using the (program, status) index."""
+    database counts only for the rows a page shows, using the (program, status) index.
+
+    Participants belong to enrollment, a layer above programs: programs never imports it and
+    reaches them only through the `participants` relation in queries."""
+    lookups = {f"participants__{name}": value for name, value in filters.items()}
     counted = (
-        Participant.objects.filter(program=OuterRef("pk"), **filters)
+        Program.objects.filter(pk=OuterRef("pk"), **lookups)
         .order_by()
-        .values("program")
-        .annotate(total=Count("pk"))
+        .values("pk")
+        .annotate(total=Count("participants"))
         .values("total")
     )
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
@@ -83,7 +87,7 @@ def with_viewer_roles(queryset: QuerySet[Program], *, viewer: User) -> Annotated
             ProgramManager.objects.filter(program=OuterRef("pk"), user_id=viewer_id)
         ),
         viewer_is_participant=Exists(
-            Participant.objects.filter(program=OuterRef("pk"), person__user_id=viewer_id)
+            Program.objects.filter(pk=OuterRef("pk"), participants__person__user_id=viewer_id)
         ),
     )
     return cast("AnnotatedPrograms", roles)  # keeps the counts a queryset may have
@@ -182,8 +186,6 @@ def _policy_rules(program: Program, question_labels: dict[str, str]) -> dict[str
 def program_detail(*, viewer: User, program: Program) -> dict[str, Any]:
     """What the program page shows the viewer: the public page for employees, the management
     panel as well for its managers. A fixed number of queries whatever the program's size."""
-    from peermentor.programs.services import allowed_transitions
-
     can_manage = can_manage_program(viewer, program)
     questions = list(program.questions.all())
     context: dict[str, Any] = {
@@ -229,22 +231,10 @@ def program_history(*, viewer: User, program: Program) -> QuerySet[AuditEvent]:
 
 
 # --- the home page -----------------------------------------------------------------------------
-def _participant_home(user: User) -> dict[str, Any]:
-    try:
-        from peermentor.enrollment.selectors import participant_home_context
-    except ImportError:
-        # Until enrollment provides its participant home: programs open now and one's own.
-        programs = list(program_list(viewer=user).exclude(status=ProgramStatus.CLOSED)[:20])
-        return {"template": "core/home_participant.html", "programs": programs}
-    return participant_home_context(user=user)
-
-
-def home_context(*, user: User) -> dict[str, Any]:
-    """The home page for `user`: "what needs me now" for admins and program managers, the
-    participant's own home (enrollment) for everyone else. Always has the key "template"."""
+def manager_home_context(*, user: User) -> dict[str, Any]:
+    """The home page of an admin or program manager: "what needs me now" (flows.home decides
+    who gets it). Always has the key "template"."""
     is_admin = bool(user.is_org_admin)
-    if not is_admin and not ProgramManager.objects.filter(user=user).exists():
-        return _participant_home(user)
     today = timezone.localdate()
     programs = list(
         managed_programs(viewer=user)

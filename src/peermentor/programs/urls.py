@@ -9,7 +9,6 @@ urlpatterns = [
     path("<int:pk>/", views.program_detail_view, name="program_detail"),
     path("<int:pk>/edit/", views.program_edit, name="program_edit"),
     path("<int:pk>/status/", views.program_transition, name="program_transition"),
-    path("<int:pk>/copy/", views.program_copy, name="program_copy"),
     path("<int:pk>/history/", views.program_history_view, name="program_history"),
     path("<int:pk>/tracks/", views.program_tracks, name="program_tracks"),
     path(
@@ -27,32 +26,5 @@ urlpatterns = [
         "<int:pk>/managers/remove/",
         views.program_manager_remove,
         name="program_manager_remove",
-    ),
-    path("<int:pk>/questions/", views.program_questions, name="program_questions"),
-    path(
-        "<int:pk>/questions/<int:question_pk>/edit/",
-        views.program_question_edit,
-        name="program_question_edit",
-    ),
-    path(
-        "<int:pk>/questions/<int:question_pk>/delete/",
-        views.program_question_delete,
-        name="program_question_delete",
-    ),
-    path(
-        "<int:pk>/questions/<int:question_pk>/move/",
-        views.program_question_move,
-        name="program_question_move",
-    ),
-    path("<int:pk>/training/", views.program_training, name="program_training"),
-    path(
-        "<int:pk>/training/<int:module_pk>/edit/",
-        views.program_training_edit,
-        name="program_training_edit",
-    ),
-    path(
-        "<int:pk>/training/<int:module_pk>/delete/",
-        views.program_training_delete,
-        name="program_training_delete",
     ),
 ]

@@ -12,5 +12,5 @@ from peermentor.selfmatch import services
 @task()
 def requests_expire_task() -> int:
     """Expire requests past their date; `manage.py run_periodic` queues it every round
-    (`notifications.tasks.periodic_tasks`)."""
+    (`flows.tasks.periodic_tasks`)."""
     return services.requests_expire()

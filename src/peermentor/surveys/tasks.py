@@ -5,12 +5,12 @@ from typing import Any
 
 from django_tasks import task
 
+from peermentor.surveys.schedules import surveys_send_due
+
 
 @task()
 def send_surveys_task() -> dict[str, Any]:
     """Ask whoever an open survey is due for, tell them, and remind those still to answer."""
-    from peermentor.surveys.schedules import surveys_send_due
-
     result = surveys_send_due()
     return {
         "invitations_created": result.invitations_created,

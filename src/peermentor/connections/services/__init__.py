@@ -6,13 +6,17 @@
 - lifecycle: connection_activate, connection_cancel, connection_complete,
   connection_close_early, connection_extend, reflection_submit, participant_connections_end
 - safety: block_person, report_person, report_review
-- hooks: on_connections_started, on_connections_ended (what other apps do when connections
-  start or end; registered by them)
+
+Starting or ending a connection changes only connections here. What the workspace does then
+(plans, cancelled meetings, circle seats) is engagement's: apps above engagement call
+`engagement.services` (connection_activate, connection_complete, ...), which call these and
+keep the workspace in step in the same transaction.
 """
 
 from peermentor.connections.services.lifecycle import (
     COMPLETE_REASONS,
     EARLY_CLOSE_REASONS,
+    ConnectionsLeft,
     connection_activate,
     connection_cancel,
     connection_close_early,
@@ -39,6 +43,7 @@ __all__ = [
     "COMPLETE_REASONS",
     "EARLY_CLOSE_REASONS",
     "KINDS_BY_FORMAT",
+    "ConnectionsLeft",
     "MemberSpec",
     "ProposalSpec",
     "ProposalsRefused",

@@ -7,7 +7,6 @@ from django.utils import timezone
 
 from peermentor.accounts.models import User
 from peermentor.connections.models import Connection, EndReason
-from peermentor.connections.services.hooks import connections_ended
 from peermentor.core.errors import ApplicationError, full_clean
 from peermentor.core.models import AuditEvent
 from peermentor.core.services import audit_event, audit_record
@@ -71,11 +70,10 @@ def _end(
     action: str,
     reason_code: str = "",
     reason_text: str = "",
-    run_hooks: bool = True,
 ) -> Connection:
-    """Move a locked connection to an end state and free its members' places; then (unless
-    the caller runs them once for many, `run_hooks=False`) the ended hooks, which cancel its
-    upcoming meetings."""
+    """Move a locked connection to an end state and free its members' places. What else must
+    happen when a connection ends (its meetings cancelled) is the caller's: see
+    engagement.services.connection_changes."""
     from_state = connection.status
     connection.status = to_state
     connection.ended_at = timezone.now()
@@ -97,6 +95,4 @@ def _end(
         reason=reason,
         data={"reason_code": reason_code} if reason_code else {},
     )
-    if run_hooks:
-        connections_ended(actor=actor, connection_ids=[connection.pk], reason=reason)
     return connection

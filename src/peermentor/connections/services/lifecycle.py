@@ -1,6 +1,7 @@
 """The state machine of one connection: start, drop, complete, close early, extend, reflect;
 and ending every connection of someone who leaves."""
 
+from dataclasses import dataclass
 from datetime import date
 
 from django.core.exceptions import PermissionDenied
@@ -19,14 +20,23 @@ from peermentor.connections.models import (
 )
 from peermentor.connections.permissions import can_manage_program, member_for
 from peermentor.connections.services._common import _end, _lock, _require_status
-from peermentor.connections.services.hooks import (
-    connections_ended,
-    connections_started,
-    member_left,
-)
 from peermentor.core.errors import ApplicationError, full_clean
 from peermentor.core.services import audit_record
 from peermentor.enrollment.models import Participant
+
+
+@dataclass(frozen=True)
+class ConnectionsLeft:
+    """What participant_connections_end changed."""
+
+    ended_ids: list[int]
+    left_circle_ids: list[int]
+    reason: str
+
+    @property
+    def count(self) -> int:
+        return len(self.ended_ids) + len(self.left_circle_ids)
+
 
 EARLY_CLOSE_REASONS = tuple(r for r in EndReason.values if r != EndReason.COMPLETED_NATURALLY)
 COMPLETE_REASONS = (EndReason.COMPLETED_NATURALLY, EndReason.GOALS_MET)
@@ -43,7 +53,8 @@ def _may_act_for_self_made(actor: User, connection: Connection) -> bool:
 @transaction.atomic
 def connection_activate(*, actor: User, connection: Connection) -> Connection:
     """Afterwards the connection is active, started now, with the program's planned end
-    unless it had its own, and the started hooks have run (its engagement plan exists)."""
+    unless it had its own. (Its engagement plan is the caller's: engagement's connection_activate
+    does both.)"""
     connection = _lock(connection)
     if not (
         can_manage_program(actor, connection.program) or _may_act_for_self_made(actor, connection)
@@ -64,7 +75,6 @@ def connection_activate(*, actor: User, connection: Connection) -> Connection:
         from_state=ConnectionStatus.PROPOSED,
         to_state=ConnectionStatus.ACTIVE,
     )
-    connections_started(actor=actor, connection_ids=[connection.pk])
     return connection
 
 
@@ -230,13 +240,13 @@ def reflection_submit(
 @transaction.atomic
 def participant_connections_end(
     *, actor: User, participant: Participant, reason_code: str, reason_text: str = ""
-) -> int:
+) -> "ConnectionsLeft":
     """Afterwards `participant` holds no current place: for someone who withdraws or leaves.
 
     Their proposals are cancelled and their active pairs, placements and flash meetings closed
     early with the reason; in a circle they leave and the circle goes on (it closes early when
-    fewer than two members remain). The ended connections' upcoming meetings are cancelled
-    (the ended hooks, run once for all of them). Returns how many connections changed.
+    fewer than two members remain). Returns which connections ended and which circles they
+    left, for the caller to keep the workspaces in step (engagement's version does).
     """
     if not (
         can_manage_program(actor, participant.program)
@@ -255,6 +265,7 @@ def participant_connections_end(
     )
     reason = reason_text or EndReason(reason_code).label
     ended: list[int] = []
+    left: list[int] = []
     for connection_id in connection_ids:
         connection = _lock(Connection(pk=connection_id))
         current = [m for m in connection.members.all() if m.is_current]
@@ -265,7 +276,6 @@ def participant_connections_end(
                 to_state=ConnectionStatus.CANCELLED,
                 action="connection.cancelled",
                 reason_text=reason,
-                run_hooks=False,
             )
             ended.append(connection.pk)
         elif connection.kind == ConnectionKind.CIRCLE and len(current) > 2:
@@ -282,7 +292,7 @@ def participant_connections_end(
                 reason=reason,
                 data={"participant_id": participant.pk, "reason_code": reason_code},
             )
-            member_left(actor=actor, connection_id=connection.pk, participant_id=participant.pk)
+            left.append(connection.pk)
         else:
             _end(
                 actor=actor,
@@ -291,8 +301,6 @@ def participant_connections_end(
                 action="connection.closed_early",
                 reason_code=reason_code,
                 reason_text=reason_text,
-                run_hooks=False,
             )
             ended.append(connection.pk)
-    connections_ended(actor=actor, connection_ids=ended, reason=reason)
-    return len(connection_ids)
+    return ConnectionsLeft(ended_ids=ended, left_circle_ids=left, reason=reason)

@@ -28,7 +28,6 @@ from peermentor.connections.models import (
 )
 from peermentor.connections.permissions import can_manage_program
 from peermentor.connections.services._common import CHUNK_SIZE, _audit_row, _chunks
-from peermentor.connections.services.hooks import connections_ended, connections_started
 from peermentor.connections.services.placement_rules import (
     MemberSpec,
     ProposalSpec,
@@ -424,13 +423,13 @@ def connections_activate_many(
     program: Program,
     connection_ids: Sequence[int] | None = None,
     match_run_id: int | None = None,
-) -> int:
+) -> list[int]:
     """Afterwards every named proposal (by id, or all proposals of a match run) is active.
 
-    For publishing thousands at once: a constant number of queries per 900 connections, and
-    the started hooks run once for all of them (their engagement plans are made). All or
+    For publishing thousands at once: a constant number of queries per 900 connections. All or
     nothing: if any named connection is no longer a proposal of `program`, nothing changes.
-    Returns how many were started.
+    Returns the ids of the connections started (their plans are the caller's: engagement's
+    connections_activate_many makes them).
     """
     if not can_manage_program(actor, program):
         raise PermissionDenied("Only the program's managers may publish connections.")
@@ -465,8 +464,7 @@ def connections_activate_many(
         ],
         batch_size=CHUNK_SIZE,
     )
-    connections_started(actor=actor, connection_ids=ids)
-    return len(ids)
+    return ids
 
 
 @transaction.atomic
@@ -477,9 +475,9 @@ def connections_cancel_many(
     connection_ids: Sequence[int] | None = None,
     match_run_id: int | None = None,
     reason: str = "",
-) -> int:
-    """Afterwards every named proposal is cancelled and its members' places are free again,
-    and the ended hooks have run once for all of them.
+) -> list[int]:
+    """Afterwards every named proposal is cancelled and its members' places are free again.
+    Returns the ids of the connections cancelled.
 
     Same contract as connections_activate_many (all or nothing, bounded queries).
     """
@@ -513,5 +511,4 @@ def connections_cancel_many(
         ],
         batch_size=CHUNK_SIZE,
     )
-    connections_ended(actor=actor, connection_ids=ids, reason=reason)
-    return len(ids)
+    return ids

@@ -17,6 +17,7 @@ from peermentor.connections.models import (
     ConnectionStatus,
 )
 from peermentor.core.pagination import PAGE_SIZE
+from peermentor.core.timezones import zone_name_for
 from peermentor.engagement.models import (
     Circle,
     CirclePost,
@@ -35,7 +36,6 @@ from peermentor.engagement.permissions import (
     member_for,
 )
 from peermentor.engagement.selectors._common import get_workspace_connection, members_prefetch
-from peermentor.engagement.timezones import zone_name_for
 from peermentor.enrollment.models import Participant, ParticipantRole, ParticipantStatus
 from peermentor.programs.models import Program
 from peermentor.programs.permissions import can_manage_program

@@ -13,10 +13,10 @@ from django.utils import timezone
 
 from peermentor.accounts.models import User
 from peermentor.connections.models import Connection, ConnectionStatus
+from peermentor.core.timezones import day_of
+from peermentor.core.timezones import today as utc_today
 from peermentor.engagement.health import Health, HealthSignals, HealthStatus, assess
 from peermentor.engagement.models import CheckIn, CircleSession, Meeting, MeetingStatus, PlanItem
-from peermentor.engagement.timezones import day_of
-from peermentor.engagement.timezones import today as utc_today
 from peermentor.programs.models import Program
 from peermentor.programs.permissions import can_manage_program
 

@@ -10,6 +10,8 @@ from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from peermentor.connections.models import Connection, ConnectionMember, ConnectionStatus
+from peermentor.core.timezones import day_of
+from peermentor.core.timezones import today as utc_today
 from peermentor.engagement.health import (
     CHECK_IN_EVERY_DAYS,
     FIRST_CHECK_IN_AFTER_DAYS,
@@ -22,8 +24,6 @@ from peermentor.engagement.models import (
     Meeting,
     MeetingStatus,
 )
-from peermentor.engagement.timezones import day_of
-from peermentor.engagement.timezones import today as utc_today
 from peermentor.programs.models import Program
 
 if TYPE_CHECKING:  # django-stubs-ext is a development dependency

@@ -15,6 +15,16 @@ from peermentor.connections.models import (
     ConnectionMember,
     ConnectionStatus,
 )
+from peermentor.core.timezones import (
+    Availability,
+    day_of,
+    suggest_times,
+    zone,
+    zone_name_for,
+)
+from peermentor.core.timezones import (
+    today as utc_today,
+)
 from peermentor.engagement.health import (
     CHECK_IN_EVERY_DAYS,
     FIRST_CHECK_IN_AFTER_DAYS,
@@ -34,16 +44,6 @@ from peermentor.engagement.models import (
     PlanItemKind,
 )
 from peermentor.engagement.permissions import can_write, is_host, is_shadow
-from peermentor.engagement.timezones import (
-    Availability,
-    day_of,
-    suggest_times,
-    zone,
-    zone_name_for,
-)
-from peermentor.engagement.timezones import (
-    today as utc_today,
-)
 from peermentor.enrollment.answers import question_choices
 from peermentor.enrollment.models import Answer
 from peermentor.programs.models import QuestionKind

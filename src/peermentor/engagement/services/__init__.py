@@ -1,5 +1,9 @@
 """Every write of the engagement app. One module per area; import from here."""
 
+from peermentor.engagement.meeting_notices import (
+    meeting_cancellations_send,
+    meeting_invitation_send,
+)
 from peermentor.engagement.services.check_ins import (
     check_in_rhythm,
     check_in_submit,
@@ -16,13 +20,20 @@ from peermentor.engagement.services.circles import (
     circle_set_open,
     session_rsvp,
 )
+from peermentor.engagement.services.connection_changes import (
+    connection_activate,
+    connection_cancel,
+    connection_close_early,
+    connection_complete,
+    connections_activate_many,
+    connections_cancel_many,
+    participant_connections_end,
+)
 from peermentor.engagement.services.feeds import calendar_feed_revoke, calendar_feed_rotate
 from peermentor.engagement.services.meetings import (
     meeting_accept,
     meeting_cancel,
-    meeting_cancellations_send,
     meeting_decline,
-    meeting_invitation_send,
     meeting_log_outcome,
     meeting_propose,
     meeting_reschedule,
@@ -62,6 +73,12 @@ __all__ = [
     "circle_session_cancel",
     "circle_session_create",
     "circle_set_open",
+    "connection_activate",
+    "connection_cancel",
+    "connection_close_early",
+    "connection_complete",
+    "connections_activate_many",
+    "connections_cancel_many",
     "engagement_settings_update",
     "meeting_accept",
     "meeting_cancel",
@@ -75,6 +92,7 @@ __all__ = [
     "note_create",
     "note_delete",
     "note_update",
+    "participant_connections_end",
     "plan_instantiate",
     "plan_item_add",
     "plan_item_move",

@@ -10,6 +10,8 @@ from peermentor.accounts.models import User
 from peermentor.connections.models import Connection
 from peermentor.core.errors import ApplicationError, full_clean
 from peermentor.core.services import audit_record
+from peermentor.core.timezones import day_of
+from peermentor.core.timezones import today as utc_today
 from peermentor.engagement.health import (
     CHECK_IN_EVERY_DAYS,
     FIRST_CHECK_IN_AFTER_DAYS,
@@ -22,8 +24,6 @@ from peermentor.engagement.services._common import (
     lock_connection,
     require_writer,
 )
-from peermentor.engagement.timezones import day_of
-from peermentor.engagement.timezones import today as utc_today
 from peermentor.programs.models import Program
 from peermentor.programs.permissions import can_manage_program
 

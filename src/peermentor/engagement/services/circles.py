@@ -25,6 +25,7 @@ from peermentor.connections.models import (
 )
 from peermentor.core.errors import ApplicationError, full_clean
 from peermentor.core.services import audit_record
+from peermentor.core.timezones import is_known_zone, local_to_utc, zone_name_for
 from peermentor.engagement.models import (
     MEETING_MINUTES_MAX,
     MEETING_MINUTES_MIN,
@@ -47,7 +48,6 @@ from peermentor.engagement.services._common import (
     lock_connection,
     require_writer,
 )
-from peermentor.engagement.timezones import is_known_zone, local_to_utc, zone_name_for
 from peermentor.enrollment.models import Participant, ParticipantRole, ParticipantStatus
 
 MAX_DAYS_AHEAD = 366
@@ -212,9 +212,9 @@ def circle_leave(*, actor: User, connection: Connection) -> None:
 
 
 def circle_member_left(*, actor: User, connection_id: int, participant_id: int) -> None:
-    """The connections' member-left hook (someone withdrew from the program; the caller holds
-    the connection's lock): as after circle_leave, their seat is free and their "yes" to
-    upcoming sessions withdrawn."""
+    """For someone who left a circle that goes on without them (connection_changes'
+    participant_connections_end; the caller holds the connection's lock): as after
+    circle_leave, their seat is free and their "yes" to upcoming sessions withdrawn."""
     connection = Connection.objects.get(pk=connection_id)
     if connection.kind != ConnectionKind.CIRCLE:
         return

@@ -3,14 +3,11 @@ and the invitation e-mails (sent from a task once the change has committed)."""
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Q
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 
 from peermentor.accounts.models import User
@@ -19,14 +16,13 @@ from peermentor.core.errors import ApplicationError, full_clean
 from peermentor.core.models import AuditEvent
 from peermentor.core.services import audit_event, audit_record
 from peermentor.core.tasks import enqueue_on_commit
-from peermentor.engagement import ics
+from peermentor.core.timezones import is_known_zone, local_to_utc, zone_name_for
 from peermentor.engagement.models import (
     MEETING_MINUTES_MAX,
     MEETING_MINUTES_MIN,
     CircleSession,
     InvitationMethod,
     Meeting,
-    MeetingNotice,
     MeetingOption,
     MeetingStatus,
 )
@@ -37,8 +33,7 @@ from peermentor.engagement.services._common import (
     require_reader,
     require_writer,
 )
-from peermentor.engagement.timezones import is_known_zone, local_to_utc, zone, zone_name_for
-from peermentor.notifications.email import Attachment, Email, emails_deliver, emails_queue
+from peermentor.engagement.tasks import send_meeting_cancellations, send_meeting_invitation
 
 MAX_OPTIONS = 5
 # Ids per IN (...) list, and cancellations per e-mail task.
@@ -90,8 +85,6 @@ def _lock_meeting(meeting: Meeting | int) -> Meeting:
 
 
 def _enqueue_notice(meeting: Meeting, method: str) -> None:
-    from peermentor.engagement.tasks import send_meeting_invitation
-
     enqueue_on_commit(
         send_meeting_invitation,
         meeting_id=meeting.pk,
@@ -353,7 +346,7 @@ def meetings_cancel_for_ended(
     connection's end and `reason` as the reason. Meetings whose time has passed keep their
     status: members still record whether they happened.
 
-    Called by the connections services when connections end (connections.services.hooks), so
+    Called when connections end (connection_changes, in the same transaction), so
     it checks no permission: ending the connection was the permitted act. A constant number of
     queries per 500 connections. Returns how many meetings and sessions were cancelled.
     """
@@ -371,8 +364,6 @@ def meetings_cancel_for_ended(
         events.extend(_cancel_upcoming_sessions(chunk, actor=actor, reason=reason, now=now))
     AuditEvent.objects.bulk_create(events, batch_size=CHUNK_SIZE)
     if notices:
-        from peermentor.engagement.tasks import send_meeting_cancellations
-
         for start in range(0, len(notices), EMAIL_BATCH_SIZE):
             enqueue_on_commit(
                 send_meeting_cancellations, versions=notices[start : start + EMAIL_BATCH_SIZE]
@@ -498,81 +489,3 @@ def meeting_log_outcome(
         to_state=meeting.status,
     )
     return meeting
-
-
-# --- invitation e-mails -----------------------------------------------------------------------
-def _invitation_emails(meeting: Meeting, method: str) -> list[Email]:
-    calendar = Attachment(
-        filename="invite.ics",
-        content=ics.meeting_invitation(meeting, method=method).decode("utf-8"),
-        subtype="calendar",
-        params={"method": method},
-    )
-    link = settings.SITE_URL + reverse("workspace", args=[meeting.connection_id])
-    emails = []
-    people = ics.attendees(meeting.connection)
-    for person in people:
-        zone_name = zone_name_for(person=person)
-        context = {
-            "meeting": meeting,
-            "person": person,
-            "method": method,
-            # Invitations go out for scheduled meetings, which have a start.
-            "local_start": cast(datetime, meeting.starts_at).astimezone(zone(zone_name)),
-            "zone_name": zone_name,
-            "others": [p for p in people if p.pk != person.pk],
-            "link": link,
-        }
-        # Templates show aware times in the active zone: make it the recipient's.
-        with timezone.override(zone(zone_name)):
-            subject = render_to_string("engagement/email/invitation_subject.txt", context)
-            body = render_to_string("engagement/email/invitation_body.txt", context)
-        emails.append(Email(to=person.email, subject=subject, body=body, attachments=[calendar]))
-    return emails
-
-
-def meeting_invitation_send(*, meeting_id: int, sequence: int, method: str) -> int:
-    """E-mail the invitation (or cancellation) for this version of the meeting to every current
-    member, once: the send is claimed with a unique row first, so a retried task sends nothing
-    twice; an invitation overtaken by a newer version is skipped. Returns e-mails sent."""
-    meeting = (
-        Meeting.objects.select_related("proposed_by", "connection")
-        .prefetch_related("connection__members__participant__person__user")
-        .filter(pk=meeting_id)
-        .first()
-    )
-    if meeting is None or meeting.starts_at is None:
-        return 0
-    if method == InvitationMethod.REQUEST and (
-        meeting.sequence != sequence or meeting.status != MeetingStatus.SCHEDULED
-    ):
-        return 0
-    try:
-        # The claim and the queued e-mails commit together; one that fails is tried again by
-        # the periodic job (notifications/email.py).
-        with transaction.atomic():
-            MeetingNotice.objects.create(meeting=meeting, sequence=sequence, method=method)
-            email_ids = emails_queue(
-                emails=_invitation_emails(meeting, method), purpose=f"engagement.meeting_{method}"
-            )
-    except IntegrityError:
-        return 0
-    return emails_deliver(email_ids=email_ids)
-
-
-def meeting_cancellations_send(*, versions: Sequence[Sequence[int]]) -> int:
-    """E-mail METHOD:CANCEL for each (meeting id, sequence), as meeting_invitation_send does
-    (each claimed once). One failing meeting does not keep the others from being sent; the
-    first error is raised at the end so the task shows as failed. Returns e-mails sent."""
-    sent = 0
-    failure: Exception | None = None
-    for meeting_id, sequence in versions:
-        try:
-            sent += meeting_invitation_send(
-                meeting_id=meeting_id, sequence=sequence, method=InvitationMethod.CANCEL
-            )
-        except Exception as error:
-            failure = failure or error
-    if failure is not None:
-        raise failure
-    return sent

@@ -19,6 +19,8 @@ from peermentor.core.errors import ApplicationError, full_clean
 from peermentor.core.models import AuditEvent
 from peermentor.core.permissions import require
 from peermentor.core.services import audit_event, audit_record
+from peermentor.core.timezones import day_of
+from peermentor.core.timezones import today as utc_today
 from peermentor.engagement.defaults import DEFAULT_TEMPLATES
 from peermentor.engagement.models import (
     DUE_DAYS_MAX,
@@ -35,8 +37,6 @@ from peermentor.engagement.services._common import (
     lock_connection,
     require_writer,
 )
-from peermentor.engagement.timezones import day_of
-from peermentor.engagement.timezones import today as utc_today
 from peermentor.enrollment.models import ParticipantRole
 from peermentor.programs.models import Program
 from peermentor.programs.permissions import can_manage_program
@@ -334,7 +334,7 @@ def plans_instantiate_many(*, connection_ids: Sequence[int], actor: User | None 
     """Afterwards each named started connection has its plan (those that had one keep it),
     copied from its program's template for its kind as plan_instantiate does, with a
     "plan.created" audit row (`actor` None means the system). Called when connections start
-    (connections.services.hooks: publishing, self-match, activation), so it checks no
+    (connection_changes: publishing, self-match, activation), so it checks no
     permission. A constant number of queries per 500 connections and per program and kind.
     Returns how many plans were made."""
     made = 0

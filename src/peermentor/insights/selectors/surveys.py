@@ -1,37 +1,17 @@
 """Survey figures come from the surveys app's own aggregate selectors (surveys/aggregates/),
 which count people, apply the program's anonymity threshold and hide small groups where the
 answers live (issue 7: admins never see anonymous individual answers). Insights never reads a
-survey answer itself. Should the surveys app be missing, every function here returns None and
-the pages say there is no survey data yet.
+survey answer itself.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from datetime import date
-from types import ModuleType
 from typing import Any
-
-from django.apps import apps
 
 from peermentor.accounts.models import User
 from peermentor.insights.selectors.scope import Scope
-
-
-def _selectors() -> ModuleType | None:
-    if not apps.is_installed("peermentor.surveys"):
-        return None
-    try:
-        return importlib.import_module("peermentor.surveys.selectors")
-    except ImportError:
-        return None
-
-
-def _selector(name: str) -> Callable[..., Any] | None:
-    module = _selectors()
-    function = getattr(module, name, None) if module is not None else None
-    return function if callable(function) else None
+from peermentor.surveys import selectors as survey_selectors
 
 
 def _period(scope: Scope) -> dict[str, Any]:
@@ -43,12 +23,9 @@ def _period(scope: Scope) -> dict[str, Any]:
 def satisfaction_summary(*, viewer: User, scope: Scope) -> dict[str, Any] | None:
     """Satisfaction (1-5) and likelihood to recommend for the scope, as
     {satisfaction_people, average_rating, satisfaction_hidden, nps_people, nps, promoters,
-    passives, detractors, nps_hidden}; people and figures are None when hidden. None without
-    the surveys app."""
-    rating_summary = _selector("satisfaction_summary")
-    nps_summary = _selector("nps_summary")
-    if rating_summary is None or nps_summary is None:
-        return None
+    passives, detractors, nps_hidden}; people and figures are None when hidden."""
+    rating_summary = survey_selectors.satisfaction_summary
+    nps_summary = survey_selectors.nps_summary
     period = _period(scope)
     rating = rating_summary(viewer=viewer, program=scope.program, **period)
     recommend = nps_summary(viewer=viewer, program=scope.program, **period)
@@ -69,10 +46,8 @@ def satisfaction_summary(*, viewer: User, scope: Scope) -> dict[str, Any] | None
 def satisfaction_by_group(*, viewer: User, scope: Scope, group_by: str) -> list[dict] | None:
     """Per track, department or site: people, average satisfaction and NPS, each hidden by
     the surveys app's own small-group rule. None without the surveys app."""
-    rating_summary = _selector("satisfaction_summary")
-    nps_summary = _selector("nps_summary")
-    if rating_summary is None or nps_summary is None:
-        return None
+    rating_summary = survey_selectors.satisfaction_summary
+    nps_summary = survey_selectors.nps_summary
     period = _period(scope)
     rating = rating_summary(viewer=viewer, program=scope.program, breakdown=group_by, **period)
     recommend = nps_summary(viewer=viewer, program=scope.program, breakdown=group_by, **period)
@@ -108,9 +83,7 @@ def satisfaction_by_group(*, viewer: User, scope: Scope, group_by: str) -> list[
 def pre_post_change(*, viewer: User, scope: Scope) -> list[dict] | None:
     """Paired before/after change per goal dimension; None without the surveys app, [] when
     the program has no self-assessment surveys."""
-    function = _selector("assessment_change")
-    if function is None:
-        return None
+    function = survey_selectors.assessment_change
     change = function(
         viewer=viewer, program=scope.program, track_id=scope.track.pk if scope.track else None
     )

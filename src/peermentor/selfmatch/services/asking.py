@@ -17,6 +17,7 @@ from peermentor.connections import services as connection_services
 from peermentor.connections.models import ConnectionSource
 from peermentor.core.errors import ApplicationError, full_clean
 from peermentor.core.services import audit_record
+from peermentor.engagement import services as engagement_services
 from peermentor.enrollment.models import Participant, ParticipantStatus
 from peermentor.programs.models import Program
 from peermentor.selfmatch.models import (
@@ -290,7 +291,7 @@ def request_accept(*, actor: User, request: MatchRequest) -> MatchRequest:
         notices_send_after_commit(cancelled)
         request.refresh_from_db()
         return request
-    connection = connection_services.connection_activate(actor=actor, connection=connection)
+    connection = engagement_services.connection_activate(actor=actor, connection=connection)
     request.connection = connection
     _close(
         request,

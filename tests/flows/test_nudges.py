@@ -14,8 +14,8 @@ from django.urls import reverse
 from peermentor.connections.models import Connection
 from peermentor.connections.services import connection_propose
 from peermentor.engagement.models import Plan, PlanItem
+from peermentor.flows.nudges import nudges_collect, nudges_run, week_key
 from peermentor.notifications.models import Digest, Notification, NudgeSettings
-from peermentor.notifications.nudges import nudges_collect, nudges_run, week_key
 from peermentor.notifications.services import notification_preference_update
 from tests.factories import (
     CheckInFactory,

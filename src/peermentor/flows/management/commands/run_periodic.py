@@ -1,6 +1,6 @@
 """`manage.py run_periodic`: the one schedule of the periodic work.
 
-Every job listed by `notifications.tasks.periodic_tasks` (self-match request expiry, the nudges
+Every job listed by `flows.tasks.periodic_tasks` (self-match request expiry, the nudges
 and digests, the surveys that fall due) is handed to the task worker (db_worker), or with
 `--now` run in this process:
 
@@ -24,6 +24,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections, connection
 from django.utils import timezone
+
+from peermentor.flows.tasks import periodic_tasks
 
 logger = logging.getLogger(__name__)
 
@@ -86,8 +88,6 @@ class Command(BaseCommand):
     def _round(self, *, now: bool) -> list[str]:
         """Queue (or run) every periodic job once; write one line; return the jobs that
         failed."""
-        from peermentor.notifications.tasks import periodic_tasks
-
         done: list[str] = []
         failed: list[str] = []
         for label, task in periodic_tasks():

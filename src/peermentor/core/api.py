@@ -1,7 +1,7 @@
 """What every app's API router shares: the error body, references, and page-number pagination.
 
-Kept apart from `main.py` because `main.py` imports every router: a router importing `main`
-would be a circular import.
+Lives in core, the lowest layer, so that every app's router can use it: `peermentor.api` sits on
+top of the stack and mounts the routers, so no app may import it.
 """
 
 from __future__ import annotations

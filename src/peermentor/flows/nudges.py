@@ -1,6 +1,8 @@
 """The scheduled nudges: who needs a reminder today, as notifications, then the e-mail digests.
 
-`nudges_run` is what the `send_nudges` command and the `send_nudges_task` task call. It is safe
+It reads connections, plans, check-ins, self-match requests and help asks, and writes
+notifications: so it lives in flows, above all of them. `nudges_run` is what the `send_nudges`
+command and the `send_nudges_task` task call. It is safe
 to run as often as you like and from several workers at once: every notification has a dedupe
 key naming what it is about and its period ("stalled:12:2026-W48", once a week while it stays
 stalled), so a re-run writes nothing new; and digests are claimed per person and period
@@ -14,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import NamedTuple, cast
 
-from django.apps import apps
 from django.urls import reverse
 from django.utils import timezone
 
@@ -25,6 +26,10 @@ from peermentor.connections.models import (
     ConnectionSource,
     ConnectionStatus,
 )
+from peermentor.engagement import selectors as engagement
+from peermentor.helpnetwork.selectors import asks_with_waiting_offers
+from peermentor.helpnetwork.services import help_asks_expire
+from peermentor.notifications.digests import digests_send
 from peermentor.notifications.models import (
     DEFAULT_ENDING_SOON_DAYS,
     DEFAULT_STALLED_AFTER_DAYS,
@@ -34,6 +39,7 @@ from peermentor.notifications.models import (
 )
 from peermentor.notifications.services import NotificationSpec, notifications_create
 from peermentor.programs.models import Program, ProgramStatus
+from peermentor.selfmatch.models import MatchRequest, RequestStatus
 
 CHUNK_SIZE = 900
 # Programs that can have connections worth a reminder.
@@ -101,8 +107,6 @@ def _thresholds(programs: Sequence[Program]) -> dict[int, Thresholds]:
 
 
 def _find(programs: Sequence[Program], *, now: datetime) -> _Found:
-    from peermentor.engagement import selectors as engagement
-
     today = now.date()
     thresholds = _thresholds(programs)
     found = _Found()
@@ -395,21 +399,14 @@ def _check_in_nudges(found: _Found, members: dict[int, list[Member]]) -> list[No
 def _match_request_nudges(
     programs: Sequence[Program], *, now: datetime, this_week: str
 ) -> list[NotificationSpec]:
-    """Self-match requests still waiting for their recipient's answer, once a week each.
-
-    Read through the app registry: the request model belongs to selfmatch and this
-    finder simply finds nothing in a deployment without it."""
-    try:
-        request_model = apps.get_model("selfmatch", "MatchRequest")
-    except LookupError:
-        return []
+    """Self-match requests still waiting for their recipient's answer, once a week each."""
     thresholds = _thresholds(programs)
     shortest = min(t.waiting_after_days for t in thresholds.values())
     notes = []
     for pk, program_id, user_id, requester_name, created_at in (
-        request_model.objects.filter(
+        MatchRequest.objects.filter(
             program_id__in=list(thresholds),
-            status="pending",
+            status=RequestStatus.PENDING,
             expires_at__gt=now,
             created_at__lte=now - timedelta(days=shortest),
             recipient__person__user__is_active=True,
@@ -441,8 +438,6 @@ def _match_request_nudges(
 def _help_network_nudges(
     programs: Sequence[Program], *, now: datetime, this_week: str
 ) -> list[NotificationSpec]:
-    from peermentor.helpnetwork.selectors import asks_with_waiting_offers
-
     notes = []
     for ask in asks_with_waiting_offers(programs=programs, now=now):
         offers = "1 person offered" if ask.offer_count == 1 else f"{ask.offer_count} people offered"
@@ -462,9 +457,6 @@ def _help_network_nudges(
 def nudges_run(*, now: datetime | None = None) -> NudgeResult:
     """Afterwards every reminder due now exists as a notification (once) and every digest due
     has been e-mailed (once); help-network asks past their expiry are closed first."""
-    from peermentor.helpnetwork.services import help_asks_expire
-    from peermentor.notifications.digests import digests_send
-
     now = now or timezone.now()
     expired = help_asks_expire(now=now)
     notes = nudges_collect(now=now)

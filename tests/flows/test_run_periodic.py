@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from peermentor.core.models import AuditEvent
-from peermentor.notifications.management.commands import run_periodic
+from peermentor.flows.management.commands import run_periodic
 from peermentor.notifications.models import Digest, Notification
 from peermentor.selfmatch.models import MatchRequest
 
@@ -96,8 +96,8 @@ def test_once_queues_every_periodic_job_for_the_worker(settings, due_work):
     assert " UTC queued request expiry " in out
     queued = DBTaskResult.objects.all()
     assert sorted(queued.values_list("task_path", flat=True)) == [
+        "peermentor.flows.tasks.send_nudges_task",
         "peermentor.notifications.tasks.emails_retry_task",
-        "peermentor.notifications.tasks.send_nudges_task",
         "peermentor.selfmatch.tasks.requests_expire_task",
         "peermentor.surveys.tasks.send_surveys_task",
     ]
@@ -118,7 +118,7 @@ def test_once_through_the_test_backend_runs_the_queued_jobs(due_work):
 
 
 def test_a_failing_job_does_not_stop_the_others_and_once_reports_it(monkeypatch, due_work):
-    from peermentor.notifications import nudges
+    from peermentor.flows import nudges
 
     def broken(**_kwargs):
         raise RuntimeError("mail server down")

@@ -1,0 +1,39 @@
+"""The periodic schedule: every job that must run on a schedule, as tasks the worker runs.
+
+Each job's body is safe to repeat, so a round that runs twice, late, or on two machines at once
+sends nothing twice (see nudges.py, surveys/schedules.py, selfmatch's expiry).
+"""
+
+from typing import Any
+
+from django_tasks import task
+
+from peermentor.flows import nudges
+from peermentor.notifications.tasks import emails_retry_task
+from peermentor.selfmatch.tasks import requests_expire_task
+from peermentor.surveys.tasks import send_surveys_task
+
+
+@task()
+def send_nudges_task() -> dict[str, Any]:
+    """Expire help asks, write the reminders due now and send the digests due now."""
+    result = nudges.nudges_run()
+    return {
+        "notifications_created": result.notifications_created,
+        "digests_sent": result.digests_sent,
+        "asks_expired": result.asks_expired,
+    }
+
+
+def periodic_tasks() -> list[tuple[str, Any]]:
+    """Every job that must run on a schedule, in the order `run_periodic` runs them. Expiry goes
+    first, so that the nudges that follow do not remind anyone of a request that has just
+    expired.
+
+    A new periodic job is added here, and nowhere else (`manage.py run_periodic`)."""
+    return [
+        ("request expiry", requests_expire_task),
+        ("nudges", send_nudges_task),
+        ("surveys", send_surveys_task),
+        ("e-mail retries", emails_retry_task),
+    ]

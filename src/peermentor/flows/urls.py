@@ -1,0 +1,54 @@
+"""Pages of the cross-app use cases, at the addresses and under the names of their app's pages
+(the root urlconf includes this at the site root)."""
+
+from django.urls import path
+
+from peermentor.flows.views import connections, home, matches, programs
+
+urlpatterns = [
+    path("", home.home, name="home"),
+    # programs
+    path("programs/<int:pk>/copy/", programs.program_copy, name="program_copy"),
+    path("programs/<int:pk>/questions/", programs.program_questions, name="program_questions"),
+    path(
+        "programs/<int:pk>/questions/<int:question_pk>/edit/",
+        programs.program_question_edit,
+        name="program_question_edit",
+    ),
+    path(
+        "programs/<int:pk>/questions/<int:question_pk>/delete/",
+        programs.program_question_delete,
+        name="program_question_delete",
+    ),
+    path(
+        "programs/<int:pk>/questions/<int:question_pk>/move/",
+        programs.program_question_move,
+        name="program_question_move",
+    ),
+    path("programs/<int:pk>/training/", programs.program_training, name="program_training"),
+    path(
+        "programs/<int:pk>/training/<int:module_pk>/edit/",
+        programs.program_training_edit,
+        name="program_training_edit",
+    ),
+    path(
+        "programs/<int:pk>/training/<int:module_pk>/delete/",
+        programs.program_training_delete,
+        name="program_training_delete",
+    ),
+    # matches
+    path("matches/runs/<int:pk>/publish/", matches.run_publish, name="match_run_publish"),
+    # connections
+    path(
+        "connections/<int:pk>/complete/",
+        connections.connection_complete,
+        name="connection_complete",
+    ),
+    path("connections/<int:pk>/close/", connections.connection_close, name="connection_close"),
+    path(
+        "connections/<int:pk>/activate/",
+        connections.connection_activate,
+        name="connection_activate",
+    ),
+    path("connections/<int:pk>/cancel/", connections.connection_cancel, name="connection_cancel"),
+]
