@@ -9,12 +9,17 @@ import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from peermentor.accounts.models import User
 from peermentor.core.errors import ApplicationError
 
 DEFAULT_ZONE = "UTC"
+
+
+class HasTimeZone(Protocol):
+    """A user account, as far as time zones go (core sits below accounts and cannot name it)."""
+
+    time_zone: str
 
 
 def zone(name: str) -> zoneinfo.ZoneInfo:
@@ -33,7 +38,7 @@ def is_known_zone(name: str) -> bool:
     return bool(name)
 
 
-def zone_name_for(*, user: User | None = None, person: Any = None) -> str:
+def zone_name_for(*, user: HasTimeZone | None = None, person: Any = None) -> str:
     """The zone someone sees times in: their account's choice (what every page uses), else the
     directory's zone for them, else UTC."""
     if user is None and person is not None:

@@ -2,11 +2,10 @@
 
 from django_tasks import task
 
+from peermentor.enrollment.invitation_emails import invitation_emails_send
+
 
 @task()
 def send_invitation_emails(invitation_ids: list[int]) -> int:
     """E-mail one batch of invitations (enqueued after the inviting transaction commits)."""
-    # Imported here: services enqueues this task, so a top-level import would be circular.
-    from peermentor.enrollment.services import invitation_emails_send
-
     return invitation_emails_send(invitation_ids=invitation_ids)

@@ -3,12 +3,13 @@ what is next for a participant (enrollment)."""
 
 from typing import Any
 
+from peermentor.accounts.models import User
 from peermentor.enrollment.selectors import participant_home_context
 from peermentor.programs.models import ProgramManager
 from peermentor.programs.selectors import manager_home_context
 
 
-def home_context(*, user: Any) -> dict[str, Any]:
+def home_context(*, user: User) -> dict[str, Any]:
     """The home page for `user`: "what needs me now" for admins and program managers, the
     participant's own home for everyone else. Always has the key "template"."""
     if user.is_org_admin or ProgramManager.objects.filter(user=user).exists():

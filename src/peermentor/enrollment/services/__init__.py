@@ -4,6 +4,7 @@ One module per idea: enrolling (enrol, approve, decline, withdraw), answering (p
 answers), training, readiness, invitations (send, e-mail, claim or link an account).
 """
 
+from peermentor.enrollment.invitation_emails import invitation_emails_send
 from peermentor.enrollment.services.answering import answers_save
 from peermentor.enrollment.services.enrolling import (
     participant_approve,
@@ -15,7 +16,6 @@ from peermentor.enrollment.services.invitations import (
     InvitationReport,
     invitation_account_claim,
     invitation_account_link,
-    invitation_emails_send,
     invitations_send,
 )
 from peermentor.enrollment.services.readiness import (

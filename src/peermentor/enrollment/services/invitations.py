@@ -5,13 +5,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 
 from peermentor.accounts.models import User
@@ -21,8 +18,7 @@ from peermentor.core.tasks import enqueue_on_commit
 from peermentor.enrollment import permissions
 from peermentor.enrollment.models import Invitation
 from peermentor.enrollment.selectors import invitation_audience
-from peermentor.enrollment.tokens import MAX_AGE, invitation_token
-from peermentor.notifications.email import Email, emails_deliver, emails_queue
+from peermentor.enrollment.tasks import send_invitation_emails
 from peermentor.people.models import Person
 from peermentor.programs.models import Program, ProgramStatus, Track
 
@@ -146,50 +142,10 @@ def _create_invitations(
 
 def _email_after_commit(invitation_pks: list[int]) -> None:
     """E-mail the invitations from background tasks, in batches, once the transaction commits."""
-    from peermentor.enrollment.tasks import send_invitation_emails
-
     for start in range(0, len(invitation_pks), EMAIL_BATCH_SIZE):
         enqueue_on_commit(
             send_invitation_emails, invitation_ids=invitation_pks[start : start + EMAIL_BATCH_SIZE]
         )
-
-
-def _invitation_email(invitation: Invitation) -> Email:
-    link = settings.SITE_URL + reverse("invitation_accept", args=[invitation_token(invitation)])
-    context = {
-        "invitation": invitation,
-        "program": invitation.program,
-        "person": invitation.person,
-        "link": link,
-        "valid_days": MAX_AGE.days,
-    }
-    return Email(
-        to=invitation.person.email,
-        subject=render_to_string("enrollment/email/invitation_subject.txt", context),
-        body=render_to_string("enrollment/email/invitation_body.txt", context),
-    )
-
-
-def invitation_emails_send(*, invitation_ids: list[int]) -> int:
-    """E-mail each listed invitation not mailed yet. Each row is claimed with a conditional
-    UPDATE in the transaction that queues its e-mail, so two workers running the same batch
-    never mail anyone twice and a crash loses nothing. Returns how many e-mails were sent now;
-    one that fails is tried again by the periodic job (notifications/email.py)."""
-    with transaction.atomic():
-        invitations = Invitation.objects.filter(
-            pk__in=invitation_ids, emailed_at__isnull=True
-        ).select_related("program", "person", "track", "invited_by")
-        claimed: list[Invitation] = []
-        now = timezone.now()
-        for invitation in invitations:
-            if Invitation.objects.filter(pk=invitation.pk, emailed_at__isnull=True).update(
-                emailed_at=now
-            ):
-                claimed.append(invitation)
-        email_ids = emails_queue(
-            emails=[_invitation_email(item) for item in claimed], purpose="enrollment.invitation"
-        )
-    return emails_deliver(email_ids=email_ids)
 
 
 @transaction.atomic
