@@ -588,7 +588,7 @@ def test_a_line_break_in_the_program_s_name_does_not_lose_the_notices(world, run
     world.program.name = "Skills\r\nExchange"
     world.program.save()
     run = run_now(world)
-    services.match_run_publish(actor=world.manager, run=run)
+    publish.match_run_publish(actor=world.manager, run=run)
     ids = list(ProposalMember.objects.filter(run=run).values_list("id", flat=True))
     mailoutbox.clear()
     assert services.match_notifications_send(run_id=run.pk, member_ids=ids) == 6
@@ -601,7 +601,7 @@ def test_notices_that_fail_are_sent_by_a_later_retry(world, run_now, mailoutbox,
     from peermentor.notifications.email import emails_retry
 
     run = run_now(world)
-    services.match_run_publish(actor=world.manager, run=run)
+    publish.match_run_publish(actor=world.manager, run=run)
     ids = list(ProposalMember.objects.filter(run=run).values_list("id", flat=True))
     mailoutbox.clear()
     settings.EMAIL_BACKEND = "tests.notifications.test_email.FailingBackend"
