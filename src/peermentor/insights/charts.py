@@ -95,6 +95,55 @@ def _clip(text: str, length: int = 30) -> str:
     return text if len(text) <= length else text[: length - 1] + "…"
 
 
+# Average advance of a 13 px system-ui glyph, generous so a label never runs off the left edge.
+CHAR_WIDTH = 7.4
+LABEL_LINE_CHARS = 34
+MAX_LABEL_LINES = 2
+
+
+def _label_lines(text: str) -> list[str]:
+    """A row label on at most two lines of LABEL_LINE_CHARS, broken between words; only a
+    label longer than that is shortened (its full text stays in the <title> and the table)."""
+    words, lines, line = text.split(), [], ""
+    for word in words:
+        candidate = f"{line} {word}".strip()
+        if len(candidate) <= LABEL_LINE_CHARS or not line:
+            line = candidate
+        else:
+            lines.append(line)
+            line = word
+    if line:
+        lines.append(line)
+    if len(lines) > MAX_LABEL_LINES:
+        lines = [
+            *lines[: MAX_LABEL_LINES - 1],
+            _clip(" ".join(lines[MAX_LABEL_LINES - 1 :]), LABEL_LINE_CHARS),
+        ]
+    return [_clip(item, LABEL_LINE_CHARS) for item in lines] or [""]
+
+
+class _RowLabels:
+    """Row labels measured once: how wide the label column must be so that no label is cut,
+    and how tall a row is (taller when a label takes two lines)."""
+
+    def __init__(self, labels: Sequence[str]) -> None:
+        self.lines = [_label_lines(label) for label in labels]
+        longest = max((len(line) for lines in self.lines for line in lines), default=0)
+        self.width = min(max(int(longest * CHAR_WIDTH) + 16, 96), int(WIDTH * 0.5))
+        self.row_height = ROW_HEIGHT + (14 if any(len(lines) > 1 for lines in self.lines) else 0)
+
+    def text(self, index: int, label: str, y: float) -> str:
+        """The label of row `index`, right-aligned against the plot, centred on the row."""
+        lines = self.lines[index]
+        middle = y + self.row_height / 2 + 4.5
+        first = middle - 7 * (len(lines) - 1)
+        spans = "".join(
+            f'<tspan x="{self.width - 8}" y="{first + 14 * k:.1f}">{escape(line)}</tspan>'
+            for k, line in enumerate(lines)
+        )
+        return f'<text text-anchor="end" fill="{INK}"><title>{escape(label)}</title>{spans}</text>'
+
+
 def _colour(name: str, index: int) -> str:
     return SEMANTIC.get(name, PALETTE[index % len(PALETTE)])
 
@@ -140,34 +189,36 @@ def _scale_max(table: Table, spec: ChartSpec, stacked: bool = False) -> float:
 # --- chart kinds ----------------------------------------------------------------------------
 def _bars(table: Table, spec: ChartSpec, prefix: str, *, centred: bool = False) -> str:
     column = spec.value_columns[0]
+    labels = _RowLabels([str(row[spec.label_column]) for row in table.rows])
+    row_height, label_width = labels.row_height, labels.width
     top = 8
-    height = top + len(table.rows) * ROW_HEIGHT + (24 if spec.aim is not None else 8)
-    plot = WIDTH - LABEL_WIDTH - 80
+    height = top + len(table.rows) * row_height + (24 if spec.aim is not None else 8)
+    # Room after the longest bar for its value ("100%", "27.5 days", "hidden").
+    plot = WIDTH - label_width - 90
     biggest = _scale_max(table, spec)
     parts = _open(table, spec, height, prefix)
     for index, row in enumerate(table.rows):
-        y = top + index * ROW_HEIGHT
+        y = top + index * row_height
         label = str(row[spec.label_column])
-        parts.append(
-            f'<text x="{LABEL_WIDTH - 8}" y="{y + 17}" text-anchor="end" fill="{INK}">'
-            f"<title>{escape(label)}</title>{escape(_clip(label))}</text>"
-        )
+        parts.append(labels.text(index, label, y))
         value = _number(row[column])
         length = 0.0 if value is None else max(plot * value / biggest, 1.0 if value else 0.0)
-        x = LABEL_WIDTH + ((plot - length) / 2 if centred else 0)
+        x = label_width + ((plot - length) / 2 if centred else 0)
+        bar_top = y + (row_height - (ROW_HEIGHT - 8)) / 2
         if length:
             parts.append(
-                f'<rect x="{x:.1f}" y="{y + 4}" width="{length:.1f}" height="{ROW_HEIGHT - 8}" '
+                f'<rect x="{x:.1f}" y="{bar_top:.1f}" width="{length:.1f}" '
+                f'height="{ROW_HEIGHT - 8}" '
                 f'fill="{_colour(label, 0) if centred else PALETTE[0]}" rx="2"/>'
             )
-        end = LABEL_WIDTH + (plot if centred else length) + 6
+        end = label_width + (plot if centred else length) + 6
         parts.append(
-            f'<text x="{end:.1f}" y="{y + 17}" fill="{INK}">'
+            f'<text x="{end:.1f}" y="{y + row_height / 2 + 4.5:.1f}" fill="{INK}">'
             f"{escape(_shown(row[column], spec.unit))}</text>"
         )
     if spec.aim is not None:
-        x = LABEL_WIDTH + plot * spec.aim / biggest
-        bottom = top + len(table.rows) * ROW_HEIGHT
+        x = label_width + plot * spec.aim / biggest
+        bottom = top + len(table.rows) * row_height
         parts.append(
             f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{bottom}" stroke="{AIM}" '
             'stroke-width="2" stroke-dasharray="6 4"/>'
@@ -180,33 +231,33 @@ def _bars(table: Table, spec: ChartSpec, prefix: str, *, centred: bool = False) 
     return "".join(parts)
 
 
-def _legend(names: Sequence[str], y: int) -> list[str]:
-    parts, x = [], LABEL_WIDTH
+def _legend(names: Sequence[str], y: int, x: float = LABEL_WIDTH) -> list[str]:
+    parts = []
     for index, name in enumerate(names):
         parts.append(
-            f'<rect x="{x}" y="{y}" width="12" height="12" fill="{_colour(name, index)}"/>'
-            f'<text x="{x + 16}" y="{y + 11}" fill="{INK}">{escape(name)}</text>'
+            f'<rect x="{x:.1f}" y="{y}" width="12" height="12" fill="{_colour(name, index)}"/>'
+            f'<text x="{x + 16:.1f}" y="{y + 11}" fill="{INK}">{escape(name)}</text>'
         )
-        x += 28 + 7 * len(name)
+        x += 28 + CHAR_WIDTH * len(name)
     return parts
 
 
 def _stacked(table: Table, spec: ChartSpec, prefix: str) -> str:
     names = [table.columns[column] for column in spec.value_columns]
+    labels = _RowLabels([str(row[spec.label_column]) for row in table.rows])
+    row_height, label_width = labels.row_height, labels.width
     top = 28
-    height = top + len(table.rows) * ROW_HEIGHT + 8
-    plot = WIDTH - LABEL_WIDTH - 80
+    height = top + len(table.rows) * row_height + 8
+    plot = WIDTH - label_width - 90
     biggest = _scale_max(table, spec, stacked=True)
     parts = _open(table, spec, height, prefix)
-    parts.extend(_legend(names, 4))
+    parts.extend(_legend(names, 4, x=label_width))
     for index, row in enumerate(table.rows):
-        y = top + index * ROW_HEIGHT
+        y = top + index * row_height
         label = str(row[spec.label_column])
-        parts.append(
-            f'<text x="{LABEL_WIDTH - 8}" y="{y + 17}" text-anchor="end" fill="{INK}">'
-            f"<title>{escape(label)}</title>{escape(_clip(label))}</text>"
-        )
-        x = float(LABEL_WIDTH)
+        parts.append(labels.text(index, label, y))
+        bar_top = y + (row_height - (ROW_HEIGHT - 8)) / 2
+        x = float(label_width)
         total = 0.0
         hidden = False
         for position, column in enumerate(spec.value_columns):
@@ -218,13 +269,17 @@ def _stacked(table: Table, spec: ChartSpec, prefix: str) -> str:
             length = plot * value / biggest
             # A white edge keeps neighbouring segments apart whatever their colours.
             parts.append(
-                f'<rect x="{x:.1f}" y="{y + 4}" width="{length:.1f}" height="{ROW_HEIGHT - 8}" '
+                f'<rect x="{x:.1f}" y="{bar_top:.1f}" width="{length:.1f}" '
+                f'height="{ROW_HEIGHT - 8}" '
                 f'fill="{_colour(names[position], position)}" stroke="#ffffff" '
                 'stroke-width="1"/>'
             )
             x += length
         text = "hidden" if hidden else _shown(round(total, 1), spec.unit)
-        parts.append(f'<text x="{x + 6:.1f}" y="{y + 17}" fill="{INK}">{escape(text)}</text>')
+        parts.append(
+            f'<text x="{x + 6:.1f}" y="{y + row_height / 2 + 4.5:.1f}" fill="{INK}">'
+            f"{escape(text)}</text>"
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -252,8 +307,10 @@ def _line(table: Table, spec: ChartSpec, prefix: str) -> str:
     for index, row in enumerate(table.rows):
         if index % label_every == 0 or index == count - 1:
             x = left + step * index if count > 1 else left + plot_width / 2
+            # The last label ends at the plot's right edge instead of running past the frame.
+            anchor = "end" if count > 1 and index == count - 1 else "middle"
             parts.append(
-                f'<text x="{x:.1f}" y="{height - bottom + 18}" text-anchor="middle" '
+                f'<text x="{x:.1f}" y="{height - bottom + 18}" text-anchor="{anchor}" '
                 f'fill="{MUTED}">{escape(_clip(str(row[spec.label_column]), 12))}</text>'
             )
     for position, column in enumerate(spec.value_columns):

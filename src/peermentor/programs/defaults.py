@@ -129,16 +129,17 @@ METRICS: dict[str, Metric] = {
         Metric(
             "satisfaction",
             "Satisfaction",
-            "Average quality pulse, from 1 to 5.",
+            "Average satisfaction in the program's surveys, from 1 to 5.",
             4,
             "/ 5",
         ),
         Metric(
             "likelihood_to_recommend",
             "Likelihood to recommend",
-            "Share of participants who would recommend the program.",
-            80,
-            "%",
+            "Net promoter score from the program's surveys: the share of promoters (9 or 10 "
+            "out of 10) minus the share of detractors (0 to 6), from -100 to 100.",
+            30,
+            "NPS",
         ),
         Metric(
             "cross_team_ties",

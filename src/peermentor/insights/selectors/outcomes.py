@@ -105,6 +105,11 @@ class OutcomeFigures:
         program = scope.program
         self.reference = program.starts_on or program.created_at.date()
 
+    @property
+    def has_not_started(self) -> bool:
+        """Outcomes are measured from the program's start: before it there is no period."""
+        return self.reference > self.scope.today
+
     def _participants(self) -> QuerySet[Person]:
         """People matched in this program (in the scope)."""
         # IN (subquery), not a correlated EXISTS: the database reads the connections once
@@ -214,6 +219,19 @@ class OutcomeFigures:
         extra_note: str = "",
     ) -> Table:
         """Participants against similar colleagues: the shape retention and moves share."""
+        if self.has_not_started:
+            return Table(
+                key=key,
+                title=title,
+                description=description,
+                columns=["Group", "People", value_column],
+                rows=[],
+                empty_message=(
+                    f"The program starts on {self.reference.day} {self.reference:%b %Y}: this "
+                    "is measured from then."
+                ),
+                extra={**figures, "difference": None, "shown": False},
+            )
         shown = self._is_shown(figures)
         difference = None
         if shown and figures["participant_rate"] is not None:

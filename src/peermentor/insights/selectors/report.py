@@ -10,64 +10,20 @@ from django.utils import timezone
 
 from peermentor.accounts.models import User
 from peermentor.connections.selectors import Quote, quotable_reflections
+from peermentor.insights.selectors.metrics import Sources, metric_card, program_metric
 from peermentor.insights.selectors.outcomes import OutcomeFigures
 from peermentor.insights.selectors.program import ProgramFigures
 from peermentor.insights.selectors.scope import Scope
 from peermentor.insights.selectors.ties import TieFigures
-from peermentor.insights.tables import SUPPRESSED, Table, percent
+from peermentor.insights.tables import SUPPRESSED, Table
 from peermentor.programs.defaults import GOAL_DESCRIPTIONS, METRICS
 from peermentor.programs.models import Goal
 
 # Metrics where less is better (days waited); every other metric aims at or above its target.
 LOWER_IS_BETTER = {"time_to_match_days", "time_to_first_meeting_days"}
 QUOTES_SHOWN = 6
-
-
-def _metric_result(
-    key: str, figures: ProgramFigures, outcomes: OutcomeFigures, ties: TieFigures
-) -> tuple[Any, str]:
-    """(value, note) for a success metric, the value None when it cannot be measured yet."""
-    if key == "match_rate":
-        return figures.match_rate, ""
-    if key == "time_to_match_days":
-        return figures.median_days("enrollment_to_match"), "median"
-    if key == "time_to_first_meeting_days":
-        return figures.median_days("match_to_first_meeting"), "median"
-    if key == "meetings_per_connection":
-        return figures.meetings_per_connection, "average"
-    if key == "goal_completion":
-        return figures.milestone_completion, "plan milestones done"
-    if key == "satisfaction":
-        return figures.average_pulse, "average check-in pulse"
-    if key == "likelihood_to_recommend":
-        survey = figures.survey_summary
-        if survey is None:
-            return None, "no survey data yet"
-        if survey["nps_hidden"]:
-            return SUPPRESSED, "too few answers to show"
-        return (
-            percent(survey["promoters"], survey["nps_people"]),
-            "would recommend (9 or 10 out of 10)",
-        )
-    if key == "cross_team_ties":
-        return ties.summary["cross_either"], "new ties across departments or sites"
-    if key == "retention":
-        retention = outcomes.retention
-        if not retention["participants"]:
-            return None, ""
-        if not outcomes.is_retention_shown:
-            return SUPPRESSED, "too few people to show"
-        return retention["participant_rate"], (
-            f"similar colleagues: {retention['comparison_rate']} %"
-        )
-    if key == "internal_moves":
-        moves = outcomes.internal_moves
-        if not moves["participants"]:
-            return None, ""
-        if not outcomes.is_internal_moves_shown:
-            return SUPPRESSED, "too few people to show"
-        return moves["participant_rate"], f"similar colleagues: {moves['comparison_rate']} %"
-    return None, "not measured yet"
+# The report's key figures, in order.
+KEY_FIGURES = ("match_rate", "meetings_per_connection", "cross_team_ties")
 
 
 def _met(key: str, value: Any, target: Any) -> str:
@@ -78,16 +34,25 @@ def _met(key: str, value: Any, target: Any) -> str:
 
 
 def goals_table(figures: ProgramFigures, outcomes: OutcomeFigures, ties: TieFigures) -> Table:
+    sources = Sources(figures, outcomes, ties)
     rows = []
     for metric in figures.scope.program.success_metrics or []:
         key = metric.get("key")
-        known = METRICS.get(key)
-        if known is None:
+        if key not in METRICS:
             continue
-        value, note = _metric_result(key, figures, outcomes, ties)
-        target = metric.get("target", known.target)
-        unit = metric.get("unit", known.unit)
-        rows.append([known.label, target, value, unit, _met(key, value, target), note])
+        result = program_metric(key, sources)
+        # The unit is part of the measure's one definition; the program sets only its target.
+        target = metric.get("target", METRICS[key].target)
+        rows.append(
+            [
+                result.label,
+                target,
+                result.value,
+                result.unit,
+                _met(key, result.value, target),
+                result.note,
+            ]
+        )
     return Table(
         key="goals",
         title="Success measures: target and result",
@@ -116,6 +81,7 @@ def program_report(*, viewer: User, scope: Scope) -> ProgramReport:
     figures = ProgramFigures(scope, viewer=viewer)
     outcomes = OutcomeFigures(scope, viewer=viewer)
     ties = TieFigures(scope)
+    sources = Sources(figures, outcomes, ties)
     labels = dict(Goal.choices)
     tables = {
         "funnel": figures.funnel(),
@@ -139,9 +105,8 @@ def program_report(*, viewer: User, scope: Scope) -> ProgramReport:
             for goal in scope.program.goals or []
         ],
         cards=[
-            *figures.cards()[:2],
-            {"label": "Meetings per connection", "value": figures.meetings_per_connection},
-            {"label": "New cross-team ties", "value": ties.summary["cross_either"]},
+            figures.cards()[0],
+            *(metric_card(program_metric(key, sources)) for key in KEY_FIGURES),
         ],
         success=goals_table(figures, outcomes, ties),
         tables=tables,

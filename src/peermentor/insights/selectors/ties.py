@@ -40,6 +40,8 @@ class TieEnd(TypedDict):
 
 
 PARTNER = "connection__members__participant__person"
+# The program's success measure "New cross-team ties" (programs.defaults.METRICS) is this row.
+CROSS_TEAM_TIES_LABEL = "New cross-team ties (across departments or sites)"
 OWN = "participant__person"
 
 
@@ -150,6 +152,7 @@ class TieFigures:
         figures = self.summary
         people = figures["matched_people"]
         rows = [
+            [CROSS_TEAM_TIES_LABEL, figures["cross_either"], None],
             ["New ties (pairs of people who had never been connected)", figures["ties"], None],
             ["New ties across departments", figures["cross_department"], None],
             ["New ties across sites", figures["cross_site"], None],
@@ -179,7 +182,8 @@ class TieFigures:
             ),
             columns=["Measure", "Count", f"Share of the {people} people matched (%)"],
             rows=rows if figures["ties"] or people else [],
-            chart=ChartSpec(kind="bar", value_columns=(2,), max_value=100.0, unit="%"),
+            # The counts: every row has one (the share only the rows about people).
+            chart=ChartSpec(kind="bar", value_columns=(1,)),
             empty_message="No connection has started yet.",
             extra=figures,
         )

@@ -21,6 +21,15 @@ def figure(value: Any) -> str:
     return str(value)
 
 
+@register.filter
+def figure_in(value: Any, unit: str = "") -> str:
+    """A figure with its unit ("95 %", "3.5 meetings"); a hidden or missing one has none."""
+    shown = figure(value)
+    if value is SUPPRESSED or value is None or value == "" or not unit:
+        return shown
+    return f"{shown} {unit}"
+
+
 @register.inclusion_tag("insights/_figure.html", takes_context=True)
 def insights_figure(context: Any, table: Table, exportable: bool = True) -> dict[str, Any]:
     is_pdf = bool(context.get("is_pdf"))

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.urls import reverse
+
 from peermentor.engagement.health import HealthStatus
+from peermentor.insights.selectors.metrics import Sources, metric_card, program_metric
 from peermentor.insights.selectors.program.engagement_tables import EngagementTables
 from peermentor.insights.selectors.program.matching_tables import MatchingTables
 from peermentor.insights.selectors.program.queries import MATCH_RATE_AIM
@@ -18,16 +21,25 @@ class ProgramFigures(MatchingTables, EngagementTables, SatisfactionTables):
 
     def cards(self) -> list[dict[str, Any]]:
         counts = self.participant_counts
+        sources = Sources(self)
+        program_id = self.scope.program.pk
+        connections = reverse("program_connections", args=[program_id])
         return [
-            {"label": "Enrolled", "value": counts["enrolled"]},
-            {"label": "Match rate", "value": self.match_rate, "unit": "%", "aim": MATCH_RATE_AIM},
-            {"label": "Waiting for a match", "value": counts["waiting"]},
+            {"label": "Enrolled", "value": counts["enrolled"], "unit": ""},
+            metric_card(program_metric("match_rate", sources), aim=MATCH_RATE_AIM),
+            {"label": "Waiting for a match", "value": counts["waiting"], "unit": ""},
             {
                 "label": "Median days to match",
                 "value": self.median_days("enrollment_to_match"),
+                "unit": "",
             },
-            {"label": "Meetings per connection", "value": self.meetings_per_connection},
-            {"label": "Needing attention", "value": self.health[HealthStatus.NEEDS_ATTENTION]},
+            metric_card(program_metric("meetings_per_connection", sources)),
+            {
+                "label": "Needing attention",
+                "value": self.health[HealthStatus.NEEDS_ATTENTION],
+                "unit": "",
+                "url": f"{connections}?health={HealthStatus.NEEDS_ATTENTION}",
+            },
         ]
 
 

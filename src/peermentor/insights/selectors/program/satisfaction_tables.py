@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from peermentor.insights.selectors import surveys
+from peermentor.insights.selectors.metrics import Sources, program_metric
 from peermentor.insights.selectors.program.queries import NO_SURVEY_DATA, ProgramQueries
 from peermentor.insights.tables import SUPPRESSED, ChartSpec, Table
 
@@ -23,24 +24,15 @@ class SatisfactionTables(ProgramQueries):
                 self._rating(reflections),
             ],
         ]
-        survey = self.survey_summary
-        if survey is None:
-            rows.append(["Survey satisfaction (1 to 5)", None, NO_SURVEY_DATA])
-            rows.append(["Likelihood to recommend (NPS, -100 to 100)", None, NO_SURVEY_DATA])
-        else:
+        # The two survey figures are the program's success measures, defined once.
+        sources = Sources(self)
+        for key, label in (
+            ("satisfaction", "Satisfaction, from surveys (1 to 5)"),
+            ("likelihood_to_recommend", "Likelihood to recommend (NPS, -100 to 100)"),
+        ):
+            metric = program_metric(key, sources)
             rows.append(
-                [
-                    "Survey satisfaction (1 to 5)",
-                    survey["satisfaction_people"],
-                    SUPPRESSED if survey["satisfaction_hidden"] else survey["average_rating"],
-                ]
-            )
-            rows.append(
-                [
-                    "Likelihood to recommend (NPS, -100 to 100)",
-                    survey["nps_people"],
-                    SUPPRESSED if survey["nps_hidden"] else survey["nps"],
-                ]
+                [label, metric.people, NO_SURVEY_DATA if metric.value is None else metric.value]
             )
         return Table(
             key="satisfaction",
