@@ -1,7 +1,12 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
 from peermentor.accounts.urls import allauth_urlpatterns
+
+# One sign-in page: the Django admin's own login form would skip the second factor and
+# SSO-only mode, so it sends visitors to /accounts/login/ (and staff back to the admin after).
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
     path("", include("peermentor.core.urls")),

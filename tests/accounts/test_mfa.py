@@ -134,3 +134,21 @@ def test_signing_out_works_while_held(client):
     response = client.post(reverse("logout"))
     assert response.status_code == 302
     assert client.get(reverse("home"))["Location"].startswith(reverse("login"))
+
+
+def test_the_django_admin_login_is_not_a_way_around_the_second_factor(client):
+    UserFactory(email="root@example.org", is_org_admin=True, is_staff=True)
+    sign_in(client, "root@example.org")
+    enrol_totp(client)
+    client.post(reverse("logout"))
+
+    page = client.get("/django-admin/login/")
+    assert page.status_code == 302
+    assert page["Location"].startswith(reverse("login"))
+    posted = client.post(
+        "/django-admin/login/", {"username": "root@example.org", "password": PASSWORD}
+    )
+    assert posted.status_code == 302
+    assert posted["Location"].startswith(reverse("login"))
+    assert client.get("/django-admin/")["Location"].startswith("/django-admin/login/")
+    assert "_auth_user_id" not in client.session
