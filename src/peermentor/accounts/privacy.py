@@ -6,10 +6,13 @@ which name nobody; they are not part of the export and expire within the hour.
 
 from typing import Any
 
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.socialaccount.models import SocialAccount
 from django.db import transaction
 
 from peermentor.accounts.models import User
-from peermentor.core.privacy import record
+from peermentor.core.privacy import record, records
 
 USER_FIELDS = (
     "id",
@@ -24,8 +27,20 @@ USER_FIELDS = (
 
 
 def personal_data(*, user: User) -> dict[str, Any]:
-    """The account `user` signs in with (no query: the row is at hand)."""
-    return {"account": [record(user, USER_FIELDS)]}
+    """The account `user` signs in with, the identity provider accounts linked to it (with
+    the claims the provider sent) and its second factors (their kinds and dates: never the
+    secrets)."""
+    return {
+        "account": [record(user, USER_FIELDS)],
+        "sign_in_identities": records(
+            SocialAccount.objects.filter(user=user).order_by("pk"),
+            ("provider", "uid", "date_joined", "last_login", "extra_data"),
+        ),
+        "second_factors": records(
+            Authenticator.objects.filter(user=user).order_by("pk"),
+            ("type", "created_at", "last_used_at"),
+        ),
+    }
 
 
 @transaction.atomic
@@ -53,3 +68,8 @@ def personal_data_erase(*, user: User, full_name: str, email: str) -> None:
     )
     user.groups.clear()
     user.user_permissions.clear()
+    # The single sign-on links (and the provider's claims), second factors and allauth's copy
+    # of the address go: nothing left can sign in or name the person.
+    SocialAccount.objects.filter(user=user).delete()
+    Authenticator.objects.filter(user=user).delete()
+    EmailAddress.objects.filter(user=user).delete()

@@ -47,6 +47,8 @@ SECTIONS: dict[str, str] = {
     "directory_entry": "Directory entry",
     "job_history": "Job history",
     "account": "Account",
+    "sign_in_identities": "Single sign-on identities",
+    "second_factors": "Two-factor authentication",
     "invitations": "Program invitations",
     "participations": "Programs taken part in",
     "profile_answers": "Profile answers",
