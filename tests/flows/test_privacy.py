@@ -21,6 +21,7 @@ from peermentor.engagement.models import Note
 from peermentor.enrollment.models import ParticipantStatus
 from peermentor.flows.privacy import export, retention
 from peermentor.flows.privacy.erasure import person_erase
+from peermentor.flows.tasks import periodic_tasks
 from peermentor.helpnetwork.models import AskStatus, OfferStatus
 from peermentor.selfmatch.models import MatchRequest, RequestStatus
 from peermentor.surveys.models import SurveyAnswer
@@ -316,6 +317,16 @@ def test_retention_rules_are_off_until_set_and_shown_on_the_settings_page(client
 def test_months_before_keeps_the_day_or_the_month_s_end():
     assert retention.months_before(date(2026, 3, 31), 1) == date(2026, 2, 28)
     assert retention.months_before(date(2026, 1, 15), 13) == date(2024, 12, 15)
+
+
+def test_the_periodic_schedule_applies_the_retention_rules(personas, pair):
+    RetentionPolicy.objects.create(delete_private_notes_after_months=1)
+    Connection.objects.filter(pk=pair.pk).update(ended_at=timezone.now() - timedelta(days=70))
+    assert "retention" in [name for name, _ in periodic_tasks()]
+    out = io.StringIO()
+    call_command("run_periodic", "--once", "--now", stdout=out)
+    assert "retention: people erased 0, people skipped 0, notes deleted 1" in out.getvalue()
+    assert not Note.objects.filter(visibility="private").exists()
 
 
 # --- audit log --------------------------------------------------------------------------------

@@ -96,6 +96,7 @@ def test_once_queues_every_periodic_job_for_the_worker(settings, due_work):
     assert " UTC queued request expiry " in out
     queued = DBTaskResult.objects.all()
     assert sorted(queued.values_list("task_path", flat=True)) == [
+        "peermentor.flows.tasks.apply_retention_task",
         "peermentor.flows.tasks.send_nudges_task",
         "peermentor.notifications.tasks.emails_retry_task",
         "peermentor.selfmatch.tasks.requests_expire_task",

@@ -9,6 +9,7 @@ from typing import Any
 from django_tasks import task
 
 from peermentor.flows import nudges
+from peermentor.flows.privacy.retention import retention_apply
 from peermentor.notifications.tasks import emails_retry_task
 from peermentor.selfmatch.tasks import requests_expire_task
 from peermentor.surveys.tasks import send_surveys_task
@@ -25,6 +26,18 @@ def send_nudges_task() -> dict[str, Any]:
     }
 
 
+@task()
+def apply_retention_task() -> dict[str, Any]:
+    """Apply the retention rules (flows/privacy/retention.py): erase leavers and delete private
+    notes past their time. A second run finds nothing more to do."""
+    result = retention_apply()
+    return {
+        "people_erased": result.people_erased,
+        "people_skipped": result.people_skipped,
+        "notes_deleted": result.notes_deleted,
+    }
+
+
 def periodic_tasks() -> list[tuple[str, Any]]:
     """Every job that must run on a schedule, in the order `run_periodic` runs them. Expiry goes
     first, so that the nudges that follow do not remind anyone of a request that has just
@@ -36,4 +49,5 @@ def periodic_tasks() -> list[tuple[str, Any]]:
         ("nudges", send_nudges_task),
         ("surveys", send_surveys_task),
         ("e-mail retries", emails_retry_task),
+        ("retention", apply_retention_task),
     ]

@@ -41,8 +41,9 @@ def _summary(value: Any) -> str:
 class Command(BaseCommand):
     help = (
         "Run every periodic job (self-match request expiry, nudges and e-mail digests, surveys "
-        "due): hand them to the task worker every --every seconds, or once with --once; with "
-        "--now run them in this process. Safe to repeat: nothing is sent twice."
+        "due, e-mail retries, retention rules): hand them to the task worker every --every "
+        "seconds, or once with --once; with --now run them in this process. Safe to repeat: "
+        "nothing is sent twice."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
