@@ -611,3 +611,81 @@ def test_notices_that_fail_are_sent_by_a_later_retry(world, run_now, mailoutbox,
     assert services.match_notifications_send(run_id=run.pk, member_ids=ids) == 0
     assert emails_retry(now=timezone.now() + dt.timedelta(hours=1)) == 6
     assert len(mailoutbox) == 6
+
+
+# --- the run's figures follow hand edits (issue 12) ----------------------------------------------
+def _kept_total(run):
+    return sum(Proposal.objects.filter(run=run, is_excluded=False).values_list("score", flat=True))
+
+
+def test_hand_pairs_recompute_the_total_and_the_gap_to_the_same_bound(world, run_now):
+    run = run_now(world)
+    bound, engine_total = run.upper_bound, run.total_score
+    assert run.is_certified_result and run.engine_total_score == engine_total
+    first, second = Proposal.objects.filter(run=run).order_by("-score", "id")[:2]
+    a, b = (m.participant for m in first.members.all())
+    c, d = (m.participant for m in second.members.all())
+
+    # Replace the two best proposals by hand pairs of their people, crossed over.
+    services.proposal_create_manual(actor=world.manager, run=run, first=a, second=c)
+    run.refresh_from_db()
+    assert run.placed_count == 4 and run.unmatched_count == 2  # b and d, left by hand
+    services.proposal_create_manual(actor=world.manager, run=run, first=b, second=d)
+    run.refresh_from_db()
+
+    total = _kept_total(run)
+    assert total < engine_total - 1e-9
+    assert run.total_score == pytest.approx(total, abs=1e-9)
+    assert run.upper_bound == bound  # the engine's certificate for the run's problem
+    assert run.gap == pytest.approx((bound - total) / bound, abs=1e-9)
+    assert run.placed_count == 6 and run.unmatched_count == 0
+    assert run.engine_total_score == engine_total
+    assert not run.is_certified_result
+
+
+def test_excluding_a_proposal_leaves_its_people_out_until_it_is_included(world, run_now):
+    run = run_now(world)
+    engine_total = run.total_score
+    proposal = Proposal.objects.filter(run=run).order_by("-score", "id").first()
+    services.proposal_set_excluded(actor=world.manager, proposal=proposal, is_excluded=True)
+    run.refresh_from_db()
+    assert run.total_score == pytest.approx(engine_total - proposal.score, abs=1e-9)
+    assert (run.placed_count, run.unmatched_count) == (4, 2)
+    assert set(UnmatchedEntry.objects.filter(run=run).values_list("reason", flat=True)) == {
+        "Their proposal is excluded."
+    }
+    assert not run.is_certified_result
+
+    services.proposal_set_excluded(actor=world.manager, proposal=proposal, is_excluded=False)
+    run.refresh_from_db()
+    assert (run.placed_count, run.unmatched_count) == (6, 0)
+    assert run.total_score == pytest.approx(engine_total, abs=1e-6)
+    assert run.is_certified_result  # the edit was undone: the engine's result again
+
+    # Locking changes nothing in the set: the figures stay the engine's.
+    services.proposal_set_locked(actor=world.manager, proposal=proposal, is_locked=True)
+    run.refresh_from_db()
+    assert run.is_certified_result and run.placed_count == 6
+
+
+def test_joining_a_circle_updates_its_mean_score_and_the_total(run_now, db):
+    world = MatchingWorld(format="circles", goals=("wellbeing",), people=12)
+    world.program.group_size_min, world.program.group_size_max = 4, 6
+    world.program.save()
+    world.save_policy()
+    run = run_now(world)
+    circles = list(Proposal.objects.filter(run=run).order_by("id"))
+    assert len(circles) >= 2
+    source, target = circles[0], circles[1]
+    services.proposal_set_excluded(actor=world.manager, proposal=source, is_excluded=True)
+    mover = source.members.first().participant
+    target_member = target.members.first().participant
+    services.proposal_create_manual(actor=world.manager, run=run, first=mover, second=target_member)
+    run.refresh_from_db()
+    target.refresh_from_db()
+    size = target.members.count()
+    kept = Proposal.objects.filter(run=run, is_excluded=False)
+    expected = sum(p.score * p.members.count() for p in kept)
+    assert run.total_score == pytest.approx(expected, abs=1e-9)
+    assert run.placed_count == sum(p.members.count() for p in kept)
+    assert size == target.size

@@ -482,3 +482,30 @@ def test_run_list_and_unmatched_pages_have_bounded_queries(client, world):
     assert count(runs_url) == few_runs
     assert count(unmatched_url) <= few_unmatched + 1  # + the page's row query once non-empty
     assert "No partner." in text(client.get(unmatched_url))
+
+
+def test_an_edit_swaps_the_summary_with_the_new_figures(client, world, finished_run):
+    """Issue 12: counts and total follow each edit without a reload, and the page says when the
+    proposals are no longer the certified result."""
+    proposal = Proposal.objects.filter(run=finished_run).order_by("-score", "id").first()
+    client.force_login(world.manager)
+    response = client.post(
+        reverse("match_proposal_exclude", args=[proposal.pk]),
+        {"value": "on"},
+        HTTP_HX_REQUEST="true",
+    )
+    page = response.content.decode()
+    assert f'id="proposal-{proposal.pk}"' in page
+    assert 'id="run-summary" hx-swap-oob="true"' in page
+    finished_run.refresh_from_db()
+    assert finished_run.unmatched_count == 2
+    assert "<dt>Left out</dt>" in page and ">2<span" in page
+    assert "no longer the set the engine certified" in page
+    assert (
+        f"{finished_run.total_score:.2f}, {finished_run.gap_text} below the best possible "
+        f"{finished_run.upper_bound:.2f}"
+    ) in page
+
+    detail = client.get(reverse("match_run_detail", args=[finished_run.pk])).content.decode()
+    assert "no longer the set the engine certified" in detail
+    assert f"{finished_run.total_score:.2f}, {finished_run.gap_text} below" in detail

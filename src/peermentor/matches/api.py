@@ -49,9 +49,17 @@ class RunOut(Schema):
     placed_count: int
     unmatched_count: int
     proposal_count: int
-    total_score: float | None
+    total_score: float | None = Field(
+        description="Of the proposals as they stand (not excluded), after any hand edit."
+    )
     upper_bound: float | None = Field(description="A certified bound on the best total score.")
     gap: float | None = Field(description="(upper_bound - total_score) / upper_bound.")
+    engine_total_score: float | None = Field(
+        description="The engine's result before any hand edit (the certified one)."
+    )
+    is_certified_result: bool = Field(
+        description="False once hand edits changed the proposals from the engine's result."
+    )
     engine_seconds: float | None
     error_message: str = Field(description="Why a failed run failed.")
     published_at: datetime.datetime | None

@@ -245,8 +245,11 @@ class StartRunForm(forms.Form):
         required=False,
         min_value=0,
         max_value=2**31 - 1,
-        label="Seed",
-        help_text="The same settings and seed give the same proposals.",
+        label="Variant number (optional)",
+        help_text=(
+            "Runs with the same settings and the same number give the same proposals; another "
+            "number may give other proposals of much the same quality."
+        ),
     )
 
     def __init__(self, *args: Any, program: Program, **kwargs: Any) -> None:

@@ -14,6 +14,9 @@ class RunStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+# Scores that differ by less than this are equal (the engine reports them to 1e-6).
+SCORE_TOLERANCE = 1e-6
+
 ACTIVE_RUN_STATUSES = [RunStatus.QUEUED, RunStatus.RUNNING]
 FINISHED_RUN_STATUSES = [RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED]
 
@@ -51,6 +54,12 @@ class MatchRun(models.Model):
     upper_bound = models.FloatField(null=True, blank=True)
     # (upper_bound - total_score) / upper_bound: how far the result can be from the best one.
     gap = models.FloatField(null=True, blank=True)
+    # total_score, placed_count, unmatched_count and gap describe the proposals as they stand:
+    # every hand edit recomputes them. The engine's own result is kept beside them, and
+    # upper_bound (a bound for the run's problem) never changes.
+    engine_total_score = models.FloatField(null=True, blank=True)
+    engine_placed_count = models.PositiveIntegerField(default=0)
+    edited_at = models.DateTimeField(null=True, blank=True)
     participant_count = models.PositiveIntegerField(default=0)
     placed_count = models.PositiveIntegerField(default=0)
     unmatched_count = models.PositiveIntegerField(default=0)
@@ -112,6 +121,35 @@ class MatchRun(models.Model):
     @property
     def gap_percent(self) -> float | None:
         return None if self.gap is None else self.gap * 100
+
+    @property
+    def gap_text(self) -> str:
+        """The gap as people read it: "10.8%", or with three decimals below 0.1%."""
+        if self.gap is None:
+            return ""
+        percent = self.gap * 100
+        return f"{percent:.3f}%" if percent < 0.1 else f"{percent:.1f}%"
+
+    @property
+    def is_certified_result(self) -> bool:
+        """The proposals as they stand are the engine's result, so its certificate holds:
+        no hand edit, or edits that were undone (same total and people placed)."""
+        if self.edited_at is None or self.engine_total_score is None:
+            return True
+        return (
+            self.total_score is not None
+            and abs(self.total_score - self.engine_total_score) <= SCORE_TOLERANCE
+            and self.placed_count == self.engine_placed_count
+        )
+
+    @property
+    def is_above_bound(self) -> bool:
+        """Hand-made proposals that break the rules can score more than any valid result."""
+        return (
+            self.upper_bound is not None
+            and self.total_score is not None
+            and self.total_score > self.upper_bound + SCORE_TOLERANCE
+        )
 
 
 # Roles in which one person may appear in several proposals of a run.

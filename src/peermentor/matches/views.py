@@ -22,6 +22,7 @@ from peermentor.core.pagination import paginate
 from peermentor.matches import selectors, services
 from peermentor.matches.adapter import MATCHABLE_FORMATS, stored_policy
 from peermentor.matches.forms import ManualPairForm, SettingsForms, StartRunForm
+from peermentor.matches.models import MatchRun
 from peermentor.matches.permissions import get_managed_program, get_proposal_for, get_run_for
 from peermentor.programs.models import Format, Track
 
@@ -202,15 +203,19 @@ def _proposal_action(request: AuthenticatedHttpRequest, pk: int, action: str) ->
     except ApplicationError as failure:
         error = failure.message
     if is_htmx(request):
+        # The row, and the run's summary swapped out of band: its totals changed with the edit.
         row = selectors.proposal_row(viewer=request.user, proposal=proposal)
+        run = MatchRun.objects.select_related("program").get(pk=proposal.run_id)
         return render(
             request,
-            "matches/_proposal_row.html",
+            "matches/_proposal_row_and_summary.html",
             {
                 "proposal": row,
-                "run": proposal.run,
+                "run": run,
+                "counts": selectors.run_counts(viewer=request.user, run=run),
                 "error": error,
                 "here": request.POST.get("next", ""),
+                "oob": True,
             },
         )
     if error:

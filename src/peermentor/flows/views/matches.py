@@ -27,7 +27,9 @@ def run_publish(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             messages.error(request, error.message)
         else:
             messages.success(
-                request, f"Published {count} connections; everyone in them is being told."
+                request,
+                f"Published {count} connection{'s' if count != 1 else ''}; "
+                "everyone in them is being told.",
             )
             return redirect("match_run_detail", pk=run.pk)
     counts = selectors.run_counts(viewer=request.user, run=run)

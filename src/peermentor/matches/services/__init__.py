@@ -3,7 +3,8 @@
 - settings: validate_matching_settings, matching_settings_save, matching_preview
 - runs: match_run_start, match_run_rerun, match_run_cancel (the engine runs in a task:
   ../execution.py, match_run_execute)
-- review: proposal_set_locked, proposal_set_excluded, proposal_create_manual
+- review: proposal_set_locked, proposal_set_excluded, proposal_create_manual (each one
+  recomputes the run's figures: run_figures_refresh)
 - publishing: match_run_place, match_run_mark_published (composed by flows.publish, which also
   withdraws the self-match requests a run made impossible)
 """
@@ -21,6 +22,7 @@ from peermentor.matches.services.review import (
     proposal_create_manual,
     proposal_set_excluded,
     proposal_set_locked,
+    run_figures_refresh,
 )
 from peermentor.matches.services.runs import match_run_cancel, match_run_rerun, match_run_start
 from peermentor.matches.services.settings import (
@@ -51,5 +53,6 @@ __all__ = [
     "proposal_set_excluded",
     "proposal_set_locked",
     "relative_gap",
+    "run_figures_refresh",
     "validate_matching_settings",
 ]

@@ -98,7 +98,12 @@ def _refusal(specs: list[ProposalSpec], refused: ProposalsRefused) -> Applicatio
     more = len(refused.problems) - 1
     return ApplicationError(
         f"Nothing was published. {names}: {problem}"
-        + (f" ({more} more proposals have problems.)" if more > 0 else "")
+        + (
+            f" ({more} more proposal{'s' if more != 1 else ''} "
+            f"{'have' if more != 1 else 'has'} problems.)"
+            if more > 0
+            else ""
+        )
     )
 
 

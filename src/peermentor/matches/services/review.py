@@ -1,4 +1,9 @@
-"""Reviewing a run before publishing: lock or exclude proposals, pair people by hand."""
+"""Reviewing a run before publishing: lock or exclude proposals, pair people by hand.
+
+Every edit recomputes the run's figures in its own transaction (run_figures_refresh): the total
+score, who is placed and left out, and the gap to the bound, which stays the engine's certified
+bound for the run's problem. The summary a manager reads is never the engine's figures for a set
+of proposals that no longer exists."""
 
 from __future__ import annotations
 
@@ -6,15 +11,21 @@ import uuid
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
 
-from peermentor.accounts.models import User
 from peermentor.core.errors import ApplicationError
 from peermentor.core.services import audit_record
 from peermentor.enrollment.models import Participant, ParticipantRole
 from peermentor.matches.adapter import (
     BIPARTITE_SIDES,
 )
-from peermentor.matches.checks import _lock_run, _require_manager, _require_reviewable
+from peermentor.matches.checks import (
+    _lock_run,
+    _require_manager,
+    _require_reviewable,
+    relative_gap,
+)
 from peermentor.matches.models import (
     MatchRun,
     Proposal,
@@ -26,7 +37,7 @@ from peermentor.programs.models import Format
 
 
 @transaction.atomic
-def proposal_set_locked(*, actor: User, proposal: Proposal, is_locked: bool) -> Proposal:
+def proposal_set_locked(*, actor: Any, proposal: Proposal, is_locked: bool) -> Proposal:
     """Afterwards the proposal is (un)locked: a locked proposal survives re-runs unchanged."""
     run = _lock_run(proposal.run)
     _require_manager(actor, run.program)
@@ -44,11 +55,12 @@ def proposal_set_locked(*, actor: User, proposal: Proposal, is_locked: bool) -> 
             program_id=run.program_id,
             to_state="locked" if is_locked else "unlocked",
         )
+        run_figures_refresh(run=run)
     return proposal
 
 
 @transaction.atomic
-def proposal_set_excluded(*, actor: User, proposal: Proposal, is_excluded: bool) -> Proposal:
+def proposal_set_excluded(*, actor: Any, proposal: Proposal, is_excluded: bool) -> Proposal:
     """Afterwards the proposal is excluded (never published, and its pairs never formed by a
     re-run) or included again."""
     run = _lock_run(proposal.run)
@@ -67,12 +79,18 @@ def proposal_set_excluded(*, actor: User, proposal: Proposal, is_excluded: bool)
             program_id=run.program_id,
             to_state="excluded" if is_excluded else "included",
         )
+        _sync_left_out(
+            run,
+            _people_of(proposal),
+            reason=EXCLUDED_REASON,
+        )
+        run_figures_refresh(run=run, is_edit=True)
     return proposal
 
 
 @transaction.atomic
 def proposal_create_manual(
-    *, actor: User, run: MatchRun, first: Participant, second: Participant
+    *, actor: Any, run: MatchRun, first: Participant, second: Participant
 ) -> Proposal:
     """Afterwards `first` and `second` are proposed together (locked, with any rule they break
     listed as warnings). Pairs and shadowing/buddies: a new pair, dissolving the unlocked
@@ -101,6 +119,8 @@ def proposal_create_manual(
             "warnings": check.warnings,
         },
     )
+    _sync_left_out(run, _people_of(proposal), reason=HAND_MATCH_REASON)
+    run_figures_refresh(run=run, is_edit=True)
     return proposal
 
 
@@ -133,7 +153,7 @@ def _dissolve(run: MatchRun, proposal: Proposal, keep_out: set[int]) -> None:
             UnmatchedEntry(
                 run=run,
                 participant_id=participant_id,
-                reason="Their proposed partner was matched by hand.",
+                reason=HAND_MATCH_REASON,
             )
             for participant_id in others
         ],
@@ -201,6 +221,10 @@ def _join_circle(run: MatchRun, check: Any) -> Proposal:
             )
         membership.delete()
     UnmatchedEntry.objects.filter(run=run, participant=check.first).delete()
+    # The circle's score is its mean pair score: add the newcomer's pairs to the mean.
+    others = circle.members.exclude(role=ParticipantRole.FACILITATOR).count()
+    old_pairs, new_pairs = others * (others - 1) / 2, (others + 1) * others / 2
+    circle.score = (circle.score * old_pairs + check.score * others) / new_pairs
     ProposalMember.objects.create(
         proposal=circle,
         run=run,
@@ -216,6 +240,80 @@ def _join_circle(run: MatchRun, check: Any) -> Proposal:
     circle.warnings = [*circle.warnings, *check.warnings]
     circle.has_warnings = bool(circle.warnings)
     circle.save(
-        update_fields=["size", "is_manual", "is_locked", "is_excluded", "warnings", "has_warnings"]
+        update_fields=[
+            "score",
+            "size",
+            "is_manual",
+            "is_locked",
+            "is_excluded",
+            "warnings",
+            "has_warnings",
+        ]
     )
     return circle
+
+
+# --- the run's figures after edits -------------------------------------------------------------
+EXCLUDED_REASON = "Their proposal is excluded."
+HAND_MATCH_REASON = "Their proposed partner was matched by hand."
+
+
+def _people_of(proposal: Proposal) -> set[int]:
+    return set(
+        ProposalMember.objects.filter(proposal=proposal)
+        .exclude(role=ParticipantRole.FACILITATOR)
+        .values_list("participant_id", flat=True)
+    )
+
+
+def _sync_left_out(run: MatchRun, participant_ids: set[int], *, reason: str) -> None:
+    """Afterwards each of these people is on the run's left-out list exactly when no proposal
+    that is not excluded places them (a host keeps their place while one shadow remains)."""
+    placed = set(
+        ProposalMember.objects.filter(
+            run=run, participant_id__in=participant_ids, proposal__is_excluded=False
+        )
+        .exclude(role=ParticipantRole.FACILITATOR)
+        .values_list("participant_id", flat=True)
+    )
+    UnmatchedEntry.objects.filter(run=run, participant_id__in=placed).delete()
+    UnmatchedEntry.objects.bulk_create(
+        [
+            UnmatchedEntry(run=run, participant_id=participant_id, reason=reason)
+            for participant_id in sorted(participant_ids - placed)
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def run_figures_refresh(*, run: MatchRun, is_edit: bool = False) -> MatchRun:
+    """Afterwards the run's total score, placed and left-out counts, proposal count and gap
+    describe its proposals that are not excluded, as publishing would form them (MATCHING.md's
+    scores: a pair or host-shadow proposal scores its score, a circle its size times its mean
+    pair score). The bound is left alone. Call it inside the edit's transaction, with the run
+    locked. Four queries whatever the size of the run."""
+    kept = Proposal.objects.filter(run=run, is_excluded=False)
+    if run.program.format == Format.CIRCLES:
+        people = Count("members", filter=~Q(members__role=ParticipantRole.FACILITATOR))
+        total = sum(
+            score * size for score, size in kept.annotate(n=people).values_list("score", "n")
+        )
+    else:
+        total = kept.aggregate(total=Sum("score"))["total"] or 0.0
+    run.total_score = float(total)
+    run.placed_count = (
+        ProposalMember.objects.filter(run=run, proposal__is_excluded=False)
+        .exclude(role=ParticipantRole.FACILITATOR)
+        .values("participant_id")
+        .distinct()
+        .count()
+    )
+    run.unmatched_count = UnmatchedEntry.objects.filter(run=run).count()
+    run.proposal_count = Proposal.objects.filter(run=run).count()
+    run.gap = relative_gap(run.total_score, run.upper_bound)
+    fields = ["total_score", "placed_count", "unmatched_count", "proposal_count", "gap"]
+    if is_edit:
+        run.edited_at = timezone.now()
+        fields.append("edited_at")
+    run.save(update_fields=fields)
+    return run
