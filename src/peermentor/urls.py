@@ -25,9 +25,6 @@ urlpatterns = [
     path("notifications/", include("peermentor.notifications.urls")),
     path("insights/", include("peermentor.insights.urls")),
     path("surveys/", include("peermentor.surveys.urls")),
-    # Data protection: the person's export beside Preferences, an admin's beside the directory
-    # entry, retention and the audit log under /privacy/ (flows/privacy/urls.py).
-    path("", include("peermentor.flows.privacy.urls")),
     path("api/", include("peermentor.api.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -3,6 +3,7 @@
 
 from django.urls import path
 
+from peermentor.flows.privacy import urls as privacy_urls
 from peermentor.flows.views import connections, home, matches, programs
 
 urlpatterns = [
@@ -51,4 +52,6 @@ urlpatterns = [
         name="connection_activate",
     ),
     path("connections/<int:pk>/cancel/", connections.connection_cancel, name="connection_cancel"),
+    # data protection (flows/privacy/urls.py): the person's export, erasure, retention, audit log
+    *privacy_urls.urlpatterns,
 ]
