@@ -230,6 +230,7 @@ def me(request: AuthenticatedHttpRequest) -> Any:
 api.add_router("/people", people_api.router, tags=["people"])
 api.add_router("/programs", programs_api.router, tags=["programs"])
 api.add_router("/enrollment", enrollment_api.router, tags=["enrollment"])
+api.add_router("/enrollment", flows_api.enrollment, tags=["enrollment"])
 api.add_router("/matches", matches_api.router, tags=["matches"])
 api.add_router("/matches", flows_api.matches, tags=["matches"])
 api.add_router("/connections", connections_api.router, tags=["connections"])

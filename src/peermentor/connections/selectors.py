@@ -24,6 +24,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
 from peermentor.accounts.models import User
@@ -33,6 +34,7 @@ from peermentor.connections.models import (
     MET_STATUSES,
     Block,
     Connection,
+    ConnectionKind,
     ConnectionMember,
     ConnectionStatus,
     Reflection,
@@ -47,7 +49,8 @@ from peermentor.connections.permissions import (
 from peermentor.core.models import AuditEvent
 from peermentor.core.pagination import PAGE_SIZE
 from peermentor.enrollment.models import Participant, ParticipantStatus
-from peermentor.programs.models import Program, ProgramManager
+from peermentor.enrollment.selectors import next_step as enrollment_next_step
+from peermentor.programs.models import Program, ProgramManager, ProgramStatus
 
 
 def _members_prefetch() -> Prefetch:
@@ -70,6 +73,124 @@ def next_step(connection: Connection, *, has_reflected: bool) -> str:
     if connection.is_ended and not has_reflected:
         return "Share your reflection: what went well and what you learned."
     return "Nothing to do. Thank you for taking part!"
+
+
+@dataclass(frozen=True)
+class ConnectionBrief:
+    """One of a participation's connections as its member sees it on their home page."""
+
+    connection: Connection
+    partner_names: list[str]
+    has_reflected: bool
+
+    @property
+    def partners_text(self) -> str:
+        return _names_text(self.partner_names)
+
+    @property
+    def workspace_url(self) -> str:
+        name = "circle_detail" if self.connection.kind == ConnectionKind.CIRCLE else "workspace"
+        return reverse(name, args=[self.connection.pk])
+
+
+@dataclass(frozen=True)
+class ParticipationState:
+    """A participation with its connections and the one next step that follows from both."""
+
+    participant: Participant
+    connections: list[ConnectionBrief]
+    next_step: str
+
+    @property
+    def current(self) -> list[ConnectionBrief]:
+        return [brief for brief in self.connections if brief.connection.is_current]
+
+
+def _names_text(names: list[str]) -> str:
+    if not names:
+        return "your partner"
+    if len(names) <= 2:
+        return " and ".join(names)
+    return f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def participation_next_step(participant: Participant, connections: list[ConnectionBrief]) -> str:
+    """What the participant should do next in this program, from their connections first and
+    their enrollment otherwise: the one rule the home page, "my programs" and the API share."""
+    if participant.status not in (ParticipantStatus.PENDING_APPROVAL, ParticipantStatus.ENROLLED):
+        return enrollment_next_step(participant)
+    active = [b for b in connections if b.connection.status == ConnectionStatus.ACTIVE]
+    if active:
+        brief = active[0]
+        if brief.connection.planned_end_on and brief.connection.planned_end_on < (
+            timezone.localdate()
+        ):
+            return (
+                f"Your connection with {brief.partners_text} has passed its planned end: "
+                "complete it or ask for more time."
+            )
+        return f"Meet {brief.partners_text}: plan your next meeting in your workspace."
+    proposed = [b for b in connections if b.connection.status == ConnectionStatus.PROPOSED]
+    if proposed:
+        return (
+            f"You are proposed to meet {proposed[0].partners_text}: "
+            "the program team confirms it soon."
+        )
+    unreflected = [b for b in connections if b.connection.is_ended and not b.has_reflected]
+    if unreflected:
+        return (
+            f"Your connection with {unreflected[0].partners_text} has ended: share your reflection."
+        )
+    if participant.program.status == ProgramStatus.CLOSED:
+        return "The program has ended. Thank you for taking part!"
+    if connections and participant.ready_at is not None:
+        return "Ready — you can be matched again in the next match run."
+    return enrollment_next_step(participant)
+
+
+def participation_states(participants: list[Participant]) -> list[ParticipationState]:
+    """Each participation (with its program loaded) with its connections, most recent first,
+    and its next step. Three queries however many participations and connections."""
+    ids = [participant.pk for participant in participants]
+    mine = list(
+        ConnectionMember.objects.filter(participant_id__in=ids)
+        .exclude(connection__status=ConnectionStatus.CANCELLED)
+        .select_related("connection")
+        .order_by("-connection__created_at", "-connection_id")
+    )
+    connection_ids = {member.connection_id for member in mine}
+    partners: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for connection_id, participant_id, name in (
+        ConnectionMember.objects.filter(connection_id__in=connection_ids)
+        .order_by("id")
+        .values_list("connection_id", "participant_id", "participant__person__full_name")
+    ):
+        partners[connection_id].append((participant_id, name))
+    reflected = set(
+        Reflection.objects.filter(participant_id__in=ids).values_list(
+            "participant_id", "connection_id"
+        )
+    )
+    by_participant: dict[int, list[ConnectionBrief]] = defaultdict(list)
+    for member in mine:
+        names = [
+            name for pid, name in partners[member.connection_id] if pid != member.participant_id
+        ]
+        by_participant[member.participant_id].append(
+            ConnectionBrief(
+                connection=member.connection,
+                partner_names=names,
+                has_reflected=(member.participant_id, member.connection_id) in reflected,
+            )
+        )
+    return [
+        ParticipationState(
+            participant=participant,
+            connections=by_participant[participant.pk],
+            next_step=participation_next_step(participant, by_participant[participant.pk]),
+        )
+        for participant in participants
+    ]
 
 
 @dataclass

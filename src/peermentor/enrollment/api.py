@@ -6,11 +6,9 @@ from __future__ import annotations
 import datetime
 from typing import Any, Literal
 
-from django.db.models import QuerySet
 from ninja import Field, Query, Router, Schema, Status
 
 from peermentor.accounts.http import AuthenticatedHttpRequest
-from peermentor.accounts.models import User
 from peermentor.core.api import ERRORS, READ_ERRORS, Id, Page, PageQuery, Ref, Text, paginate
 from peermentor.core.errors import ApplicationError
 from peermentor.enrollment import selectors, services
@@ -112,27 +110,9 @@ class ParticipationOut(Schema):
 
     @staticmethod
     def resolve_next_step(participant: Participant) -> str:
+        # A new participation has no connection yet; flows' "my participations" derives the
+        # next step of a matched one from its connections.
         return selectors.next_step(participant)
-
-
-def _own_participations(viewer: User) -> QuerySet[Participant]:
-    # The home page's list, paginated: its selector also gathers open programs and approvals,
-    # which this endpoint does not need.
-    return (
-        Participant.objects.filter(person__user_id=viewer.pk)
-        .exclude(program__status=ProgramStatus.DRAFT)
-        .select_related("program", "track")
-        .order_by("-enrolled_at", "-pk")
-    )
-
-
-@router.get(
-    "/participations/mine",
-    response={200: Page[ParticipationOut], **READ_ERRORS},
-    summary="The programs I take part in, and what to do next in each",
-)
-def my_participations(request: AuthenticatedHttpRequest, page: Query[PageQuery]) -> dict[str, Any]:
-    return paginate(_own_participations(request.user), page)
 
 
 class EnrollIn(Schema):

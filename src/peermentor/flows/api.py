@@ -1,24 +1,34 @@
 """API endpoints of the cross-app use cases, mounted beside their app's routers under the same
-paths and tags (api/main.py): publishing a run, closing a connection early."""
+paths and tags (api/main.py): publishing a run, closing a connection early, closing a program,
+one's own participations with their connections, withdrawing, a person leaving."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ninja import Field, Router, Schema
+from django.db.models import QuerySet
+from ninja import Field, Query, Router, Schema
 
 from peermentor.accounts.http import AuthenticatedHttpRequest
+from peermentor.accounts.models import User
 from peermentor.connections import selectors as connection_selectors
 from peermentor.connections.api import ConnectionDetailOut, detail_body
-from peermentor.connections.models import EndReason
-from peermentor.core.api import ERRORS, Text
+from peermentor.connections.models import ConnectionKind, ConnectionStatus, EndReason
+from peermentor.connections.selectors import participation_states
+from peermentor.core.api import ERRORS, READ_ERRORS, Page, PageQuery, Text, paginate
 from peermentor.engagement import services as engagement
+from peermentor.enrollment.api import ParticipationOut
+from peermentor.enrollment.models import Participant
 from peermentor.flows.publish import match_run_publish
 from peermentor.matches.api import RunOut
 from peermentor.matches.permissions import get_run_for
+from peermentor.programs.models import ProgramStatus
 
 matches = Router()
 connections = Router()
+enrollment = Router()
+programs = Router()
+people = Router()
 
 
 class PublishOut(Schema):
@@ -74,3 +84,57 @@ def connection_close(
     return detail_body(
         connection_selectors.connection_detail(viewer=request.user, pk=connection_id)
     )
+
+
+class ParticipationConnectionOut(Schema):
+    id: int
+    kind: ConnectionKind
+    status: ConnectionStatus
+    partners: list[str] = Field(description="The other members' names.")
+    url: str = Field(description="The workspace (or circle) page on the site.")
+
+
+class MyParticipationOut(ParticipationOut):
+    connections: list[ParticipationConnectionOut] = Field(
+        description="Proposed and active connections, then ended ones, most recent first."
+    )
+    next_step: str = Field(description="The same sentence as the home page's.")
+
+    @staticmethod
+    def resolve_next_step(participant: Any) -> str:
+        return str(participant.next_step)
+
+
+def _own_participations(viewer: User) -> QuerySet[Participant]:
+    return (
+        Participant.objects.filter(person__user_id=viewer.pk)
+        .exclude(program__status=ProgramStatus.DRAFT)
+        .select_related("program", "track")
+        .order_by("-enrolled_at", "-pk")
+    )
+
+
+@enrollment.get(
+    "/participations/mine",
+    response={200: Page[MyParticipationOut], **READ_ERRORS},
+    summary="The programs I take part in, my partners in each and what to do next",
+)
+def my_participations(request: AuthenticatedHttpRequest, page: Query[PageQuery]) -> dict[str, Any]:
+    body = paginate(_own_participations(request.user), page)
+    items = []
+    for state in participation_states(body["items"]):
+        participant = state.participant
+        participant.next_step = state.next_step
+        participant.connections = [
+            {
+                "id": brief.connection.pk,
+                "kind": brief.connection.kind,
+                "status": brief.connection.status,
+                "partners": brief.partner_names,
+                "url": brief.workspace_url,
+            }
+            for brief in state.connections
+        ]
+        items.append(participant)
+    body["items"] = items
+    return body
