@@ -93,6 +93,8 @@ ENDPOINTS = [
         redirect_on_success(MANAGE),
     ),
     ("program_copy", ["pk"], "get", None, MANAGE),
+    ("program_close", ["pk"], "get", None, MANAGE),
+    ("program_track_complete", ["pk", "track_pk"], "get", None, MANAGE),
     ("program_copy", ["pk"], "post", lambda p: {"name": "Next"}, redirect_on_success(MANAGE)),
     ("program_history", ["pk"], "get", None, MANAGE),
     ("program_tracks", ["pk"], "get", None, MANAGE),

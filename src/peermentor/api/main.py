@@ -229,6 +229,7 @@ def me(request: AuthenticatedHttpRequest) -> Any:
 # (flows) mount theirs under the path and tag of the app whose objects they act on.
 api.add_router("/people", people_api.router, tags=["people"])
 api.add_router("/programs", programs_api.router, tags=["programs"])
+api.add_router("/programs", flows_api.programs, tags=["programs"])
 api.add_router("/enrollment", enrollment_api.router, tags=["enrollment"])
 api.add_router("/enrollment", flows_api.enrollment, tags=["enrollment"])
 api.add_router("/matches", matches_api.router, tags=["matches"])

@@ -15,14 +15,17 @@ from peermentor.connections import selectors as connection_selectors
 from peermentor.connections.api import ConnectionDetailOut, detail_body
 from peermentor.connections.models import ConnectionKind, ConnectionStatus, EndReason
 from peermentor.connections.selectors import participation_states
-from peermentor.core.api import ERRORS, READ_ERRORS, Page, PageQuery, Text, paginate
+from peermentor.core.api import ERRORS, READ_ERRORS, Page, PageQuery, RequiredText, Text, paginate
 from peermentor.engagement import services as engagement
 from peermentor.enrollment.api import ParticipationOut
 from peermentor.enrollment.models import Participant
+from peermentor.flows import program_close as program_close_flow
 from peermentor.flows.publish import match_run_publish
 from peermentor.matches.api import RunOut
 from peermentor.matches.permissions import get_run_for
+from peermentor.programs.api import ProgramDetailOut, _detail_body
 from peermentor.programs.models import ProgramStatus
+from peermentor.programs.permissions import get_program_for
 
 matches = Router()
 connections = Router()
@@ -138,3 +141,49 @@ def my_participations(request: AuthenticatedHttpRequest, page: Query[PageQuery])
         items.append(participant)
     body["items"] = items
     return body
+
+
+class TransitionIn(Schema):
+    to_status: ProgramStatus
+    reason: RequiredText = Field(max_length=2000, description="Why: kept in the program's history.")
+
+
+@programs.post(
+    "/{program_id}/transition",
+    response={200: ProgramDetailOut, **ERRORS},
+    summary="Move the program to another status (its managers)",
+    description=(
+        "draft → enrolling → matching → running → closed, and one step back from enrolling or "
+        "matching. A move the program's status does not allow answers 409. Closing completes "
+        "every active connection, drops every proposal and cancels upcoming meetings in the "
+        "same transaction, then sends the closing survey: see GET /programs/{id}/closure first."
+    ),
+)
+def program_transition(
+    request: AuthenticatedHttpRequest, program_id: int, payload: TransitionIn
+) -> dict[str, Any]:
+    program = get_program_for(request.user, program_id, write=True)
+    program = program_close_flow.program_transition(
+        actor=request.user,
+        program=program,
+        to_status=payload.to_status.value,
+        reason=payload.reason,
+    )
+    return _detail_body(request, program)
+
+
+class ClosureOut(Schema):
+    active_connections: int = Field(description="Completed when the program closes.")
+    proposals: int = Field(description="Dropped when the program closes.")
+    upcoming_meetings: int = Field(description="Meetings and circle sessions cancelled.")
+    closing_surveys: list[str] = Field(description="Titles of the surveys sent at closure.")
+
+
+@programs.get(
+    "/{program_id}/closure",
+    response={200: ClosureOut, **READ_ERRORS},
+    summary="What closing the program would do now (its managers)",
+)
+def program_closure(request: AuthenticatedHttpRequest, program_id: int) -> Any:
+    program = get_program_for(request.user, program_id, write=True)
+    return program_close_flow.closure_preview(program=program)

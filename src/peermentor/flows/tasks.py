@@ -10,6 +10,7 @@ from django_tasks import task
 
 from peermentor.flows import nudges
 from peermentor.flows.privacy.retention import retention_apply
+from peermentor.flows.program_close import planned_ends_run
 from peermentor.notifications.tasks import emails_retry_task
 from peermentor.selfmatch.tasks import requests_expire_task
 from peermentor.surveys.tasks import send_surveys_task
@@ -23,6 +24,16 @@ def send_nudges_task() -> dict[str, Any]:
         "notifications_created": result.notifications_created,
         "digests_sent": result.digests_sent,
         "asks_expired": result.asks_expired,
+    }
+
+
+@task()
+def planned_ends_task() -> dict[str, Any]:
+    """Complete connections past their planned end; close programs past theirs."""
+    result = planned_ends_run()
+    return {
+        "connections_completed": result.connections_completed,
+        "programs_closed": result.programs_closed,
     }
 
 
@@ -46,6 +57,7 @@ def periodic_tasks() -> list[tuple[str, Any]]:
     A new periodic job is added here, and nowhere else (`manage.py run_periodic`)."""
     return [
         ("request expiry", requests_expire_task),
+        ("planned ends", planned_ends_task),
         ("nudges", send_nudges_task),
         ("surveys", send_surveys_task),
         ("e-mail retries", emails_retry_task),

@@ -9,6 +9,13 @@ from peermentor.flows.views import connections, home, matches, programs
 urlpatterns = [
     path("", home.home, name="home"),
     # programs
+    path("programs/<int:pk>/status/", programs.program_transition, name="program_transition"),
+    path("programs/<int:pk>/close/", programs.program_close, name="program_close"),
+    path(
+        "programs/<int:pk>/tracks/<int:track_pk>/complete/",
+        programs.track_connections_complete,
+        name="program_track_complete",
+    ),
     path("programs/<int:pk>/copy/", programs.program_copy, name="program_copy"),
     path("programs/<int:pk>/questions/", programs.program_questions, name="program_questions"),
     path(

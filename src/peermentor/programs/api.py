@@ -216,30 +216,3 @@ def program_create(request: AuthenticatedHttpRequest, payload: ProgramCreateIn) 
 )
 def program_get(request: AuthenticatedHttpRequest, program_id: int) -> dict[str, Any]:
     return _detail_body(request, get_program_for(request.user, program_id))
-
-
-class TransitionIn(Schema):
-    to_status: ProgramStatus
-    reason: RequiredText = Field(max_length=2000, description="Why: kept in the program's history.")
-
-
-@router.post(
-    "/{program_id}/transition",
-    response={200: ProgramDetailOut, **ERRORS},
-    summary="Move the program to another status (its managers)",
-    description=(
-        "draft → enrolling → matching → running → closed, and one step back from enrolling or "
-        "matching. A move the program's status does not allow answers 409."
-    ),
-)
-def program_transition(
-    request: AuthenticatedHttpRequest, program_id: int, payload: TransitionIn
-) -> dict[str, Any]:
-    program = get_program_for(request.user, program_id, write=True)
-    program = services.program_transition(
-        actor=request.user,
-        program=program,
-        to_status=payload.to_status.value,
-        reason=payload.reason,
-    )
-    return _detail_body(request, program)

@@ -210,6 +210,21 @@ class TransitionForm(forms.Form):
     )
 
 
+class CloseTrackForm(forms.Form):
+    reason_code = forms.ChoiceField(
+        label="How did they end?",
+        choices=[("completed", "Completed naturally"), ("goals_met", "Goals met")],
+        initial="completed",
+    )
+    reason_text = forms.CharField(
+        label="Anything to add? (optional)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Kept in each connection's history.",
+    )
+
+
 class CopyForm(forms.Form):
     name = forms.CharField(label="Name of the new program", max_length=200)
 

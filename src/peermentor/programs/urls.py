@@ -8,7 +8,6 @@ urlpatterns = [
     path("new/preview/", views.program_defaults_preview, name="program_defaults_preview"),
     path("<int:pk>/", views.program_detail_view, name="program_detail"),
     path("<int:pk>/edit/", views.program_edit, name="program_edit"),
-    path("<int:pk>/status/", views.program_transition, name="program_transition"),
     path("<int:pk>/history/", views.program_history_view, name="program_history"),
     path("<int:pk>/tracks/", views.program_tracks, name="program_tracks"),
     path(

@@ -171,26 +171,6 @@ def program_detail_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRespo
 
 
 @login_required
-@require_POST
-def program_transition(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    program = get_program_for(request.user, pk, write=True)
-    form = TransitionForm(request.POST)
-    done = handle_form(
-        request,
-        form,
-        lambda data: services.program_transition(
-            actor=request.user,
-            program=program,
-            to_status=data["to_status"],
-            reason=data["reason"],
-        ),
-        success=lambda _: f"The program is now {program.get_status_display().lower()}.",
-        next_url=reverse("program_detail", args=[program.pk]),
-    )
-    return done or _render_detail(request, program, transition_form=form)
-
-
-@login_required
 @require_http_methods(["GET", "POST"])
 def program_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     program = get_program_for(request.user, pk, write=True)

@@ -298,15 +298,18 @@ def _remind(survey: Survey, today: date, now: datetime) -> int:
             reminded += _tell([row for row in rows if row[1] is not None], reminder=True)
 
 
-def surveys_send_due(*, now: datetime | None = None) -> SendResult:
+def surveys_send_due(*, now: datetime | None = None, program_id: int | None = None) -> SendResult:
     """Afterwards everyone an open survey is due for has one invitation per occurrence and a
     notification about it, and everyone who has not answered after the survey's reminder delay
-    has had one reminder. Running it again at once changes nothing."""
+    has had one reminder. Running it again at once changes nothing. With `program_id`, only
+    that program's surveys (a program that has just closed asks its closing survey at once)."""
     now = now or timezone.now()
     today = _day(now)
+    open_surveys = Survey.objects.filter(status=SurveyStatus.OPEN)
+    if program_id is not None:
+        open_surveys = open_surveys.filter(program_id=program_id)
     surveys = list(
-        Survey.objects.filter(status=SurveyStatus.OPEN)
-        .exclude(program__status=ProgramStatus.DRAFT)
+        open_surveys.exclude(program__status=ProgramStatus.DRAFT)
         .select_related("program")
         .order_by("id")
     )

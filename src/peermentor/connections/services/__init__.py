@@ -13,6 +13,7 @@ Starting or ending a connection changes only connections here. What the workspac
 keep the workspace in step in the same transaction.
 """
 
+from peermentor.connections.services.ending import connections_complete_many
 from peermentor.connections.services.lifecycle import (
     COMPLETE_REASONS,
     EARLY_CLOSE_REASONS,
@@ -56,6 +57,7 @@ __all__ = [
     "connection_propose",
     "connections_activate_many",
     "connections_cancel_many",
+    "connections_complete_many",
     "connections_propose_many",
     "participant_connections_end",
     "reflection_submit",

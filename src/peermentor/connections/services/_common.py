@@ -22,7 +22,7 @@ def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
 
 def _audit_row(
     *,
-    actor: User,
+    actor: User | None,
     action: str,
     connection_id: int,
     program_id: int,

@@ -470,7 +470,7 @@ def connections_activate_many(
 @transaction.atomic
 def connections_cancel_many(
     *,
-    actor: User,
+    actor: User | None,
     program: Program,
     connection_ids: Sequence[int] | None = None,
     match_run_id: int | None = None,
@@ -479,9 +479,10 @@ def connections_cancel_many(
     """Afterwards every named proposal is cancelled and its members' places are free again.
     Returns the ids of the connections cancelled.
 
-    Same contract as connections_activate_many (all or nothing, bounded queries).
+    Same contract as connections_activate_many (all or nothing, bounded queries). `actor` None
+    is the system (a program closing at its planned end).
     """
-    if not can_manage_program(actor, program):
+    if actor is not None and not can_manage_program(actor, program):
         raise PermissionDenied("Only the program's managers may drop proposals.")
     ids = _claim_many(
         program=program,

@@ -27,6 +27,7 @@ from peermentor.engagement.services.connection_changes import (
     connection_complete,
     connections_activate_many,
     connections_cancel_many,
+    connections_complete_many,
     participant_connections_end,
 )
 from peermentor.engagement.services.feeds import calendar_feed_revoke, calendar_feed_rotate
@@ -79,6 +80,7 @@ __all__ = [
     "connection_complete",
     "connections_activate_many",
     "connections_cancel_many",
+    "connections_complete_many",
     "engagement_settings_update",
     "meeting_accept",
     "meeting_cancel",

@@ -23,7 +23,7 @@ from peermentor.engagement.services.circles import circle_member_left
 from peermentor.engagement.services.meetings import meetings_cancel_for_ended
 from peermentor.engagement.services.plans import plans_instantiate_many
 from peermentor.enrollment.models import Participant
-from peermentor.programs.models import Program
+from peermentor.programs.models import Program, Track
 
 
 @transaction.atomic
@@ -52,7 +52,7 @@ def connections_activate_many(
     return ids
 
 
-def _cancel_meetings(actor: User, connection_ids: Sequence[int], reason: str) -> None:
+def _cancel_meetings(actor: User | None, connection_ids: Sequence[int], reason: str) -> None:
     if connection_ids:
         meetings_cancel_for_ended(actor=actor, connection_ids=connection_ids, reason=reason)
 
@@ -72,7 +72,7 @@ def connection_cancel(*, actor: User, connection: Connection, reason: str = "") 
 @transaction.atomic
 def connections_cancel_many(
     *,
-    actor: User,
+    actor: User | None,
     program: Program,
     connection_ids: Sequence[int] | None = None,
     match_run_id: int | None = None,
@@ -87,6 +87,31 @@ def connections_cancel_many(
         reason=reason,
     )
     _cancel_meetings(actor, ids, reason)
+    return ids
+
+
+@transaction.atomic
+def connections_complete_many(
+    *,
+    actor: User | None,
+    program: Program,
+    track: Track | None = None,
+    connection_ids: Sequence[int] | None = None,
+    reason_code: str = EndReason.COMPLETED_NATURALLY,
+    reason_text: str = "",
+) -> list[int]:
+    """Afterwards every active connection of `program` (of `track`, or among
+    `connection_ids`) is completed (connections.connections_complete_many) and none of them has
+    a meeting or circle session still to come. Bounded queries. Returns the ids completed."""
+    ids = connections.connections_complete_many(
+        actor=actor,
+        program=program,
+        track=track,
+        connection_ids=connection_ids,
+        reason_code=reason_code,
+        reason_text=reason_text,
+    )
+    _cancel_meetings(actor, ids, _reason(reason_code, reason_text))
     return ids
 
 

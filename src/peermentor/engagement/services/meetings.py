@@ -337,7 +337,11 @@ def _ended_reason(connection_status: str, reason: str) -> str:
 
 @transaction.atomic
 def meetings_cancel_for_ended(
-    *, actor: User, connection_ids: Sequence[int], reason: str = "", now: datetime | None = None
+    *,
+    actor: User | None,
+    connection_ids: Sequence[int],
+    reason: str = "",
+    now: datetime | None = None,
 ) -> int:
     """Afterwards none of the named (ended) connections has a meeting waiting for an answer or
     scheduled after `now`, nor an upcoming circle session: each is cancelled as meeting_cancel

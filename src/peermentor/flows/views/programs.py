@@ -1,5 +1,6 @@
-"""Program pages whose actions span apps: copying a program, and its questions and training
-(whose changes re-check who is ready). Same addresses and names as the other program pages."""
+"""Program pages whose actions span apps: moving its status (closing ends its connections),
+copying a program, and its questions and training (whose changes re-check who is ready). Same
+addresses and names as the other program pages."""
 
 from __future__ import annotations
 
@@ -16,19 +17,25 @@ from peermentor.accounts.http import AuthenticatedHttpRequest
 from peermentor.core.errors import ApplicationError
 from peermentor.core.forms import handle_form
 from peermentor.core.htmx import is_htmx
+from peermentor.flows import program_close as program_close_flow
 from peermentor.flows import program_copy as program_copy_flow
 from peermentor.flows import program_setup
 from peermentor.programs import services
 from peermentor.programs.forms import (
+    CloseTrackForm,
     CopyForm,
     QuestionForm,
     TrainingModuleForm,
+    TransitionForm,
 )
 from peermentor.programs.models import (
     ProfileQuestion,
+    ProgramStatus,
+    Track,
     TrainingModule,
 )
 from peermentor.programs.permissions import get_program_for
+from peermentor.programs.views import _render_detail
 
 
 @login_required
@@ -46,6 +53,99 @@ def program_copy(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         next_url=lambda copied: reverse("program_detail", args=[copied.pk]),
     )
     return done or render(request, "programs/program_copy.html", {"program": program, "form": form})
+
+
+# --- status -----------------------------------------------------------------------------------
+@login_required
+@require_POST
+def program_transition(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """The program page's status buttons. Closing first shows what it will do
+    (program_close)."""
+    program = get_program_for(request.user, pk, write=True)
+    if request.POST.get("to_status") == ProgramStatus.CLOSED:
+        return program_close(request, pk)
+    form = TransitionForm(request.POST)
+    done = handle_form(
+        request,
+        form,
+        lambda data: program_close_flow.program_transition(
+            actor=request.user,
+            program=program,
+            to_status=data["to_status"],
+            reason=data["reason"],
+        ),
+        success=lambda _: f"The program is now {program.get_status_display().lower()}.",
+        next_url=reverse("program_detail", args=[program.pk]),
+    )
+    return done or _render_detail(request, program, transition_form=form)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def program_close(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """What closing will do (connections completed, proposals dropped, meetings cancelled,
+    surveys asked), then, once confirmed, all of it in one transaction."""
+    program = get_program_for(request.user, pk, write=True)
+    posted = request.POST if request.method == "POST" else None
+    form = TransitionForm(
+        posted if posted is not None and posted.get("confirm") else None,
+        initial={"to_status": ProgramStatus.CLOSED, "reason": (posted or {}).get("reason", "")},
+    )
+    done = handle_form(
+        request,
+        form,
+        lambda data: program_close_flow.program_close(
+            actor=request.user, program=program, reason=data["reason"]
+        ),
+        success=lambda result: (
+            f"The program is closed: {result.completed} connection"
+            f"{'s' if result.completed != 1 else ''} completed, and their members asked to "
+            "reflect."
+        ),
+        next_url=reverse("program_detail", args=[program.pk]),
+    )
+    return done or render(
+        request,
+        "programs/program_close.html",
+        {
+            "program": program,
+            "form": form,
+            "preview": program_close_flow.closure_preview(program=program),
+            "tracks": list(program.tracks.all()),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def track_connections_complete(
+    request: AuthenticatedHttpRequest, pk: int, track_pk: int
+) -> HttpResponse:
+    """Complete every active connection of one track at once (its members reflect)."""
+    program = get_program_for(request.user, pk, write=True)
+    track = get_object_or_404(Track, pk=track_pk, program=program)
+    form = CloseTrackForm(request.POST or None)
+    done = handle_form(
+        request,
+        form,
+        lambda data: program_close_flow.track_connections_complete(
+            actor=request.user, program=program, track=track, **data
+        ),
+        success=lambda count: (
+            f"{count} connection{'s' if count != 1 else ''} of {track.name} completed."
+        ),
+        next_url=reverse("program_detail", args=[program.pk]),
+    )
+    return done or render(
+        request,
+        "programs/track_complete.html",
+        {
+            "program": program,
+            "track": track,
+            "form": form,
+            "preview": program_close_flow.closure_preview(program=program, track=track),
+        },
+    )
 
 
 # --- profile questions ----------------------------------------------------------------------

@@ -174,10 +174,15 @@ def program_update(*, actor: User, program: Program, data: Mapping[str, Any]) ->
 
 
 @transaction.atomic
-def program_transition(*, actor: User, program: Program, to_status: str, reason: str) -> Program:
+def program_transition(
+    *, actor: User | None, program: Program, to_status: str, reason: str
+) -> Program:
     """After the call the program is in `to_status`, if that move is allowed from its status,
-    and an audit event records who moved it, when and why."""
-    _require(can_manage_program(actor, program))
+    and an audit event records who moved it, when and why. `actor` None is the system (the
+    periodic job closing a program at its planned end). Closing a program with connections is
+    flows.program_close's: it ends them in the same transaction."""
+    if actor is not None:
+        _require(can_manage_program(actor, program))
     # Lock the row so that two managers clicking at once can't both move it.
     locked = Program.objects.select_for_update().get(pk=program.pk)
     if to_status not in ProgramStatus.values:
