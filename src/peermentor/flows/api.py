@@ -127,17 +127,20 @@ def my_participations(request: AuthenticatedHttpRequest, page: Query[PageQuery])
     items = []
     for state in participation_states(body["items"]):
         participant = state.participant
-        participant.next_step = state.next_step
-        participant.connections = [
-            {
-                "id": brief.connection.pk,
-                "kind": brief.connection.kind,
-                "status": brief.connection.status,
-                "partners": brief.partner_names,
-                "url": brief.workspace_url,
-            }
-            for brief in state.connections
-        ]
+        # The schema reads these two beside the participation's own fields.
+        participant.__dict__.update(
+            next_step=state.next_step,
+            connections=[
+                {
+                    "id": brief.connection.pk,
+                    "kind": brief.connection.kind,
+                    "status": brief.connection.status,
+                    "partners": brief.partner_names,
+                    "url": brief.workspace_url,
+                }
+                for brief in state.connections
+            ],
+        )
         items.append(participant)
     body["items"] = items
     return body

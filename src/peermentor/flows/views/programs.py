@@ -89,7 +89,7 @@ def program_close(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     posted = request.POST if request.method == "POST" else None
     form = TransitionForm(
         posted if posted is not None and posted.get("confirm") else None,
-        initial={"to_status": ProgramStatus.CLOSED, "reason": (posted or {}).get("reason", "")},
+        initial={"to_status": ProgramStatus.CLOSED, "reason": request.POST.get("reason", "")},
     )
     done = handle_form(
         request,
