@@ -38,6 +38,7 @@ from peermentor.matches.models import (
     RunStatus,
     UnmatchedEntry,
 )
+from peermentor.matches.wording import plain_words
 from peermentor.matching.model import InputError, Locks, MatchResult
 from peermentor.programs.models import Format, Program
 
@@ -177,7 +178,7 @@ class _Rows:
                 run=self.run,
                 group_key=key[:80],
                 score=score,
-                reasons=reasons,
+                reasons=plain_words(reasons),
                 is_locked=carried is not None,
                 is_manual=bool(carried and carried["is_manual"]),
                 warnings=list(carried["warnings"]) if carried else [],
@@ -191,7 +192,7 @@ class _Rows:
                 participant_id=self.id_map[placement.person_id].pk,
                 role=role,
                 score=placement.score,
-                reasons=placement.reasons,
+                reasons=plain_words(placement.reasons),
             )
             for placement, role in zip(placements, roles, strict=True)
         ]
@@ -256,7 +257,9 @@ def _store_result(run: MatchRun, engine_input: EngineInput, result: MatchResult)
     created = rows.save()
     unmatched = UnmatchedEntry.objects.bulk_create(
         [
-            UnmatchedEntry(run=run, participant_id=rows.id_map[item.id].pk, reason=item.reason)
+            UnmatchedEntry(
+                run=run, participant_id=rows.id_map[item.id].pk, reason=plain_words(item.reason)
+            )
             for item in result.unmatched
             if item.id in rows.id_map
         ],

@@ -13,6 +13,7 @@ from peermentor.enrollment.models import Participant, ParticipantRole
 from peermentor.matches.adapter import BIPARTITE_SIDES, build_engine_input
 from peermentor.matches.models import MatchRun, Proposal, ProposalMember, UnmatchedEntry
 from peermentor.matches.permissions import can_manage_matching
+from peermentor.matches.wording import plain_words
 from peermentor.matching.api import build_scorer
 from peermentor.matching.explain import reasons
 from peermentor.matching.model import Constraint, InputError, Locks
@@ -222,7 +223,7 @@ def _describe(constraint: Constraint, labels: dict[str, str]) -> str:
 
 def _reasons(scorer: Any, i: int, j: int, *, directed: bool) -> str:
 
-    return str(reasons(scorer, i, j, directed=directed))
+    return plain_words(str(reasons(scorer, i, j, directed=directed)))
 
 
 def manual_pair_check(

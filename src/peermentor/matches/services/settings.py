@@ -27,6 +27,7 @@ from peermentor.matches.checks import (
     engine_match,
     relative_gap,
 )
+from peermentor.matches.wording import plain_words
 from peermentor.matching.model import Locks
 from peermentor.programs.models import Program, Track
 from peermentor.programs.policy import validate_policy
@@ -168,4 +169,4 @@ def _preview_group(group: Any, engine_input: EngineInput) -> PreviewGroup:
     reasons = next((m.reasons for m in group.members if m.reasons), "")
     size = max(1, len(group.members))
     score = group.score / size if group.members and len(group.members) > 2 else group.score
-    return PreviewGroup(members=members, score=score, reasons=reasons)
+    return PreviewGroup(members=members, score=score, reasons=plain_words(reasons))
