@@ -59,7 +59,8 @@ def test_once_now_expires_requests_sends_nudges_and_a_second_round_sends_nothing
         out = _run("--once", "--now")
 
     assert (
-        "ran request expiry: 1; planned ends: connections completed 0, programs closed 0; "
+        "ran request expiry: 1; leavers: participations withdrawn 0; "
+        "planned ends: connections completed 0, programs closed 0; "
         "nudges: notifications created 2"
     ) in out
     assert "surveys: invitations created 0" in out
@@ -83,7 +84,7 @@ def test_once_now_expires_requests_sends_nudges_and_a_second_round_sends_nothing
     with django_capture_on_commit_callbacks(execute=True):
         again = _run("--once", "--now")
 
-    assert "ran request expiry: 0; planned ends: connections completed 0" in again
+    assert "ran request expiry: 0; leavers: participations withdrawn 0" in again
     assert "nudges: notifications created 0, digests sent 0" in again
     assert len(mail.outbox) == 3
     assert Notification.objects.count() == 2
@@ -101,6 +102,7 @@ def test_once_queues_every_periodic_job_for_the_worker(settings, due_work):
     queued = DBTaskResult.objects.all()
     assert sorted(queued.values_list("task_path", flat=True)) == [
         "peermentor.flows.tasks.apply_retention_task",
+        "peermentor.flows.tasks.leavers_task",
         "peermentor.flows.tasks.planned_ends_task",
         "peermentor.flows.tasks.send_nudges_task",
         "peermentor.notifications.tasks.emails_retry_task",

@@ -5,8 +5,9 @@ from peermentor.flows import urls as flows_urls
 
 # The addresses whose app permission tests include flows pages (tests/urlnames.py's callers;
 # matches lists publishing in tests/matches/test_views.py), and the home page, which
-# tests/programs/test_views.py opens as every role.
-COVERED_PREFIXES = ("programs/", "connections/", "matches/")
+# tests/programs/test_views.py opens as every role; withdrawing is in
+# tests/enrollment/test_permissions.py's table.
+COVERED_PREFIXES = ("programs/", "connections/", "matches/", "participations/")
 # The data-protection pages (under the person's Preferences, the directory entry and /privacy/)
 # have their own matrix of every page and role: tests/flows/test_privacy_views.py.
 PRIVACY_PREFIXES = ("accounts/preferences/data", "people/", "privacy/")

@@ -44,6 +44,7 @@ class EndReason(models.TextChoices):
     NO_TIME = "no_time", "No time"
     NOT_A_GOOD_FIT = "not_a_good_fit", "Not a good fit"
     LEFT_ORGANISATION = "left_organisation", "Left the organisation"
+    WITHDREW = "withdrew", "Withdrew from the program"
     OTHER = "other", "Other"
 
 

@@ -19,11 +19,6 @@ urlpatterns = [
         name="participation_training",
     ),
     path(
-        "participations/<int:pk>/withdraw/",
-        views.participation_withdraw,
-        name="participation_withdraw",
-    ),
-    path(
         "participations/<int:pk>/decide/",
         views.participation_decide,
         name="participation_decide",

@@ -25,11 +25,9 @@ from peermentor.enrollment.forms import (
     ParticipantFilterForm,
     ProfileForm,
     QuizForm,
-    WithdrawForm,
 )
 from peermentor.enrollment.models import Participant, ParticipantStatus
 from peermentor.enrollment.permissions import (
-    can_withdraw_participant,
     get_program_for,
     is_own_participation,
 )
@@ -173,33 +171,6 @@ def participation_training(
             if result
             else set(),
             "is_done": is_done,
-        },
-    )
-
-
-@login_required
-def participation_withdraw(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    participant = selectors.participation_for(viewer=request.user, pk=pk)
-    if not can_withdraw_participant(request.user, participant):
-        raise PermissionDenied("You cannot withdraw this participant.")
-    form = WithdrawForm(_posted(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.participant_withdraw(
-                actor=request.user, participant=participant, reason=form.cleaned_data["reason"]
-            )
-        except ApplicationError as error:
-            form.add_application_error(error)
-        else:
-            messages.success(request, f"Withdrawn from {participant.program.name}.")
-            return redirect("participation_detail", participant.pk)
-    return render(
-        request,
-        "enrollment/participation_withdraw.html",
-        {
-            "participant": participant,
-            "form": form,
-            "is_own": is_own_participation(request.user, participant),
         },
     )
 

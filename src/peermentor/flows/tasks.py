@@ -9,6 +9,7 @@ from typing import Any
 from django_tasks import task
 
 from peermentor.flows import nudges
+from peermentor.flows.leavers import people_leave
 from peermentor.flows.privacy.retention import retention_apply
 from peermentor.flows.program_close import planned_ends_run
 from peermentor.notifications.tasks import emails_retry_task
@@ -25,6 +26,13 @@ def send_nudges_task() -> dict[str, Any]:
         "digests_sent": result.digests_sent,
         "asks_expired": result.asks_expired,
     }
+
+
+@task()
+def leavers_task() -> dict[str, Any]:
+    """People the directory marked inactive: accounts closed, participations withdrawn,
+    connections ended, partners told (flows/leavers.py). Nothing to do the second time."""
+    return {"participations_withdrawn": people_leave(actor=None)}
 
 
 @task()
@@ -57,6 +65,7 @@ def periodic_tasks() -> list[tuple[str, Any]]:
     A new periodic job is added here, and nowhere else (`manage.py run_periodic`)."""
     return [
         ("request expiry", requests_expire_task),
+        ("leavers", leavers_task),
         ("planned ends", planned_ends_task),
         ("nudges", send_nudges_task),
         ("surveys", send_surveys_task),

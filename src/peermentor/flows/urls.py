@@ -4,7 +4,7 @@
 from django.urls import path
 
 from peermentor.flows.privacy import urls as privacy_urls
-from peermentor.flows.views import connections, home, matches, programs
+from peermentor.flows.views import connections, enrollment, home, matches, programs
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -43,6 +43,12 @@ urlpatterns = [
         "programs/<int:pk>/training/<int:module_pk>/delete/",
         programs.program_training_delete,
         name="program_training_delete",
+    ),
+    # enrollment
+    path(
+        "participations/<int:pk>/withdraw/",
+        enrollment.participation_withdraw,
+        name="participation_withdraw",
     ),
     # matches
     path("matches/runs/<int:pk>/publish/", matches.run_publish, name="match_run_publish"),

@@ -24,6 +24,7 @@ class NotificationKind(models.TextChoices):
     CHECK_IN_DUE = "check_in_due", "Check-ins due"
     SURVEY_DUE = "survey_due", "Surveys to answer"
     HELP_NETWORK = "help_network", "Help network: asks, offers and thanks"
+    CONNECTION_ENDED = "connection_ended", "A partner left or withdrew"
 
 
 class DigestFrequency(models.TextChoices):

@@ -64,7 +64,7 @@ def _require_status(connection: Connection, allowed: Iterable[str], doing: str) 
 
 def _end(
     *,
-    actor: User,
+    actor: User | None,
     connection: Connection,
     to_state: str,
     action: str,

@@ -239,7 +239,7 @@ def reflection_submit(
 
 @transaction.atomic
 def participant_connections_end(
-    *, actor: User, participant: Participant, reason_code: str, reason_text: str = ""
+    *, actor: User | None, participant: Participant, reason_code: str, reason_text: str = ""
 ) -> "ConnectionsLeft":
     """Afterwards `participant` holds no current place: for someone who withdraws or leaves.
 
@@ -248,7 +248,7 @@ def participant_connections_end(
     fewer than two members remain). Returns which connections ended and which circles they
     left, for the caller to keep the workspaces in step (engagement's version does).
     """
-    if not (
+    if actor is not None and not (
         can_manage_program(actor, participant.program)
         or (getattr(actor, "is_authenticated", False) and participant.person.user_id == actor.pk)
     ):

@@ -85,7 +85,7 @@ def _lock_circle(connection: Connection) -> Circle:
     return circle
 
 
-def _audit(actor: User, action: str, connection: Connection, **data: Any) -> None:
+def _audit(actor: User | None, action: str, connection: Connection, **data: Any) -> None:
     audit_record(
         actor=actor,
         action=action,
@@ -211,7 +211,7 @@ def circle_leave(*, actor: User, connection: Connection) -> None:
     _audit(actor, "circle.left", connection, participant_id=member.participant_id)
 
 
-def circle_member_left(*, actor: User, connection_id: int, participant_id: int) -> None:
+def circle_member_left(*, actor: User | None, connection_id: int, participant_id: int) -> None:
     """For someone who left a circle that goes on without them (connection_changes'
     participant_connections_end; the caller holds the connection's lock): as after
     circle_leave, their seat is free and their "yes" to upcoming sessions withdrawn."""

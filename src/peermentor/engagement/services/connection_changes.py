@@ -146,7 +146,7 @@ def connection_close_early(
 
 @transaction.atomic
 def participant_connections_end(
-    *, actor: User, participant: Participant, reason_code: str, reason_text: str = ""
+    *, actor: User | None, participant: Participant, reason_code: str, reason_text: str = ""
 ) -> int:
     """Afterwards `participant` holds no current place (connections.participant_connections_end),
     the connections that ended have nothing scheduled, and the circles that go on without them

@@ -255,14 +255,18 @@ def participant_decline(*, actor: User, participant: Participant, reason: str) -
 
 
 @transaction.atomic
-def participant_withdraw(*, actor: User, participant: Participant, reason: str = "") -> Participant:
+def participant_withdraw(
+    *, actor: User | None, participant: Participant, reason: str = ""
+) -> Participant:
     """Withdraw from the program: after the call the participant is withdrawn and not ready.
-    The participant may withdraw themselves; a program manager must give a reason."""
+    The participant may withdraw themselves; a program manager must give a reason. `actor`
+    None is the system (someone who left the organisation, from the HR import's command).
+    Their connections are flows.leavers' (participation_withdraw ends them too)."""
     participant = _locked(participant)
-    if not permissions.can_withdraw_participant(actor, participant):
+    if actor is not None and not permissions.can_withdraw_participant(actor, participant):
         raise PermissionDenied("You cannot withdraw this participant.")
     reason = (reason or "").strip()
-    if not permissions.is_own_participation(actor, participant) and not reason:
+    if (actor is None or not permissions.is_own_participation(actor, participant)) and not reason:
         raise ApplicationError("Say why you withdraw this participant.", field="reason")
     _require_status(participant, ACTIVE_STATUSES, "This participation has already ended.")
     from_state = participant.status

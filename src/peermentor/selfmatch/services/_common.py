@@ -180,7 +180,7 @@ def _user_is(actor: User, participant: Participant) -> bool:
 
 def _cancel_unhonourable(
     *,
-    actor: User,
+    actor: User | None,
     participants: Sequence[Participant],
     now: dt.datetime,
     reason_for: Any,
@@ -200,7 +200,7 @@ CANCEL_BATCH = 500
 
 def _cancel_pending_of(
     *,
-    actor: User,
+    actor: User | None,
     participants: Sequence[Participant],
     now: dt.datetime,
     reason_for: Any,

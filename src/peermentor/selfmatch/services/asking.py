@@ -320,7 +320,7 @@ def request_accept(*, actor: User, request: MatchRequest) -> MatchRequest:
 
 @transaction.atomic
 def requests_cancel_unhonourable(
-    *, actor: User, participant_ids: Sequence[int], reason: str = ""
+    *, actor: User | None, participant_ids: Sequence[int], reason: str = ""
 ) -> int:
     """For other apps that just placed or removed people (a published match run, a withdrawal):
     afterwards no pending request remains for any of `participant_ids` who has no room left or
