@@ -435,7 +435,9 @@ def test_program_connections_queries_do_not_grow(client, personas, make_peer, ma
     with CaptureQueriesContext(db_connection) as many:
         response = client.get(url)
     assert len(response.context["result"].page.object_list) == 17
-    assert len(many) == len(few) <= 12
+    # 12 for the list, 5 for the page's health (engagement's rule) and 3 for the last meeting,
+    # last check-in and plan progress: none grows with the number of connections.
+    assert len(many) == len(few) <= 20
     assert Connection.objects.count() == 17
 
 

@@ -21,7 +21,7 @@ from peermentor.insights.selectors import scope_for
 from peermentor.insights.selectors.metrics import Sources, program_metric
 from peermentor.insights.selectors.program import ProgramFigures
 from peermentor.insights.templatetags.insights import figure, figure_in
-from peermentor.surveys.services import survey_answer
+from peermentor.surveys.services import survey_answer, survey_close
 from tests.factories import PersonFactory, SurveyInvitationFactory, UserFactory
 from tests.insights.conftest import build_known_program
 from tests.surveys.conftest import ANSWERS, build_survey
@@ -58,6 +58,8 @@ def program_with_survey():
             invitation=invitation,
             answers={**ANSWERS, "satisfaction": satisfaction, "recommend": recommend},
         )
+    # Closing releases the last batch of answers (they are released five at a time).
+    survey_close(actor=known.manager, survey=survey)
     return known
 
 

@@ -371,6 +371,7 @@ def connection_list(
     track_id: int | None = None,
     kind: str | None = None,
     search: str = "",
+    condition: Q | None = None,
     page_number: Any = None,
 ) -> ProgramConnections:
     """One page of the program's connections for its managers, newest first, with counts by
@@ -379,6 +380,9 @@ def connection_list(
     if not can_manage_program(viewer, program):
         raise PermissionDenied("Only the program's managers see all its connections.")
     queryset = Connection.objects.filter(program=program)
+    # A condition from an app above (engagement's health and activity filters).
+    if condition is not None:
+        queryset = queryset.filter(condition)
     if track_id:
         queryset = queryset.filter(track_id=track_id)
     if kind:

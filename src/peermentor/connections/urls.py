@@ -6,7 +6,6 @@ urlpatterns = [
     path("", views.my_connections, name="my_connections"),
     path("reports/", views.report_list, name="report_list"),
     path("reports/<int:pk>/review/", views.report_review, name="report_review"),
-    path("programs/<int:program_pk>/", views.program_connections, name="program_connections"),
     path("<int:pk>/", views.connection_detail, name="connection_detail"),
     path("<int:pk>/history/", views.connection_history, name="connection_history"),
     path("<int:pk>/extend/", views.connection_extend, name="connection_extend"),

@@ -21,7 +21,6 @@ from peermentor.accounts.http import AuthenticatedHttpRequest
 from peermentor.connections import selectors, services
 from peermentor.connections.forms import (
     BlockForm,
-    ConnectionFilterForm,
     ExtendForm,
     ReflectionForm,
     ReportForm,
@@ -31,7 +30,6 @@ from peermentor.connections.models import ConnectionStatus, ReportStatus
 from peermentor.core.errors import ApplicationError
 from peermentor.core.forms import handle_form
 from peermentor.core.htmx import is_htmx
-from peermentor.programs.permissions import get_program_for
 
 
 @login_required
@@ -53,24 +51,6 @@ def connection_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
 def connection_history(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     detail = selectors.connection_history(viewer=request.user, pk=pk)
     return render(request, "connections/connection_history.html", {"detail": detail})
-
-
-@login_required
-@require_GET
-def program_connections(request: AuthenticatedHttpRequest, program_pk: int) -> HttpResponse:
-    program = get_program_for(request.user, program_pk, write=True)
-    form = ConnectionFilterForm(request.GET, tracks=selectors.program_tracks(program=program))
-    filters = form.filters()
-    result = selectors.connection_list(
-        viewer=request.user, program=program, page_number=request.GET.get("page"), **filters
-    )
-    query = urlencode({k: v for k, v in request.GET.items() if k != "page" and v})
-    template = (
-        "connections/_connection_table.html"
-        if is_htmx(request)
-        else "connections/program_connections.html"
-    )
-    return render(request, template, {"result": result, "form": form, "query": query})
 
 
 # --- actions on one connection ----------------------------------------------------------------

@@ -4,7 +4,14 @@
 from django.urls import path
 
 from peermentor.flows.privacy import urls as privacy_urls
-from peermentor.flows.views import connections, enrollment, home, matches, programs
+from peermentor.flows.views import (
+    connection_list,
+    connections,
+    enrollment,
+    home,
+    matches,
+    programs,
+)
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -53,6 +60,11 @@ urlpatterns = [
     # matches
     path("matches/runs/<int:pk>/publish/", matches.run_publish, name="match_run_publish"),
     # connections
+    path(
+        "connections/programs/<int:program_pk>/",
+        connection_list.program_connections,
+        name="program_connections",
+    ),
     path(
         "connections/<int:pk>/complete/",
         connections.connection_complete,
