@@ -111,3 +111,25 @@ def test_unknown_ids_are_404(client, personas):
     client.force_login(personas.participant)
     url = reverse("participation_training", args=[personas.participant_record.pk, 999999])
     assert client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    list(zip(ROLES, [302, 403, 403, 403, 403, 302, 302], strict=True)),
+)
+def test_resending_an_invitation_for_every_role(
+    client, personas, role, expected, django_capture_on_commit_callbacks
+):
+    from peermentor.core.models import AuditEvent
+    from peermentor.enrollment.models import Invitation
+    from tests.factories import PersonFactory
+
+    personas.program.status = "enrolling"
+    personas.program.save()
+    invitation = Invitation.objects.create(program=personas.program, person=PersonFactory())
+    url = reverse("invitation_resend", args=[invitation.pk])
+    assert client.get(url).status_code in (302, 405)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert status_for(client, personas, role, url, "post") == expected
+    resent = AuditEvent.objects.filter(action="invitation.resent").count()
+    assert resent == (1 if role in ("manager", "admin") else 0)

@@ -325,7 +325,8 @@ def test_participant_list_queries_do_not_grow_with_participants(
     client.force_login(program_manager)
     url = reverse("participant_list", args=[program.pk])
     add_participants(2)
-    with django_assert_max_num_queries(14) as few:
+    # 14 for the participants, 2 for the people invited who have not enrolled (count, page).
+    with django_assert_max_num_queries(16) as few:
         client.get(url)
     add_participants(30)
     with django_assert_max_num_queries(len(few.captured_queries)):
@@ -510,3 +511,34 @@ def test_a_line_manager_sees_only_what_approval_needs(client, program, employee)
     assert "Ana Example" in page
     # Training progress is between the participant and the program's managers.
     assert "Listening well" not in page
+
+
+def test_participant_list_shows_people_invited_who_have_not_enrolled(
+    client, program, program_manager, django_capture_on_commit_callbacks
+):
+    """Issue 12: 15 invited, 13 listed, and no way to send the invitation again."""
+    from django.core import mail
+
+    from peermentor.enrollment.models import Invitation
+    from tests.factories import PersonFactory
+
+    program.status = "enrolling"
+    program.save()
+    waiting = PersonFactory(full_name="Wendy Waiting")
+    Invitation.objects.create(program=program, person=waiting)
+    enrolled = ParticipantFactory(program=program)
+    Invitation.objects.create(program=program, person=enrolled.person)
+    client.force_login(program_manager)
+    url = reverse("participant_list", args=[program.pk])
+
+    page = client.get(url).content.decode()
+    assert "Invited, not enrolled yet" in page and "Wendy Waiting" in page
+    invited_only = client.get(url, {"status": "invited"})
+    assert [i.person.full_name for i in invited_only.context["invited"]] == ["Wendy Waiting"]
+    assert enrolled.person.full_name not in invited_only.content.decode()
+
+    invitation = Invitation.objects.get(person=waiting)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("invitation_resend", args=[invitation.pk]))
+    assert response.status_code == 302
+    assert [message.to for message in mail.outbox] == [[waiting.email]]

@@ -260,10 +260,20 @@ class DecisionForm(ApplicationErrorMixin, forms.Form):
     reason = forms.CharField(label="Reason", required=False, max_length=2000)
 
 
+# The participants page's status filter for people invited who have not enrolled.
+INVITED = "invited"
+
+
 class ParticipantFilterForm(forms.Form):
     search = forms.CharField(label="Search by name or e-mail", required=False, max_length=200)
     status = forms.ChoiceField(
-        label="Status", required=False, choices=[("", "Any"), *ParticipantStatus.choices]
+        label="Status",
+        required=False,
+        choices=[
+            ("", "Any"),
+            (INVITED, "Invited, not enrolled yet"),
+            *ParticipantStatus.choices,
+        ],
     )
     readiness = forms.ChoiceField(
         label="Ready", required=False, choices=[("", "Any"), *READINESS_FILTERS.items()]

@@ -289,6 +289,26 @@ def participant_list(
     return participants.order_by("person__full_name", "pk")
 
 
+def invited_not_enrolled(
+    *, viewer: User, program: Program, search: str = ""
+) -> QuerySet[Invitation]:
+    """Invitations of `program` whose person has not enrolled (nor applied), by name; for its
+    managers. Two queries a page (the page and its count)."""
+    if not permissions.can_manage_program(viewer, program):
+        raise PermissionDenied
+    invitations = (
+        Invitation.objects.filter(program=program)
+        .exclude(Exists(Participant.objects.filter(program=program, person=OuterRef("person"))))
+        .select_related("person", "person__department", "track")
+    )
+    search = search.strip()
+    if search:
+        invitations = invitations.filter(
+            Q(person__full_name__icontains=search) | Q(person__email__icontains=search)
+        )
+    return invitations.order_by("person__full_name", "pk")
+
+
 def ready_participants(*, program: Program, track: Track | None = None) -> QuerySet[Participant]:
     """Who a match run takes: enrolled, profile and required training done (ready_at set)."""
     participants = Participant.objects.filter(

@@ -7,6 +7,7 @@ urlpatterns = [
     path("programs/<int:pk>/enroll/", views.program_enroll, name="program_enroll"),
     path("programs/<int:pk>/participants/", views.participant_list, name="participant_list"),
     path("programs/<int:pk>/invite/", views.program_invite, name="program_invite"),
+    path("invitations/<int:pk>/resend/", views.invitation_resend, name="invitation_resend"),
     path("participations/<int:pk>/", views.participation_detail, name="participation_detail"),
     path(
         "participations/<int:pk>/profile/",

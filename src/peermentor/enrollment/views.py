@@ -6,8 +6,9 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import SetPasswordForm
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -15,9 +16,11 @@ from django.views.decorators.http import require_POST
 from peermentor.accounts.http import AuthenticatedHttpRequest
 from peermentor.accounts.models import User
 from peermentor.core.errors import ApplicationError
-from peermentor.core.pagination import paginate
+from peermentor.core.htmx import redirect_back
+from peermentor.core.pagination import PAGE_SIZE, paginate
 from peermentor.enrollment import selectors, services
 from peermentor.enrollment.forms import (
+    INVITED,
     AcknowledgeForm,
     DecisionForm,
     EnrollForm,
@@ -26,7 +29,7 @@ from peermentor.enrollment.forms import (
     ProfileForm,
     QuizForm,
 )
-from peermentor.enrollment.models import Participant, ParticipantStatus
+from peermentor.enrollment.models import Invitation, Participant, ParticipantStatus
 from peermentor.enrollment.permissions import (
     get_program_for,
     is_own_participation,
@@ -217,12 +220,23 @@ def participant_list(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
     participants = selectors.participant_list(
         viewer=request.user,
         program=program,
-        status=filters.get("status", ""),
+        status="" if filters.get("status") == INVITED else filters.get("status", ""),
         track_id=track.pk if track else None,
         readiness=filters.get("readiness", ""),
         search=filters.get("search", ""),
     )
+    status = filters.get("status", "")
+    if status == INVITED:
+        participants = participants.none()
     page = paginate(request, participants)
+    invited = None
+    if status in ("", INVITED):
+        invited = Paginator(
+            selectors.invited_not_enrolled(
+                viewer=request.user, program=program, search=filters.get("search", "")
+            ),
+            PAGE_SIZE,
+        ).get_page(request.GET.get("invited_page"))
     requirements = selectors.program_requirements(program)
     rows = [
         (participant, selectors.participant_missing(participant, requirements))
@@ -238,6 +252,8 @@ def participant_list(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
             "rows": rows,
             "requirements": requirements,
             "funnel": selectors.enrollment_funnel(program=program),
+            "invited": invited,
+            "show_participants": status != INVITED,
             "has_tracks": "track" in form.fields,
         },
     )
@@ -332,4 +348,20 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         request,
         "enrollment/invitation_set_password.html",
         {"invitation": invitation, "form": form},
+    )
+
+
+@login_required
+@require_POST
+def invitation_resend(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    invitation = get_object_or_404(Invitation.objects.select_related("program"), pk=pk)
+    program = get_program_for(request.user, invitation.program_id, write=True)
+    try:
+        services.invitation_resend(actor=request.user, invitation=invitation)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Invitation sent again to {invitation.person.full_name}.")
+    return redirect_back(
+        request, reverse("participant_list", args=[program.pk]) + "?status=invited"
     )

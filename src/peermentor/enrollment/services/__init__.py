@@ -16,6 +16,7 @@ from peermentor.enrollment.services.invitations import (
     InvitationReport,
     invitation_account_claim,
     invitation_account_link,
+    invitation_resend,
     invitations_send,
 )
 from peermentor.enrollment.services.readiness import (
@@ -31,6 +32,7 @@ __all__ = [
     "invitation_account_claim",
     "invitation_account_link",
     "invitation_emails_send",
+    "invitation_resend",
     "invitations_send",
     "participant_approve",
     "participant_decline",

@@ -212,3 +212,32 @@ def invitation_account_link(*, actor: User, invitation: Invitation) -> Person:
         data={"invitation_id": invitation.pk},
     )
     return person
+
+
+@transaction.atomic
+def invitation_resend(*, actor: User, invitation: Invitation) -> Invitation:
+    """Afterwards the invitation's e-mail goes out again (after commit) with a fresh link valid
+    for the full period, for someone invited who has not enrolled. Audited."""
+    invitation = (
+        Invitation.objects.select_for_update().select_related("program").get(pk=invitation.pk)
+    )
+    program = invitation.program
+    if not permissions.can_manage_program(actor, program):
+        raise PermissionDenied("Only this program's managers can invite people.")
+    if program.status != ProgramStatus.ENROLLING:
+        raise ApplicationError("Open enrollment before sending invitations.", status=409)
+    if program.participants.filter(person_id=invitation.person_id).exists():
+        raise ApplicationError("They have already enrolled.", status=409)
+    invitation.sent_at = timezone.now()
+    invitation.emailed_at = None
+    invitation.invited_by = actor
+    invitation.save(update_fields=["sent_at", "emailed_at", "invited_by"])
+    audit_record(
+        actor=actor,
+        action="invitation.resent",
+        target=invitation,
+        program_id=program.pk,
+        data={"person_id": invitation.person_id},
+    )
+    enqueue_on_commit(send_invitation_emails, invitation_ids=[invitation.pk])
+    return invitation
