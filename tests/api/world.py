@@ -200,6 +200,7 @@ ENDPOINTS: list[Endpoint] = [
         body=lambda w: {"to_status": "running", "reason": "Everyone is matched."},
         path_ids=PROGRAM,
     ),
+    Endpoint("GET", "/api/v1/programs/{program_id}/closure", MANAGERS, path_ids=PROGRAM),
     # enrollment
     Endpoint(
         "GET",

@@ -35,6 +35,7 @@ from peermentor.programs.models import (
     TrainingModule,
 )
 from peermentor.programs.permissions import get_program_for
+from peermentor.programs.transitions import allowed_transitions
 from peermentor.programs.views import _render_detail
 
 
@@ -62,7 +63,10 @@ def program_transition(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
     """The program page's status buttons. Closing first shows what it will do
     (program_close)."""
     program = get_program_for(request.user, pk, write=True)
-    if request.POST.get("to_status") == ProgramStatus.CLOSED:
+    # Closing first shows what it will do; a program that may not close yet gets the usual
+    # refusal below, beside the reason typed.
+    closing = request.POST.get("to_status") == ProgramStatus.CLOSED
+    if closing and ProgramStatus.CLOSED in allowed_transitions(program):
         return program_close(request, pk)
     form = TransitionForm(request.POST)
     done = handle_form(
